@@ -1,0 +1,276 @@
+/*
+ * hv-seal: seal and open files in the hv-seal(5) format.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "file.h"
+#include "json.h"
+#include "keys.h"
+#include "mem.h"
+#include "msg.h"
+#include "seal.h"
+#include "banned.h"
+
+static const char usage_text[] =
+    "usage: hv-seal [-k keyfile | -r recipient] [-a context] [in [out]]\n"
+    "       hv-seal -d [-k keyfile | -i identity] [-a context] [in [out]]\n"
+    "       hv-seal keygen [-p] [file]\n"
+    "       hv-seal inspect [in]\n"
+    "common options: [-c config] [-v | -q] [-h] [-V]\n";
+
+struct opts {
+	const char *config;
+	const char *keyfile;
+	const char *identity;
+	const char *recipient;
+	const char *context;
+	int open;
+	int public;
+};
+
+static int
+usage(int status)
+{
+	fputs(usage_text, status == 0 ? stdout : stderr);
+	return status == 0 ? 0 : 64;
+}
+
+/* -r takes the recipient itself, or a file that holds it. */
+static int
+load_recipient(struct hv_seal_key **k, const char *arg, struct hv_err *e)
+{
+	struct hv_buf b = HV_BUF_INIT(HV_KEY_TEXT_MAX + 2);
+	int r;
+
+	if (strncmp(arg, "hvpub1", 6) == 0)
+		return hv_key_recipient(k, arg, e);
+	if ((r = hv_file_read(arg, &b, e)) == HV_EDATA)
+		r = hv_err_set(e, HV_EDATA, "'%s' is not a recipient file", arg);
+	if (r == 0)
+		r = hv_key_recipient(k, b.data ? b.data : "", e);
+	hv_buf_release(&b);
+	return r;
+}
+
+/* Without -k/-i/-r: the master key from the config, derived for hv-seal. */
+static int
+load_master(struct hv_seal_key **k, const char *config, struct hv_err *e)
+{
+	struct hv_config c;
+	uint8_t *master = hv_secure_alloc(2 * HV_KEY_LEN), *key = master + HV_KEY_LEN;
+	int r;
+
+	*k = NULL;
+	if ((r = hv_config_load(&c, config, e)) < 0)
+		goto out;
+	if ((r = hv_master_load(c.keys.master, master, e)) == 0 &&
+	    (r = hv_key_derive(key, master, "seal", e)) == 0)
+		r = hv_seal_key_symmetric(k, key, e);
+	hv_config_free(&c);
+out:
+	hv_secure_free(master, 2 * HV_KEY_LEN);
+	return r;
+}
+
+static int
+load_key(struct hv_seal_key **k, const struct opts *o, struct hv_err *e)
+{
+	if (o->recipient != NULL)
+		return load_recipient(k, o->recipient, e);
+	if (o->identity != NULL)
+		return hv_key_load(k, o->identity, HV_KEY_IDENTITY, e);
+	if (o->keyfile != NULL)
+		return hv_key_load(k, o->keyfile, HV_KEY_SYMMETRIC, e);
+	return load_master(k, o->config, e);
+}
+
+static int
+open_in(const char *path, struct hv_err *e)
+{
+	int fd;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return STDIN_FILENO;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", path);
+	return fd;
+}
+
+/*
+ * Seal or open in to out.  A named output is written under a temporary
+ * name and renamed only when the whole stream has been processed, so a
+ * failed open leaves nothing behind that could pass for the plaintext.
+ */
+static int
+run_stream(const struct opts *o, const char *in, const char *out, struct hv_err *e)
+{
+	struct hv_seal_key *k = NULL;
+	struct hv_atomic a = { -1, NULL, NULL };
+	const char *ctx = o->context ? o->context : "";
+	int in_fd = -1, out_fd = STDOUT_FILENO, r;
+
+	if (!o->open && (out == NULL || strcmp(out, "-") == 0) && isatty(STDOUT_FILENO))
+		return hv_err_set(e, HV_EUSAGE, "refusing to write sealed data to a "
+		    "terminal; redirect it or name an output file");
+	if ((r = load_key(&k, o, e)) < 0)
+		goto out;
+	if ((in_fd = open_in(in, e)) < 0) {
+		r = in_fd;
+		goto out;
+	}
+	if (out != NULL && strcmp(out, "-") != 0) {
+		if ((r = hv_atomic_begin(&a, out, 0600, e)) < 0)
+			goto out;
+		out_fd = a.fd;
+	}
+	if (o->open)
+		r = hv_open_fd(k, ctx, strlen(ctx), in_fd, out_fd, e);
+	else
+		r = hv_seal_fd(k, ctx, strlen(ctx), in_fd, out_fd, e);
+	if (r < 0 && in != NULL && strcmp(in, "-") != 0)
+		hv_err_wrap(e, "'%s'", in);
+	if (r == 0 && a.fd >= 0)
+		r = hv_atomic_commit(&a, e);
+out:
+	hv_atomic_abort(&a);
+	if (in_fd > STDIN_FILENO)
+		close(in_fd);
+	hv_seal_key_free(k);
+	return r;
+}
+
+/* A key file is created, never replaced; on stdout the caller redirects. */
+static int
+run_keygen(int public, const char *path, struct hv_err *e)
+{
+	struct hv_buf text, recipient = HV_BUF_INIT(HV_KEY_TEXT_MAX + 1);
+	int r;
+
+	hv_buf_init_secret(&text, HV_KEY_TEXT_MAX + 2);
+	r = hv_key_generate(public ? HV_KEY_IDENTITY : HV_KEY_SYMMETRIC, &text,
+	    &recipient, e);
+	if (r == 0 && path != NULL && strcmp(path, "-") != 0)
+		r = hv_file_create_excl(path, text.data, text.len, 0600, e);
+	else if (r == 0 && hv_write_all(STDOUT_FILENO, text.data, text.len) < 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write the key");
+	if (r == 0 && public)
+		fprintf(stderr, "recipient: %s\n", recipient.data);
+	hv_buf_release(&text);
+	hv_buf_release(&recipient);
+	return r;
+}
+
+static const char *
+mode_name(enum hv_seal_mode m)
+{
+	return m == HV_SEAL_RECIPIENT ? "recipient" : "symmetric";
+}
+
+static int
+run_inspect(const char *in, struct hv_err *e)
+{
+	uint8_t hdr[HV_SEAL_HDR_MAX];
+	struct hv_seal_header h;
+	struct hv_json *j;
+	struct hv_buf line = HV_BUF_INIT(4096);
+	struct stat st;
+	char id[2 * HV_SEAL_ID_LEN + 1];
+	ssize_t n;
+	int fd, r, i;
+
+	if ((fd = open_in(in, e)) < 0)
+		return fd;
+	n = hv_read_full(fd, hdr, sizeof hdr);
+	if (n < 0) {
+		r = hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", in ? in : "-");
+		goto out;
+	}
+	if ((r = hv_seal_header_parse(&h, hdr, (size_t)n, e)) < 0) {
+		hv_err_wrap(e, "'%s'", in ? in : "-");
+		goto out;
+	}
+	for (i = 0; i < HV_SEAL_ID_LEN; i++)
+		snprintf(id + 2 * i, 3, "%02x", h.key_id[i]);
+	j = hv_json_object();
+	hv_json_set_int(j, "version", h.version);
+	hv_json_set_str(j, "mode", mode_name(h.mode));
+	hv_json_set_str(j, "key_id", id);
+	hv_json_set_int(j, "segment", 1LL << h.log2_segment);
+	hv_json_set_int(j, "header", (long long)h.len);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		hv_json_set_int(j, "size", (long long)st.st_size);
+	hv_json_dump(j, &line);
+	hv_json_free(j);
+	puts(line.data);
+	hv_buf_release(&line);
+out:
+	if (fd > STDIN_FILENO)
+		close(fd);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { 0 };
+	struct hv_err e = { 0 };
+	const char *cmd = NULL;
+	int c, r;
+
+	hv_init(argv[0]);
+	if (argc > 1 && (strcmp(argv[1], "keygen") == 0 || strcmp(argv[1], "inspect") == 0)) {
+		cmd = argv[1];
+		argv++;
+		argc--;
+	}
+	while ((c = getopt_long(argc, argv, "a:c:dhi:k:pqr:vV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a': o.context = optarg; break;
+		case 'c': o.config = optarg; break;
+		case 'd': o.open = 1; break;
+		case 'h': return usage(0);
+		case 'i': o.identity = optarg; break;
+		case 'k': o.keyfile = optarg; break;
+		case 'p': o.public = 1; break;
+		case 'q': hv_verbosity--; break;
+		case 'r': o.recipient = optarg; break;
+		case 'v': hv_verbosity++; break;
+		case 'V': puts("hv-seal " HV_VERSION); return 0;
+		default: return usage(64);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (cmd == NULL && (argc > 2 || (o.public) ||
+	    (!!o.keyfile + !!o.identity + !!o.recipient > 1) ||
+	    (o.open && o.recipient) || (!o.open && o.identity)))
+		return usage(64);
+	if (cmd != NULL && (argc > 1 || o.open || o.keyfile || o.identity ||
+	    o.recipient || o.context || (cmd[0] == 'i' && o.public)))
+		return usage(64);
+	if (cmd == NULL)
+		r = run_stream(&o, argc > 0 ? argv[0] : NULL, argc > 1 ? argv[1] : NULL, &e);
+	else if (cmd[0] == 'k')
+		r = run_keygen(o.public, argc > 0 ? argv[0] : NULL, &e);
+	else
+		r = run_inspect(argc > 0 ? argv[0] : NULL, &e);
+	if (r == HV_EUSAGE) {
+		hv_report(r, &e);
+		return 64;
+	}
+	return hv_stdout_close(hv_report(r, &e));
+}

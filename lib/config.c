@@ -1,0 +1,593 @@
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "file.h"
+#include "mem.h"
+#include "banned.h"
+
+enum kind { K_STR, K_PATH, K_DURATION, K_BOOL, K_LIST, K_COUNT };
+
+/* Where a key lands: in struct hv_config, or in the current hv_team. */
+struct key {
+	const char *section;	/* "team" keys apply to [team "name"] */
+	const char *name;
+	enum kind kind;
+	size_t off;
+	size_t count_off;	/* K_LIST: where the count goes */
+};
+
+#define C(f) offsetof(struct hv_config, f)
+#define T(f) offsetof(struct hv_team, f)
+
+static const struct key keys[] = {
+	{ "paths", "state", K_PATH, C(paths.state), 0 },
+	{ "paths", "spool", K_PATH, C(paths.spool), 0 },
+	{ "paths", "audit", K_PATH, C(paths.audit), 0 },
+	{ "keys", "master", K_STR, C(keys.master), 0 },
+	{ "google", "api", K_STR, C(google.api), 0 },
+	{ "google", "oauth", K_STR, C(google.oauth), 0 },
+	{ "google", "accounts", K_STR, C(google.accounts), 0 },
+	{ "google", "directory", K_STR, C(google.directory), 0 },
+	{ "google", "ca_file", K_PATH, C(google.ca_file), 0 },
+	{ "google", "client", K_PATH, C(google.client), 0 },
+	{ "google", "quota", K_STR, C(google.quota), 0 },
+	{ "spool", "ttl", K_DURATION, C(spool.ttl), 0 },
+	{ "spool", "epoch", K_DURATION, C(spool.epoch), 0 },
+	{ "spool", "allow_disk", K_BOOL, C(spool.allow_disk), 0 },
+	{ "team", "source", K_STR, T(source), 0 },
+	{ "team", "members", K_LIST, T(members), T(nmembers) },
+	{ "team", "group", K_STR, T(group), 0 },
+	{ "team", "label", K_STR, T(label), 0 },
+	{ "team", "query", K_STR, T(query), 0 },
+	{ "team", "import", K_BOOL, T(import), 0 },
+	{ "backup", "to", K_LIST, C(backup.to), C(backup.nto) },
+	{ "backup", "endpoint", K_STR, C(backup.endpoint), 0 },
+	{ "backup", "region", K_STR, C(backup.region), 0 },
+	{ "backup", "recipient", K_STR, C(backup.recipient), 0 },
+	{ "backup", "every", K_DURATION, C(backup.every), 0 },
+	{ "backup", "keep", K_COUNT, C(backup.keep), 0 },
+};
+
+struct parser {
+	struct hv_config *c;
+	const char *name;
+	int line;
+	const char *section;	/* a keys[].section, or NULL before any */
+	struct hv_team *team;	/* the [team "x"] being read */
+	unsigned char seen[sizeof keys / sizeof keys[0]];
+	struct hv_err *e;
+};
+
+static int bad(struct parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+bad(struct parser *p, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return hv_err_set(p->e, HV_ECONFIG, "%s:%d: %s", p->name, p->line, what);
+}
+
+int
+hv_parse_duration(const char *s, long *out)
+{
+	char *end;
+	long v, mul = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return HV_EDATA;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0)
+		return HV_EDATA;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': mul = 60; break;
+	case 'h': mul = 3600; break;
+	case 'd': mul = 86400; break;
+	default: return HV_EDATA;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return HV_EDATA;
+	if (v > LONG_MAX / mul)
+		return HV_EDATA;
+	*out = v * mul;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, int *out)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" };
+	static const char *no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = 1, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = 0, 0;
+	}
+	return HV_EDATA;
+}
+
+static const char *
+home_dir(void)
+{
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (h != NULL && *h == '/')
+		return h;
+	pw = getpwuid(getuid());
+	return pw != NULL ? pw->pw_dir : "/";
+}
+
+/* $XDG_* fall back as the XDG base directory spec says, so cron works. */
+static int
+env_value(struct hv_buf *out, const char *var)
+{
+	const char *v = getenv(var);
+
+	if (v != NULL && *v != '\0')
+		return hv_buf_adds(out, v);
+	if (strcmp(var, "HOME") == 0)
+		return hv_buf_adds(out, home_dir());
+	if (strcmp(var, "XDG_RUNTIME_DIR") == 0)
+		return hv_buf_addf(out, "/run/user/%u", (unsigned)getuid());
+	if (strcmp(var, "XDG_CONFIG_HOME") == 0)
+		return hv_buf_addf(out, "%s/.config", home_dir());
+	if (strcmp(var, "XDG_STATE_HOME") == 0)
+		return hv_buf_addf(out, "%s/.local/state", home_dir());
+	return HV_ENOINPUT;
+}
+
+/* Expand ~ and $VAR; on failure *unset names the variable. */
+static int
+expand_path(const char *s, char **out, char *unset, size_t unsetlen)
+{
+	struct hv_buf b = HV_BUF_INIT(PATH_MAX);
+	char var[64];
+	size_t n;
+	int r = 0;
+
+	if (s[0] == '~' && (s[1] == '/' || s[1] == '\0')) {
+		r = hv_buf_adds(&b, home_dir());
+		s++;
+	}
+	while (r == 0 && *s) {
+		if (*s != '$') {
+			r = hv_buf_add(&b, s++, 1);
+			continue;
+		}
+		int brace = s[1] == '{';
+		s += 1 + brace;
+		for (n = 0; (isalnum((unsigned char)s[n]) || s[n] == '_') && n < sizeof var - 1; n++)
+			var[n] = s[n];
+		var[n] = '\0';
+		s += n;
+		if (n == 0 || (brace && *s++ != '}')) {
+			r = HV_EDATA;
+			break;
+		}
+		if ((r = env_value(&b, var)) == HV_ENOINPUT)
+			snprintf(unset, unsetlen, "%s", var);
+	}
+	if (r < 0 || b.len == 0) {
+		hv_buf_release(&b);
+		return r < 0 ? r : HV_EDATA;
+	}
+	*out = hv_buf_detach(&b, NULL);
+	return 0;
+}
+
+static int
+split_list(struct parser *p, const char *key, const char *v, char ***list,
+    size_t *count)
+{
+	char **l = NULL;
+	size_t n = 0, len;
+
+	while (*v) {
+		while (isspace((unsigned char)*v) || *v == ',')
+			v++;
+		if (*v == '\0')
+			break;
+		for (len = 0; v[len] && !isspace((unsigned char)v[len]) && v[len] != ','; len++)
+			;
+		l = hv_xrealloc(l, (n + 2) * sizeof *l);
+		l[n] = hv_xmalloc(len + 1);
+		memcpy(l[n], v, len);
+		l[n][len] = '\0';
+		l[++n] = NULL;
+		v += len;
+	}
+	if (n == 0) {
+		free(l);
+		return bad(p, "empty list for '%s'", key);
+	}
+	*list = l;
+	*count = n;
+	return 0;
+}
+
+static void
+free_list(char **l)
+{
+	size_t i;
+
+	for (i = 0; l != NULL && l[i] != NULL; i++)
+		free(l[i]);
+	free(l);
+}
+
+static int
+set_value(struct parser *p, const struct key *k, const char *v)
+{
+	char *base = strcmp(k->section, "team") == 0 ? (char *)p->team : (char *)p->c;
+	void *field = base + k->off;
+	char unset[64] = "";
+	int r;
+
+	switch (k->kind) {
+	case K_STR:
+		if (*v == '\0')
+			return bad(p, "empty value for '%s'", k->name);
+		free(*(char **)field);
+		*(char **)field = hv_xstrdup(v);
+		return 0;
+	case K_PATH:
+		free(*(char **)field);
+		*(char **)field = NULL;
+		r = expand_path(v, (char **)field, unset, sizeof unset);
+		if (r == HV_ENOINPUT)
+			return bad(p, "$%s is not set", unset);
+		if (r < 0)
+			return bad(p, "bad path '%s'", v);
+		return 0;
+	case K_DURATION:
+		if (hv_parse_duration(v, (long *)field) < 0 || *(long *)field <= 0)
+			return bad(p, "bad duration '%s' (say 90s, 10m, 4h or 7d)", v);
+		return 0;
+	case K_COUNT: {
+		char *end;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (errno || *end || end == v || n <= 0 || n > 1000000)
+			return bad(p, "bad count '%s'", v);
+		*(long *)field = n;
+		return 0;
+	}
+	case K_BOOL:
+		if (parse_bool(v, (int *)field) < 0)
+			return bad(p, "bad boolean '%s' (say yes or no)", v);
+		return 0;
+	case K_LIST:
+		free_list(*(char ***)field);
+		*(char ***)field = NULL;
+		return split_list(p, k->name, v, (char ***)field, (size_t *)(base + k->count_off));
+	}
+	return HV_EINTERNAL;
+}
+
+/* Unquote a value in place: "..." with \" and \\, else trimmed up to a comment. */
+static int
+unquote(struct parser *p, char *v)
+{
+	char *w = v, *r = v;
+
+	if (*r != '"') {
+		r += strcspn(r, "#;");
+		while (r > v && isspace((unsigned char)r[-1]))
+			r--;
+		*r = '\0';
+		return 0;
+	}
+	for (r++; *r && *r != '"'; r++) {
+		if (*r == '\\') {
+			r++;
+			if (*r != '"' && *r != '\\')
+				return bad(p, "bad escape in quoted value");
+		}
+		*w++ = *r;
+	}
+	if (*r != '"')
+		return bad(p, "unterminated quoted value");
+	for (r++; isspace((unsigned char)*r); r++)
+		;
+	if (*r && *r != '#' && *r != ';')
+		return bad(p, "text after the quoted value");
+	*w = '\0';
+	return 0;
+}
+
+static int
+start_team(struct parser *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->c->nteams; i++)
+		if (strcmp(p->c->teams[i].name, name) == 0)
+			return bad(p, "team '%s' defined twice", name);
+	p->c->teams = hv_xrealloc(p->c->teams, (p->c->nteams + 1) * sizeof *p->c->teams);
+	p->team = &p->c->teams[p->c->nteams++];
+	memset(p->team, 0, sizeof *p->team);
+	p->team->name = hv_xstrdup(name);
+	p->team->import = 1;
+	p->team->line = p->line;
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, "team") == 0)
+			p->seen[i] = 0;
+	return 0;
+}
+
+static int
+parse_section(struct parser *p, char *s)
+{
+	char *end = strchr(s, ']'), *sub = NULL, *q;
+	size_t i;
+
+	if (end == NULL)
+		return bad(p, "unterminated section header");
+	for (q = end + 1; isspace((unsigned char)*q); q++)
+		;
+	if (*q && *q != '#' && *q != ';')
+		return bad(p, "text after the section header");
+	*end = '\0';
+	if ((q = strchr(s, ' ')) != NULL) {
+		*q++ = '\0';
+		if (*q != '"' || end - q < 2 || end[-1] != '"')
+			return bad(p, "bad subsection in [%s ...]", s);
+		end[-1] = '\0';
+		sub = q + 1;
+		if (*sub == '\0' || strpbrk(sub, "\"\\/ \t") != NULL)
+			return bad(p, "bad name '%s'", sub);
+	}
+	p->section = NULL;
+	p->team = NULL;
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, s) == 0)
+			p->section = keys[i].section;
+	if (p->section == NULL)
+		return bad(p, "unknown section [%s]", s);
+	if (strcmp(s, "team") == 0) {
+		if (sub == NULL)
+			return bad(p, "[team] needs a name: [team \"%s\"]", "support");
+		return start_team(p, sub);
+	}
+	if (sub != NULL)
+		return bad(p, "[%s] takes no name", s);
+	return 0;
+}
+
+static int
+parse_assignment(struct parser *p, char *s)
+{
+	char *eq = strchr(s, '='), *k_end, *v;
+	size_t i;
+
+	if (p->section == NULL)
+		return bad(p, "key outside any section");
+	if (eq == NULL)
+		return bad(p, "expected 'key = value'");
+	for (k_end = eq; k_end > s && isspace((unsigned char)k_end[-1]); k_end--)
+		;
+	*k_end = '\0';
+	for (v = eq + 1; isspace((unsigned char)*v); v++)
+		;
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].section, p->section) == 0 && strcmp(keys[i].name, s) == 0)
+			break;
+	if (i == sizeof keys / sizeof keys[0])
+		return bad(p, "unknown key '%s'", s);
+	if (p->seen[i])
+		return bad(p, "'%s' set twice", s);
+	p->seen[i] = 1;
+	if (unquote(p, v) < 0)
+		return HV_ECONFIG;
+	return set_value(p, &keys[i], v);
+}
+
+static void
+set_default(char **field, const char *value)
+{
+	char unset[64];
+
+	if (*field == NULL && value != NULL)
+		(void)expand_path(value, field, unset, sizeof unset);
+}
+
+static void
+config_defaults(struct hv_config *c)
+{
+	set_default(&c->paths.state, "$XDG_STATE_HOME/hv/hv.db");
+	set_default(&c->paths.spool, "$XDG_RUNTIME_DIR/hv/spool");
+	set_default(&c->paths.audit, "$XDG_STATE_HOME/hv/audit.log");
+	set_default(&c->keys.master, "$XDG_CONFIG_HOME/hv/master.key");
+	set_default(&c->google.api, "https://gmail.googleapis.com");
+	set_default(&c->google.oauth, "https://oauth2.googleapis.com");
+	set_default(&c->google.accounts, "https://accounts.google.com");
+	set_default(&c->google.directory, "https://admin.googleapis.com");
+	set_default(&c->google.client, "$XDG_CONFIG_HOME/hv/client_secret.json");
+	set_default(&c->google.quota, "legacy");
+	if (c->spool.ttl == 0)
+		c->spool.ttl = 600;
+	if (c->spool.epoch == 0)
+		c->spool.epoch = 60;
+	if (c->backup.every == 0)
+		c->backup.every = 4 * 3600;
+	if (c->backup.keep == 0)
+		c->backup.keep = 42;
+}
+
+/* What a team needs, and the label default, once its section is read. */
+static int
+check_teams(struct hv_config *c, const char *name, struct hv_err *e)
+{
+	struct hv_team *t;
+	size_t i;
+
+	for (i = 0; i < c->nteams; i++) {
+		t = &c->teams[i];
+		if (t->source == NULL)
+			return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s' has no source",
+			    name, t->line, t->name);
+		if (t->nmembers == 0 && t->group == NULL)
+			return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s' has neither "
+			    "members nor group", name, t->line, t->name);
+		if (t->label == NULL)
+			t->label = hv_xstrdup(t->name);
+	}
+	if (c->spool.epoch > c->spool.ttl)
+		return hv_err_set(e, HV_ECONFIG, "%s: spool epoch (%lds) is longer than "
+		    "its ttl (%lds)", name, c->spool.epoch, c->spool.ttl);
+	if (c->google.quota != NULL && strcmp(c->google.quota, "legacy") != 0 &&
+	    strcmp(c->google.quota, "2026") != 0 && strcmp(c->google.quota, "off") != 0 &&
+	    c->google.quota[0] != '/')
+		return hv_err_set(e, HV_ECONFIG, "%s: bad quota '%s' (legacy, 2026, off "
+		    "or an absolute path)", name, c->google.quota);
+	return 0;
+}
+
+int
+hv_config_parse(struct hv_config *c, const char *name, const char *text,
+    size_t len, struct hv_err *e)
+{
+	struct parser p;
+	char *copy, *line, *next, *s;
+	int r = 0;
+
+	memset(c, 0, sizeof *c);
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	p.name = name;
+	p.e = e;
+	if (memchr(text, '\0', len) != NULL)
+		return hv_err_set(e, HV_ECONFIG, "%s: contains a NUL byte", name);
+	copy = hv_xmalloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	for (line = copy; r == 0 && line != NULL; line = next) {
+		p.line++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		for (s = line; isspace((unsigned char)*s); s++)
+			;
+		for (char *t = s + strlen(s); t > s && isspace((unsigned char)t[-1]); )
+			*--t = '\0';
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		r = *s == '[' ? parse_section(&p, s + 1) : parse_assignment(&p, s);
+	}
+	free(copy);
+	if (r == 0)
+		r = check_teams(c, name, e);
+	if (r < 0) {
+		hv_config_free(c);
+		return r;
+	}
+	config_defaults(c);
+	return 0;
+}
+
+static int
+config_read(struct hv_config *c, const char *path, struct hv_err *e)
+{
+	struct hv_buf b = HV_BUF_INIT(HV_CONFIG_MAX);
+	int r;
+
+	if ((r = hv_file_read(path, &b, e)) < 0) {
+		hv_buf_release(&b);
+		if (r == HV_EDATA)
+			r = hv_err_set(e, HV_ECONFIG, "'%s' is larger than %d bytes",
+			    path, HV_CONFIG_MAX);
+		return r;
+	}
+	r = hv_config_parse(c, path, b.data ? b.data : "", b.len, e);
+	hv_buf_release(&b);
+	if (r == 0)
+		c->file = hv_xstrdup(path);
+	return r;
+}
+
+int
+hv_config_load(struct hv_config *c, const char *path, struct hv_err *e)
+{
+	char *user = NULL, unset[64];
+	const char *env = getenv("HV_CONFIG");
+	int r;
+
+	if (path == NULL && env != NULL && *env != '\0')
+		path = env;
+	if (path != NULL)
+		return config_read(c, path, e);
+	if (expand_path("$XDG_CONFIG_HOME/hv/hv.conf", &user, unset, sizeof unset) == 0 &&
+	    access(user, F_OK) == 0) {
+		r = config_read(c, user, e);
+		free(user);
+		return r;
+	}
+	free(user);
+	if (access("/etc/hv/hv.conf", F_OK) == 0)
+		return config_read(c, "/etc/hv/hv.conf", e);
+	return hv_config_parse(c, "(defaults)", "", 0, e);
+}
+
+const struct hv_team *
+hv_config_team(const struct hv_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nteams; i++)
+		if (strcmp(c->teams[i].name, name) == 0)
+			return &c->teams[i];
+	return NULL;
+}
+
+void
+hv_config_free(struct hv_config *c)
+{
+	size_t i;
+
+	free(c->file);
+	free(c->paths.state);
+	free(c->paths.spool);
+	free(c->paths.audit);
+	free(c->keys.master);
+	free(c->google.api);
+	free(c->google.oauth);
+	free(c->google.accounts);
+	free(c->google.directory);
+	free(c->google.ca_file);
+	free(c->google.client);
+	free(c->google.quota);
+	for (i = 0; i < c->nteams; i++) {
+		free(c->teams[i].name);
+		free(c->teams[i].source);
+		free_list(c->teams[i].members);
+		free(c->teams[i].group);
+		free(c->teams[i].label);
+		free(c->teams[i].query);
+	}
+	free(c->teams);
+	free_list(c->backup.to);
+	free(c->backup.endpoint);
+	free(c->backup.region);
+	free(c->backup.recipient);
+	memset(c, 0, sizeof *c);
+}

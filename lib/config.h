@@ -1,0 +1,82 @@
+/*
+ * config: hv.conf(5), git-config-like.
+ *
+ *	# comment
+ *	[section]
+ *	key = value
+ *	[team "support"]
+ *	members = a@example.com b@example.com
+ *
+ * Every section and key is known: an unknown one, a bad value, a repeated
+ * key or a line that is none of the above is HV_ECONFIG with "FILE:LINE:"
+ * and what is wrong.  Values may be double-quoted ("a # b", \" and \\).
+ * Paths expand a leading ~ and $VAR / ${VAR}.  The result owns all its
+ * strings; hv_config_free() releases them.
+ */
+#ifndef HV_CONFIG_H
+#define HV_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define HV_CONFIG_MAX (1024 * 1024)
+
+struct hv_team {
+	char *name;		/* from [team "name"] */
+	char *source;		/* the shared mailbox */
+	char **members;		/* NULL-terminated; may be empty with group */
+	size_t nmembers;
+	char *group;		/* a Google group naming the members, or NULL */
+	char *label;		/* default: the team's name */
+	char *query;		/* extra Gmail search, or NULL */
+	int import;		/* 1: messages.import, 0: messages.insert */
+	int line;		/* where the section starts, for messages */
+};
+
+struct hv_config {
+	char *file;		/* the file read, or NULL for defaults only */
+	struct {
+		char *state, *spool, *audit;
+	} paths;
+	struct {
+		char *master;	/* FILE | keyring:NAME | command:CMD */
+	} keys;
+	struct {
+		char *api, *oauth, *accounts, *directory, *ca_file, *client, *quota;
+	} google;
+	struct {
+		long ttl, epoch;	/* seconds */
+		int allow_disk;
+	} spool;
+	struct hv_team *teams;
+	size_t nteams;
+	struct {
+		char **to;	/* NULL-terminated */
+		size_t nto;
+		char *endpoint, *region, *recipient;
+		long every, keep;
+	} backup;
+};
+
+/*
+ * Load the configuration.  path is the -c argument or NULL; with NULL,
+ * $HV_CONFIG, then $XDG_CONFIG_HOME/hv/hv.conf (~/.config), then
+ * /etc/hv/hv.conf, and built-in defaults when none of those exists.  A
+ * path given explicitly must exist (HV_ENOINPUT).
+ */
+int hv_config_load(struct hv_config *c, const char *path, struct hv_err *e);
+
+/* Parse text (len bytes) as the file named name; defaults first. */
+int hv_config_parse(struct hv_config *c, const char *name, const char *text,
+    size_t len, struct hv_err *e);
+
+/* The team named name, or NULL. */
+const struct hv_team *hv_config_team(const struct hv_config *c, const char *name);
+
+/* Parse "90", "90s", "10m", "4h", "7d" into seconds: 0 or HV_EDATA. */
+int hv_parse_duration(const char *s, long *out);
+
+void hv_config_free(struct hv_config *c);
+
+#endif

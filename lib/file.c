@@ -1,0 +1,279 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "mem.h"
+
+int
+hv_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+ssize_t
+hv_read_full(int fd, void *p, size_t n)
+{
+	char *c = p;
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, c + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static int
+fsync_dir_of(const char *path)
+{
+	char *dir = hv_xstrdup(path), *slash = strrchr(dir, '/');
+	int fd, r;
+
+	if (slash == NULL) {
+		free(dir);
+		dir = hv_xstrdup(".");
+	} else if (slash == dir) {
+		slash[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+int
+hv_atomic_begin(struct hv_atomic *a, const char *path, mode_t mode, struct hv_err *e)
+{
+	size_t n = strlen(path) + 32;
+	unsigned tries;
+
+	a->fd = -1;
+	a->path = hv_xstrdup(path);
+	a->tmp = hv_xmalloc(n);
+	for (tries = 0; tries < 100; tries++) {
+		snprintf(a->tmp, n, "%s.tmp.%ld.%u", path, (long)getpid(), tries);
+		a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (a->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (a->fd < 0) {
+		hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create '%s'", a->tmp);
+		free(a->path);
+		free(a->tmp);
+		a->path = a->tmp = NULL;
+		return HV_ECANTCREAT;
+	}
+	return 0;
+}
+
+int
+hv_atomic_commit(struct hv_atomic *a, struct hv_err *e)
+{
+	int r = HV_EIO;
+
+	if (fsync(a->fd) < 0) {
+		hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
+		goto out;
+	}
+	if (close(a->fd) < 0) {
+		a->fd = -1;
+		hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
+		goto out;
+	}
+	a->fd = -1;
+	if (rename(a->tmp, a->path) < 0) {
+		hv_err_errno(e, HV_ECANTCREAT, errno, "cannot rename to '%s'", a->path);
+		r = HV_ECANTCREAT;
+		goto out;
+	}
+	free(a->tmp);
+	a->tmp = NULL;
+	if (fsync_dir_of(a->path) < 0) {
+		hv_err_errno(e, HV_EIO, errno, "cannot sync the directory of '%s'", a->path);
+		goto out;
+	}
+	r = 0;
+out:
+	hv_atomic_abort(a);
+	return r;
+}
+
+void
+hv_atomic_abort(struct hv_atomic *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	if (a->tmp != NULL)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+}
+
+int
+hv_file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, struct hv_err *e)
+{
+	struct hv_atomic a;
+	int r;
+
+	if ((r = hv_atomic_begin(&a, path, mode, e)) < 0)
+		return r;
+	if (hv_write_all(a.fd, data, len) < 0) {
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a.tmp);
+		hv_atomic_abort(&a);
+		return r;
+	}
+	return hv_atomic_commit(&a, e);
+}
+
+int
+hv_file_create_excl(const char *path, const void *data, size_t len,
+    mode_t mode, struct hv_err *e)
+{
+	int fd, r = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create '%s'", path);
+	if (hv_write_all(fd, data, len) < 0 || fsync(fd) < 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", path);
+	if (close(fd) < 0 && r == 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", path);
+	if (r < 0)
+		unlink(path);
+	return r;
+}
+
+static int
+read_fd(int fd, const char *path, struct hv_buf *b, struct hv_err *e)
+{
+	char chunk[8192];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", path);
+		if (n == 0)
+			break;
+		if (hv_buf_add(b, chunk, (size_t)n) < 0) {
+			hv_wipe(chunk, sizeof chunk);
+			return hv_err_set(e, HV_EDATA, "'%s' is larger than %zu bytes",
+			    path, b->max);
+		}
+	}
+	hv_wipe(chunk, sizeof chunk);
+	return 0;
+}
+
+static int
+open_input(const char *path, struct hv_err *e)
+{
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		return STDIN_FILENO;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", path);
+	return fd;
+}
+
+int
+hv_file_read(const char *path, struct hv_buf *b, struct hv_err *e)
+{
+	int fd = open_input(path, e), r;
+
+	if (fd < 0)
+		return fd;
+	r = read_fd(fd, path, b, e);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return r;
+}
+
+int
+hv_file_read_secret(const char *path, struct hv_buf *b, struct hv_err *e)
+{
+	struct stat st;
+	int fd = open_input(path, e), r = HV_EPERM;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		r = hv_err_errno(e, HV_EIO, errno, "cannot stat '%s'", path);
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+		hv_err_set(e, HV_EPERM, "'%s' is readable by others (mode %04o): "
+		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && st.st_uid != geteuid() && st.st_uid != 0) {
+		hv_err_set(e, HV_EPERM, "'%s' belongs to another user (uid %u)",
+		    path, (unsigned)st.st_uid);
+		goto out;
+	}
+	r = read_fd(fd, path, b, e);
+out:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return r;
+}
+
+int
+hv_mkdirs(const char *path, struct hv_err *e)
+{
+	char *p = hv_xstrdup(path), *s;
+	int r = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			r = hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create '%s'", p);
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return r;
+}

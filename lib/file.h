@@ -1,0 +1,69 @@
+/*
+ * file: atomic durable writes and careful reads.
+ *
+ * An atomic file is written under a temporary name in the same directory,
+ * fsynced, renamed over the final name and the directory fsynced, so a
+ * reader (or a crash) sees the old content or the new, never half of it.
+ */
+#ifndef HV_FILE_H
+#define HV_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct hv_atomic {
+	int fd;			/* open for writing, -1 when idle */
+	char *path;		/* owned: the final name */
+	char *tmp;		/* owned: the temporary name */
+};
+
+/*
+ * Start an atomic write of path with the given mode: creates a temporary
+ * file beside it (O_EXCL, O_NOFOLLOW) and leaves its fd in a->fd.
+ */
+int hv_atomic_begin(struct hv_atomic *a, const char *path, mode_t mode, struct hv_err *e);
+
+/* fsync, rename over the final name, fsync the directory; frees a. */
+int hv_atomic_commit(struct hv_atomic *a, struct hv_err *e);
+
+/* Unlink the temporary file and free a; safe on an idle or committed a. */
+void hv_atomic_abort(struct hv_atomic *a);
+
+/* The whole of data written atomically to path. */
+int hv_file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, struct hv_err *e);
+
+/*
+ * Create path exclusively (O_EXCL, O_NOFOLLOW) with mode, write data, fsync.
+ * Refuses to replace anything: HV_ECANTCREAT when path exists.
+ */
+int hv_file_create_excl(const char *path, const void *data, size_t len,
+    mode_t mode, struct hv_err *e);
+
+/*
+ * Read a whole file (or "-" for stdin) into b, which bounds its size:
+ * HV_EDATA when larger than b->max, HV_ENOINPUT when it cannot be opened.
+ */
+int hv_file_read(const char *path, struct hv_buf *b, struct hv_err *e);
+
+/*
+ * Read a secret (key, identity, credentials) into b.  A regular file must
+ * belong to the user (or root) and be unreadable by group and others:
+ * HV_EPERM otherwise, naming the file and its mode.  Pipes and other
+ * descriptors (/dev/fd/N) are accepted as they are.
+ */
+int hv_file_read_secret(const char *path, struct hv_buf *b, struct hv_err *e);
+
+/* Write all n bytes, retrying on EINTR and short writes: 0 or -1 (errno). */
+int hv_write_all(int fd, const void *p, size_t n);
+
+/* Read until n bytes or end of file; returns the count, -1 on error. */
+ssize_t hv_read_full(int fd, void *p, size_t n);
+
+/* Make directory path and its parents with mode 0700 where missing. */
+int hv_mkdirs(const char *path, struct hv_err *e);
+
+#endif
