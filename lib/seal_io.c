@@ -125,7 +125,9 @@ retract(int out_fd, off_t start)
 
 	if (fstat(out_fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;
-	return start >= 0 && ftruncate(out_fd, start) == 0 ? 0 : -1;
+	if (start < 0 || ftruncate(out_fd, start) < 0)
+		return -1;
+	return lseek(out_fd, start, SEEK_SET) == start ? 0 : -1;
 }
 
 int

@@ -1,0 +1,144 @@
+/* config: the grammar, every kind of value, defaults, and each refusal. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "tap.h"
+
+static const char full[] =
+    "# hv.conf\n"
+    "[paths]\n"
+    "  state = /var/lib/hv/hv.db\n"
+    "spool = ${XDG_RUNTIME_DIR}/hv/spool   # on tmpfs\n"
+    "audit = ~/audit.log\n"
+    "[keys]\n"
+    "master = \"command:pass show hv # master\"\n"
+    "[google]\n"
+    "api = https://127.0.0.1:8443\n"
+    "ca_file = /tmp/ca.pem\n"
+    "quota = 2026\n"
+    "[spool]\n"
+    "ttl = 10m\n"
+    "epoch = 30s\n"
+    "allow_disk = yes\n"
+    "[team \"support\"]\n"
+    "source = support@example.com\n"
+    "members = a@example.com, b@example.com c@example.com\n"
+    "label = Support\n"
+    "import = no\n"
+    "; second team\n"
+    "[team \"sales\"]\n"
+    "source = sales@example.com\n"
+    "group = sales-team@example.com\n"
+    "[backup]\n"
+    "to = /backups s3://bucket/hv\n"
+    "every = 4h\n"
+    "keep = 42\n";
+
+static const struct {
+	const char *text, *message;
+} bad[] = {
+	{ "[paths]\nstate\n", "t:2: expected 'key = value'" },
+	{ "[nope]\n", "t:1: unknown section [nope]" },
+	{ "[paths]\nstat = x\n", "t:2: unknown key 'stat'" },
+	{ "x = 1\n", "t:1: key outside any section" },
+	{ "[spool]\nttl = 10 minutes\n", "t:2: bad duration '10 minutes' (say 90s, 10m, 4h or 7d)" },
+	{ "[spool]\nttl = 0\n", "t:2: bad duration '0' (say 90s, 10m, 4h or 7d)" },
+	{ "[spool]\nallow_disk = maybe\n", "t:2: bad boolean 'maybe' (say yes or no)" },
+	{ "[spool]\nttl = 1m\nttl = 2m\n", "t:3: 'ttl' set twice" },
+	{ "[team]\n", "t:1: [team] needs a name: [team \"support\"]" },
+	{ "[paths \"x\"]\n", "t:1: [paths] takes no name" },
+	{ "[team \"a\"]\nsource = s@x\nmembers = m@x\n[team \"a\"]\n", "t:4: team 'a' defined twice" },
+	{ "[team \"a\"]\nmembers = m@x\n", "t:1: team 'a' has no source" },
+	{ "[team \"a\"]\nsource = s@x\n", "t:1: team 'a' has neither members nor group" },
+	{ "[team \"a\"]\nmembers = ,\n", "t:2: empty list for 'members'" },
+	{ "[paths\n", "t:1: unterminated section header" },
+	{ "[paths] x\n", "t:1: text after the section header" },
+	{ "[keys]\nmaster = \"abc\n", "t:2: unterminated quoted value" },
+	{ "[keys]\nmaster = \"a\\nb\"\n", "t:2: bad escape in quoted value" },
+	{ "[keys]\nmaster = \"a\" b\n", "t:2: text after the quoted value" },
+	{ "[keys]\nmaster =\n", "t:2: empty value for 'master'" },
+	{ "[paths]\nstate = $HV_SURELY_UNSET_VAR/x\n", "t:2: $HV_SURELY_UNSET_VAR is not set" },
+	{ "[paths]\nstate = ${HOME\n", "t:2: bad path '${HOME'" },
+	{ "[spool]\nttl = 30s\nepoch = 60s\n", "t: spool epoch (60s) is longer than its ttl (30s)" },
+	{ "[google]\nquota = fast\n", "t: bad quota 'fast' (legacy, 2026, off or an absolute path)" },
+	{ "[backup]\nkeep = -1\n", "t:2: bad count '-1'" },
+};
+
+static void
+test_full(void)
+{
+	struct hv_config c;
+	struct hv_err e = { 0 };
+	const struct hv_team *t;
+	char want[512];
+	int r;
+
+	setenv("HOME", "/home/u", 1);
+	setenv("XDG_RUNTIME_DIR", "/run/user/7", 1);
+	r = hv_config_parse(&c, "t", full, sizeof full - 1, &e);
+	if (!ok(r == 0, "a full config parses"))
+		printf("#   %s\n", e.msg);
+	if (r != 0)
+		return;
+	is_str(c.paths.state, "/var/lib/hv/hv.db", "plain path");
+	is_str(c.paths.spool, "/run/user/7/hv/spool", "${VAR} expands, comment dropped");
+	is_str(c.paths.audit, "/home/u/audit.log", "~ expands");
+	is_str(c.keys.master, "command:pass show hv # master", "quoted value keeps its #");
+	is_str(c.google.api, "https://127.0.0.1:8443", "url");
+	is_str(c.google.oauth, "https://oauth2.googleapis.com", "default oauth endpoint");
+	is_str(c.google.quota, "2026", "quota table");
+	is_int(c.spool.ttl, 600, "10m is 600 s");
+	is_int(c.spool.epoch, 30, "30s is 30 s");
+	is_int(c.spool.allow_disk, 1, "yes is true");
+	is_int(c.nteams, 2, "two teams");
+	t = hv_config_team(&c, "support");
+	ok(t != NULL && t->nmembers == 3, "support has three members");
+	if (t != NULL && t->nmembers == 3) {
+		is_str(t->members[1], "b@example.com", "list split on comma and space");
+		ok(t->members[3] == NULL, "member list ends with NULL");
+		is_int(t->import, 0, "import = no");
+		is_str(t->label, "Support", "label");
+	}
+	t = hv_config_team(&c, "sales");
+	ok(t != NULL && t->group != NULL && strcmp(t->label, "sales") == 0 && t->import == 1,
+	    "a group team, label defaults to its name, import to yes");
+	ok(hv_config_team(&c, "nope") == NULL, "unknown team is NULL");
+	ok(c.backup.nto == 2 && strcmp(c.backup.to[1], "s3://bucket/hv") == 0, "backup targets");
+	is_int(c.backup.every, 4 * 3600, "every 4h");
+	is_int(c.backup.keep, 42, "keep");
+	snprintf(want, sizeof want, "/home/u/.local/state/hv/hv.db");
+	hv_config_free(&c);
+	unsetenv("XDG_STATE_HOME");
+	r = hv_config_parse(&c, "t", "", 0, &e);
+	ok(r == 0 && strcmp(c.paths.state, want) == 0, "empty config: defaults, XDG fallback");
+	ok(c.spool.ttl == 600 && c.spool.epoch == 60 && c.spool.allow_disk == 0,
+	    "spool defaults 10m, 60s, not on disk");
+	hv_config_free(&c);
+}
+
+int
+main(void)
+{
+	struct hv_config c;
+	struct hv_err e = { 0 };
+	long d;
+	size_t i;
+
+	test_full();
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&e, 0, sizeof e);
+		is_int(hv_config_parse(&c, "t", bad[i].text, strlen(bad[i].text), &e),
+		    HV_ECONFIG, "bad config %zu refused", i);
+		is_str(e.msg, bad[i].message, "bad config %zu says why", i);
+	}
+	is_int(hv_config_parse(&c, "t", "[paths]\0", 8, &e), HV_ECONFIG, "a NUL byte is refused");
+	is_int(hv_config_load(&c, "/nonexistent/hv.conf", &e), HV_ENOINPUT,
+	    "an explicit config that is missing");
+	ok(hv_parse_duration("7d", &d) == 0 && d == 7 * 86400, "7d");
+	ok(hv_parse_duration("90", &d) == 0 && d == 90, "bare seconds");
+	ok(hv_parse_duration("1x", &d) < 0 && hv_parse_duration("m", &d) < 0 &&
+	    hv_parse_duration("1mm", &d) < 0 && hv_parse_duration("-1", &d) < 0 &&
+	    hv_parse_duration("99999999999999999999", &d) < 0, "bad durations refused");
+	return tap_done();
+}

@@ -1,0 +1,54 @@
+/* json: parse, get, build, dump, and what is refused. */
+#include <string.h>
+
+#include "json.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	static const char *const bad[] = {
+		"", "{", "{\"a\":}", "[1,]", "{\"a\":1} x", "nul", "\"\\x\"", "{'a':1}",
+	};
+	struct hv_json *j, *k;
+	struct hv_buf b = HV_BUF_INIT(4096);
+	struct hv_err e = { 0 };
+	long long n;
+	size_t i;
+	const char *text = "{\"id\":\"18c2\",\"n\":42,\"f\":1.5,\"big\":1e300,\"s\":\"\\u00e9t\\u00e9\"}";
+
+	is_int(hv_json_parse(text, strlen(text), &j, &e), 0, "parse an object");
+	is_str(hv_json_get_str(j, "id"), "18c2", "string member");
+	is_str(hv_json_get_str(j, "s"), "\xc3\xa9t\xc3\xa9", "escapes decode to UTF-8");
+	ok(hv_json_get_str(j, "n") == NULL, "a number is not a string");
+	ok(hv_json_get_str(j, "none") == NULL, "absent member");
+	ok(hv_json_get_int(j, "n", &n) == 0 && n == 42, "integer member");
+	is_int(hv_json_get_int(j, "f", &n), HV_EDATA, "a fraction is not an integer");
+	is_int(hv_json_get_int(j, "big", &n), HV_EDATA, "out of range is not an integer");
+	is_int(hv_json_get_int(j, "id", &n), HV_EDATA, "a string is not an integer");
+	hv_json_free(j);
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		is_int(hv_json_parse(bad[i], strlen(bad[i]), &j, &e), HV_EDATA,
+		    "bad JSON %zu refused", i);
+	ok(strncmp(e.msg, "bad JSON", 8) == 0, "the reason is given");
+	is_int(hv_json_parse("{\"a\":\"\0\"}", 8, &j, &e), HV_EDATA, "a NUL byte is refused");
+
+	is_int(hv_json_parse("[1,2]", 5, &k, &e), 0, "an array parses");
+	ok(hv_json_get_str(k, "a") == NULL, "members of a non-object are absent");
+	hv_json_free(k);
+
+	j = hv_json_object();
+	hv_json_set_str(j, "subject", "a \"quoted\"\nline");
+	hv_json_set_int(j, "size", 10240);
+	hv_json_set_bool(j, "ok", 1);
+	hv_json_set_strn(j, "id", "abcdef", 3);
+	hv_json_set_int(j, "size", 7);
+	hv_json_dump(j, &b);
+	is_str(b.data, "{\"subject\":\"a \\\"quoted\\\"\\nline\",\"size\":7,\"ok\":true,\"id\":\"abc\"}",
+	    "built object dumps on one line, escaped, set replaces");
+	hv_json_free(j);
+	hv_json_free(NULL);
+	hv_buf_release(&b);
+	return tap_done();
+}
