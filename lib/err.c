@@ -5,6 +5,9 @@
 
 #include "err.h"
 
+static void err_vset(struct hv_err *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 err_vset(struct hv_err *e, const char *fmt, va_list ap)
 {

@@ -35,6 +35,8 @@ hv_init(const char *argv0)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+static void vwarn(const char *, va_list) __attribute__((format(printf, 1, 0)));
+
 static void
 vwarn(const char *fmt, va_list ap)
 {

@@ -359,6 +359,19 @@ hv_sealer_free(struct hv_sealer *s)
 	free(s);
 }
 
+static void
+hex_id(char out[2 * HV_SEAL_ID_LEN + 1], const uint8_t id[HV_SEAL_ID_LEN])
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < HV_SEAL_ID_LEN; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 15];
+	}
+	out[2 * HV_SEAL_ID_LEN] = '\0';
+}
+
 int
 hv_opener_new(struct hv_opener **out, const struct hv_seal_key *k,
     const void *ctx, size_t ctxlen, const uint8_t *p, size_t avail,
@@ -378,10 +391,13 @@ hv_opener_new(struct hv_opener **out, const struct hv_seal_key *k,
 		goto out;
 	body = h.len - HDR_MAC_LEN;
 	if (h.mode != k->mode || !hv_ct_equal(h.key_id, k->id, HV_SEAL_ID_LEN)) {
-		r = hv_err_set(e, HV_EPERM, "sealed to another key (%s %02x%02x%02x%02x%02x%02x%02x%02x)",
-		    h.mode == HV_SEAL_RECIPIENT ? "recipient" : "key",
-		    h.key_id[0], h.key_id[1], h.key_id[2], h.key_id[3],
-		    h.key_id[4], h.key_id[5], h.key_id[6], h.key_id[7]);
+		char want[2 * HV_SEAL_ID_LEN + 1], have[2 * HV_SEAL_ID_LEN + 1];
+
+		hex_id(want, h.key_id);
+		hex_id(have, k->id);
+		r = hv_err_set(e, HV_EPERM, "sealed to another key (the file names %s %s, "
+		    "this is %s %s)", h.mode == HV_SEAL_RECIPIENT ? "recipient" : "key", want,
+		    k->mode == HV_SEAL_RECIPIENT ? "identity" : "key", have);
 		goto out;
 	}
 	if (!k->has_secret) {

@@ -48,7 +48,7 @@ expect_failure 65 'another context is bad data' hv-seal -d -k key -a 'spool:b@x:
 ok 'and says why' grep -q "hv-seal: 'sealed': header does not authenticate" "$T/.err"
 ok 'no output file was left' test ! -e out
 expect_failure 77 'another key is a permission error' hv-seal -d -k key2 -a 'spool:a@x:1' sealed out
-ok 'naming the key id' grep -q 'sealed to another key (key [0-9a-f]\{16\})' "$T/.err"
+ok 'naming the key id' grep -q 'sealed to another key (the file names key [0-9a-f]\{16\}, this is key [0-9a-f]\{16\})' "$T/.err"
 expect_failure 77 'a symmetric key for a recipient file' hv-seal -d -k key sealed-r out
 head -c 200000 sealed >cut
 expect_failure 65 'a truncated file' hv-seal -d -k key -a 'spool:a@x:1' cut out

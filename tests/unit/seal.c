@@ -101,7 +101,7 @@ test_keys_and_contexts(void)
 	is_int(open_as(sym, "", s.data, s.len, NULL, &e), HV_EDATA, "no context is refused");
 	is_int(open_as(sym2, "spool:a@example.com:18c2", s.data, s.len, NULL, &e), HV_EPERM,
 	    "another key is told by key id (77)");
-	ok(strstr(e.msg, "sealed to another key (key ") != NULL, "the message names the key id");
+	ok(strstr(e.msg, "sealed to another key (the file names key ") != NULL, "the message names the key id");
 	is_int(open_as(ident, "spool:a@example.com:18c2", s.data, s.len, NULL, &e), HV_EPERM,
 	    "an identity cannot open a symmetric file");
 	hv_buf_release(&s);
