@@ -63,8 +63,7 @@ check:
 
 build/fuzz/%: tests/fuzz/%.c
 	@$(MAKE) --no-print-directory O=build/fuzz-lib CC=$(FUZZ_CC) \
-		EXTRA_CFLAGS='-fsanitize=fuzzer-no-link,address,undefined -Wno-format-nonliteral' \
-		build/fuzz-lib/libhv.a
+		EXTRA_CFLAGS='-fsanitize=fuzzer-no-link,address,undefined' build/fuzz-lib/libhv.a
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< build/fuzz-lib/libhv.a $(LIBS)
