@@ -1,9 +1,12 @@
 # hv: see README.  Targets: all check install clean demo bench fuzz.
 include config.mk
 
-LIBOBJ = buf.o config.o crypto.o err.o file.o json.o keys.o mem.o msg.o \
+LIBOBJ = auth.o auth_grant.o buf.o clock.o config.o crypto.o directory.o err.o file.o \
+	http.o json.o \
+	keys.o loopback.o \
+	mem.o msg.o oauth.o store.o \
 	seal.o seal_io.o
-BIN = hv-seal
+BIN = hv-auth hv-seal
 MAN1 = hv-seal.1
 MAN5 = hv.conf.5 hv-seal.5
 MAN7 = hv.7

@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 
 #include "crypto.h"
@@ -206,6 +207,42 @@ hv_x25519(uint8_t shared[HV_X25519_LEN], const uint8_t priv[HV_X25519_LEN],
 	EVP_PKEY_CTX_free(c);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(p);
+	return r;
+}
+
+int
+hv_rs256_sign(const char *pem, size_t pemlen, const void *data, size_t n,
+    struct hv_buf *sig, struct hv_err *e)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)pemlen);
+	EVP_PKEY *k = NULL;
+	EVP_MD_CTX *md = NULL;
+	size_t len = 0;
+	int r = HV_EDATA;
+
+	if (bio == NULL || pemlen > INT32_MAX)
+		return ossl_fail(e, HV_EINTERNAL, "RS256");
+	k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
+		ossl_fail(e, HV_EDATA, "not an RSA private key");
+		goto out;
+	}
+	r = HV_EINTERNAL;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) != 1 ||
+	    EVP_DigestSign(md, NULL, &len, data, n) != 1 ||
+	    hv_buf_grow(sig, len) < 0 ||
+	    EVP_DigestSign(md, (uint8_t *)sig->data + sig->len, &len, data, n) != 1) {
+		ossl_fail(e, HV_EINTERNAL, "RS256 signature");
+		goto out;
+	}
+	sig->len += len;
+	sig->data[sig->len] = '\0';
+	r = 0;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+	BIO_free(bio);
 	return r;
 }
 

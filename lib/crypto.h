@@ -68,6 +68,14 @@ int hv_x25519_public(uint8_t pub[HV_X25519_LEN], const uint8_t priv[HV_X25519_LE
 int hv_x25519(uint8_t shared[HV_X25519_LEN], const uint8_t priv[HV_X25519_LEN],
     const uint8_t peer[HV_X25519_LEN], struct hv_err *e);
 
+/*
+ * RS256: an RSASSA-PKCS1-v1_5 SHA-256 signature of data with the PEM
+ * private key (PKCS#8, as in a Google service-account key file), appended
+ * to sig.  HV_EDATA when the PEM is not an RSA private key.
+ */
+int hv_rs256_sign(const char *pem, size_t pemlen, const void *data, size_t n,
+    struct hv_buf *sig, struct hv_err *e);
+
 /* Append the unpadded base64url (RFC 4648 section 5) of data to b. */
 int hv_b64url_encode(struct hv_buf *b, const void *data, size_t n);
 

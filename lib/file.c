@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,6 +254,30 @@ out:
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return r;
+}
+
+int
+hv_lock_acquire(const char *path, int *fd, struct hv_err *e)
+{
+	*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return hv_err_errno(e, HV_ECANTCREAT, errno, "cannot open lock '%s'", path);
+	while (flock(*fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		hv_err_errno(e, HV_EIO, errno, "cannot lock '%s'", path);
+		close(*fd);
+		*fd = -1;
+		return HV_EIO;
+	}
+	return 0;
+}
+
+void
+hv_lock_release(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 int

@@ -63,6 +63,14 @@ int hv_write_all(int fd, const void *p, size_t n);
 /* Read until n bytes or end of file; returns the count, -1 on error. */
 ssize_t hv_read_full(int fd, void *p, size_t n);
 
+/*
+ * Take an exclusive lock on path (created 0600 when missing), waiting for
+ * other holders; *fd holds it until hv_lock_release().  Locks are flock(2),
+ * so they die with the process and a crash never leaves one behind.
+ */
+int hv_lock_acquire(const char *path, int *fd, struct hv_err *e);
+void hv_lock_release(int fd);
+
 /* Make directory path and its parents with mode 0700 where missing. */
 int hv_mkdirs(const char *path, struct hv_err *e);
 

@@ -123,6 +123,40 @@ hv_json_get_int(const struct hv_json *o, const char *key, long long *out)
 	return r;
 }
 
+struct hv_json *
+hv_json_get(const struct hv_json *o, const char *key)
+{
+	jv m = member(o, key);
+
+	if (!jv_is_valid(m) || jv_get_kind(m) == JV_KIND_NULL) {
+		jv_free(m);
+		return NULL;
+	}
+	return wrap(m);
+}
+
+size_t
+hv_json_array_len(const struct hv_json *a)
+{
+	if (jv_get_kind(a->v) != JV_KIND_ARRAY)
+		return 0;
+	return (size_t)jv_array_length(jv_copy(a->v));
+}
+
+struct hv_json *
+hv_json_array_get(const struct hv_json *a, size_t i)
+{
+	if (i >= hv_json_array_len(a))
+		return NULL;
+	return wrap(jv_array_get(jv_copy(a->v), (int)i));
+}
+
+const char *
+hv_json_str(const struct hv_json *v)
+{
+	return jv_get_kind(v->v) == JV_KIND_STRING ? jv_string_value(v->v) : NULL;
+}
+
 int
 hv_json_dump(const struct hv_json *v, struct hv_buf *b)
 {

@@ -37,6 +37,16 @@ const char *hv_json_get_str(const struct hv_json *o, const char *key);
  * an integer in range. */
 int hv_json_get_int(const struct hv_json *o, const char *key, long long *out);
 
+/* The member key as a new value the caller frees, or NULL when absent. */
+struct hv_json *hv_json_get(const struct hv_json *o, const char *key);
+
+/* Array length (0 for a non-array) and element i as a new value, or NULL. */
+size_t hv_json_array_len(const struct hv_json *a);
+struct hv_json *hv_json_array_get(const struct hv_json *a, size_t i);
+
+/* The string itself when v is a string, else NULL (borrowed). */
+const char *hv_json_str(const struct hv_json *v);
+
 /* Append the compact one-line text of v (no newline) to b. */
 int hv_json_dump(const struct hv_json *v, struct hv_buf *b);
 

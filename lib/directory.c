@@ -1,0 +1,112 @@
+#include <string.h>
+
+#include "directory.h"
+#include "json.h"
+#include "banned.h"
+
+#define PAGE_MAX (8 * 1024 * 1024)
+
+static int
+page_url(struct hv_buf *url, const char *base, const char *domain, const char *group,
+    const char *page)
+{
+	int r;
+
+	if (group != NULL) {
+		r = hv_buf_addf(url, "%s/admin/directory/v1/groups/", base);
+		r |= hv_http_escape(url, group);
+		r |= hv_buf_adds(url, "/members?maxResults=200");
+	} else {
+		r = hv_buf_addf(url, "%s/admin/directory/v1/users?maxResults=500&domain=", base);
+		r |= hv_http_escape(url, domain);
+	}
+	if (page != NULL) {
+		r |= hv_buf_adds(url, "&pageToken=");
+		r |= hv_http_escape(url, page);
+	}
+	return r ? HV_EDATA : 0;
+}
+
+static int
+api_error(long status, const struct hv_buf *body, struct hv_err *e)
+{
+	struct hv_json *j = NULL, *err = NULL;
+	const char *msg = NULL;
+	int code = status == 429 || status >= 500 ? HV_ETEMP :
+	    status == 401 || status == 403 ? HV_EPERM :
+	    status == 404 ? HV_ENOINPUT : HV_EPROTO;
+
+	if (hv_json_parse(body->data ? body->data : "", body->len, &j, NULL) == 0 &&
+	    (err = hv_json_get(j, "error")) != NULL)
+		msg = hv_json_get_str(err, "message");
+	hv_err_set(e, code, "directory: HTTP %ld: %s", status, msg ? msg : "no message");
+	hv_json_free(err);
+	hv_json_free(j);
+	return code;
+}
+
+/* One page: call fn for each entry, leave the next page token in next. */
+static int
+page_each(const struct hv_buf *body, int group, struct hv_buf *next,
+    int (*fn)(const char *, const char *, void *), void *arg, struct hv_err *e)
+{
+	struct hv_json *j, *list, *it;
+	const char *email, *kind, *tok;
+	size_t i, n;
+	int r;
+
+	if ((r = hv_json_parse(body->data, body->len, &j, e)) < 0)
+		return hv_err_wrap(e, "directory answer");
+	list = hv_json_get(j, group ? "members" : "users");
+	n = list ? hv_json_array_len(list) : 0;
+	for (i = 0; i < n && r == 0; i++) {
+		it = hv_json_array_get(list, i);
+		email = hv_json_get_str(it, group ? "email" : "primaryEmail");
+		kind = group ? hv_json_get_str(it, "type") : "USER";
+		if (email != NULL)
+			r = fn(email, kind ? kind : "", arg);
+		hv_json_free(it);
+	}
+	hv_buf_reset(next);
+	if (r == 0 && (tok = hv_json_get_str(j, "nextPageToken")) != NULL && *tok)
+		hv_buf_adds(next, tok);
+	hv_json_free(list);
+	hv_json_free(j);
+	return r;
+}
+
+int
+hv_directory_list(struct hv_http *h, const char *base, const char *token,
+    const char *domain, const char *group,
+    int (*fn)(const char *email, const char *kind, void *arg), void *arg,
+    struct hv_err *e)
+{
+	struct hv_http_request req = { 0 };
+	struct hv_http_response resp;
+	struct hv_buf url = HV_BUF_INIT(4096), next = HV_BUF_INIT(4096);
+	int r, pages = 0;
+
+	hv_http_response_init(&resp, PAGE_MAX);
+	req.method = "GET";
+	req.bearer = token;
+	do {
+		hv_buf_reset(&url);
+		if (page_url(&url, base, domain, group, pages ? next.data : NULL) < 0) {
+			r = hv_err_set(e, HV_EDATA, "directory URL too long");
+			break;
+		}
+		req.url = url.data;
+		if ((r = hv_http_request(h, &req, &resp, e)) < 0)
+			break;
+		if (resp.status != 200) {
+			r = api_error(resp.status, &resp.body, e);
+			break;
+		}
+		r = page_each(&resp.body, group != NULL, &next, fn, arg, e);
+		pages++;
+	} while (r == 0 && next.len > 0 && pages < 10000);
+	hv_http_response_release(&resp);
+	hv_buf_release(&url);
+	hv_buf_release(&next);
+	return r;
+}

@@ -1,0 +1,294 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+#include "mem.h"
+#include "banned.h"
+
+struct hv_http {
+	CURL *curl;
+	char *ca_file;		/* owned */
+	long timeout;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static int curl_ready;
+
+int
+hv_http_new(struct hv_http **out, const char *ca_file, long timeout, struct hv_err *e)
+{
+	struct hv_http *h;
+
+	*out = NULL;
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+		curl_ready = 1;
+	}
+	h = hv_xcalloc(1, sizeof *h);
+	if ((h->curl = curl_easy_init()) == NULL) {
+		free(h);
+		return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+	}
+	h->ca_file = ca_file ? hv_xstrdup(ca_file) : NULL;
+	h->timeout = timeout > 0 ? timeout : 60;
+	*out = h;
+	return 0;
+}
+
+void
+hv_http_free(struct hv_http *h)
+{
+	if (h == NULL)
+		return;
+	curl_easy_cleanup(h->curl);
+	free(h->ca_file);
+	free(h);
+}
+
+void
+hv_http_response_init(struct hv_http_response *r, size_t max)
+{
+	r->status = 0;
+	r->retry_after = -1;
+	r->content_type[0] = '\0';
+	hv_buf_init(&r->body, max);
+}
+
+void
+hv_http_response_release(struct hv_http_response *r)
+{
+	hv_buf_release(&r->body);
+}
+
+static int
+host_is_loopback(const char *host, size_t n)
+{
+	return (n == 9 && strncmp(host, "127.0.0.1", 9) == 0) ||
+	    (n == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(host, "[::1]", 5) == 0);
+}
+
+int
+hv_http_url_allowed(const char *url)
+{
+	const char *host, *end;
+
+	if (strncmp(url, "https://", 8) == 0)
+		return url[8] != '\0';
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	host = url + 7;
+	if (*host == '[')
+		end = strchr(host, ']') ? strchr(host, ']') + 1 : host;
+	else
+		end = host + strcspn(host, ":/?#");
+	return host_is_loopback(host, (size_t)(end - host));
+}
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct hv_http_response *r = arg;
+
+	/* Returning short makes curl fail with CURLE_WRITE_ERROR. */
+	return hv_buf_add(&r->body, p, size * n) < 0 ? 0 : size * n;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct hv_http_response *r = arg;
+	size_t len = size * n, vlen;
+	char *v;
+
+	if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+		r->retry_after = strtol(p + 12, &v, 10);
+		if (v == p + 12 || r->retry_after < 0)
+			r->retry_after = -1;
+	} else if (len > 13 && strncasecmp(p, "content-type:", 13) == 0) {
+		for (v = p + 13; v < p + len && isspace((unsigned char)*v); v++)
+			;
+		vlen = (size_t)(p + len - v);
+		while (vlen > 0 && isspace((unsigned char)v[vlen - 1]))
+			vlen--;
+		if (vlen >= sizeof r->content_type)
+			vlen = sizeof r->content_type - 1;
+		memcpy(r->content_type, v, vlen);
+		r->content_type[vlen] = '\0';
+	}
+	return len;
+}
+
+/* Header lists may carry a token: wipe them before libcurl frees them. */
+static void
+slist_free_wiped(struct curl_slist *l)
+{
+	struct curl_slist *p;
+
+	for (p = l; p != NULL; p = p->next)
+		hv_wipe(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+static struct curl_slist *
+build_headers(const struct hv_http_request *req)
+{
+	struct curl_slist *l = NULL;
+	struct hv_buf b;
+	size_t i;
+
+	if (req->bearer != NULL) {
+		hv_buf_init_secret(&b, 8192);
+		if (hv_buf_addf(&b, "Authorization: Bearer %s", req->bearer) == 0)
+			l = curl_slist_append(l, b.data);
+		hv_buf_release(&b);
+	}
+	if (req->content_type != NULL) {
+		hv_buf_init(&b, 512);
+		if (hv_buf_addf(&b, "Content-Type: %s", req->content_type) == 0)
+			l = curl_slist_append(l, b.data);
+		hv_buf_release(&b);
+	}
+	/* curl adds "Expect: 100-continue" to large POSTs; Google needs none. */
+	l = curl_slist_append(l, "Expect:");
+	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
+		l = curl_slist_append(l, req->headers[i]);
+	return l;
+}
+
+static int
+map_curl_error(struct hv_http *h, CURLcode c, const struct hv_http_request *req,
+    struct hv_err *e)
+{
+	const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(c);
+
+	switch (c) {
+	case CURLE_WRITE_ERROR:
+		return hv_err_set(e, HV_EPROTO, "%s %s: answer larger than expected",
+		    req->method, req->url);
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		return hv_err_set(e, HV_EPROTO, "%s %s: TLS: %s", req->method, req->url, why);
+	case CURLE_OUT_OF_MEMORY:
+		return hv_err_set(e, HV_EINTERNAL, "%s %s: %s", req->method, req->url, why);
+	default:
+		return hv_err_set(e, HV_ETEMP, "%s %s: %s", req->method, req->url, why);
+	}
+}
+
+int
+hv_http_request(struct hv_http *h, const struct hv_http_request *req,
+    struct hv_http_response *resp, struct hv_err *e)
+{
+	struct curl_slist *headers;
+	CURL *c = h->curl;
+	CURLcode rc;
+	int r = 0;
+
+	if (!hv_http_url_allowed(req->url))
+		return hv_err_set(e, HV_EUSAGE, "refusing '%s': only https, or http "
+		    "to a loopback test server", req->url);
+	hv_buf_reset(&resp->body);
+	resp->status = 0;
+	resp->retry_after = -1;
+	resp->content_type[0] = '\0';
+	headers = build_headers(req);
+	curl_easy_reset(c);
+	h->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (h->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "hv/" HV_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (strcmp(req->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	}
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		r = map_curl_error(h, rc, req, e);
+	else
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	/* The handle must not keep pointers into this request's memory. */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+	slist_free_wiped(headers);
+	return r;
+}
+
+int
+hv_http_escape(struct hv_buf *b, const char *s)
+{
+	char *x = curl_easy_escape(NULL, s, 0);
+	int r;
+
+	if (x == NULL)
+		return HV_EINTERNAL;
+	r = hv_buf_adds(b, x);
+	hv_wipe(x, strlen(x));
+	curl_free(x);
+	return r;
+}
+
+int
+hv_http_form_add(struct hv_buf *b, const char *key, const char *value)
+{
+	if ((b->len > 0 && hv_buf_add(b, "&", 1) < 0) || hv_http_escape(b, key) < 0 ||
+	    hv_buf_add(b, "=", 1) < 0 || hv_http_escape(b, value) < 0)
+		return HV_EDATA;
+	return 0;
+}
+
+int
+hv_http_unescape(struct hv_buf *b, const char *s, size_t n)
+{
+	int outlen = 0, r;
+	char *plus = hv_xmalloc(n + 1), *x;
+	size_t i;
+
+	/* In a query string '+' is a space; curl_easy_unescape leaves it. */
+	for (i = 0; i < n; i++)
+		plus[i] = s[i] == '+' ? ' ' : s[i];
+	plus[n] = '\0';
+	for (i = 0; i < n; i++)
+		if (plus[i] == '%' && (i + 2 >= n || !isxdigit((unsigned char)plus[i + 1]) ||
+		    !isxdigit((unsigned char)plus[i + 2]))) {
+			free(plus);
+			return HV_EDATA;
+		}
+	x = curl_easy_unescape(NULL, plus, (int)n, &outlen);
+	hv_wipe(plus, n);
+	free(plus);
+	if (x == NULL)
+		return HV_EINTERNAL;
+	r = memchr(x, '\0', (size_t)outlen) ? HV_EDATA : hv_buf_add(b, x, (size_t)outlen);
+	hv_wipe(x, (size_t)outlen);
+	curl_free(x);
+	return r;
+}

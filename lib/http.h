@@ -1,0 +1,74 @@
+/*
+ * http: HTTPS requests through libcurl, under one policy.
+ *
+ * The only module that includes <curl/curl.h>.  Every request verifies the
+ * peer's certificate and host name, asks for TLS 1.2 or later, and refuses
+ * plain http:// unless the host is loopback (the local test emulator).
+ * Bodies are bounded: a response larger than the caller's buffer allows is
+ * HV_EPROTO, never cut silently.  Failures map onto the exit-code table:
+ * a refused or reset connection, a timeout or a 5xx/429 is HV_ETEMP (retry
+ * later), a certificate that does not verify HV_EPROTO.
+ */
+#ifndef HV_HTTP_H
+#define HV_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct hv_http;
+
+/*
+ * A client: reuses connections between requests.  ca_file, when not NULL,
+ * is the CA bundle to trust instead of the system's (tests point it at the
+ * emulator's CA).  timeout is the whole-request limit in seconds.
+ */
+int hv_http_new(struct hv_http **h, const char *ca_file, long timeout, struct hv_err *e);
+void hv_http_free(struct hv_http *h);
+
+struct hv_http_request {
+	const char *method;		/* "GET", "POST", ... */
+	const char *url;
+	const char *bearer;		/* an access token, or NULL */
+	const char *content_type;	/* for body, or NULL */
+	const void *body;		/* borrowed; NULL for none */
+	size_t body_len;
+	const char *const *headers;	/* extra "Name: value" lines, NULL-ended, or NULL */
+};
+
+struct hv_http_response {
+	long status;			/* HTTP status; 0 when none arrived */
+	long retry_after;		/* seconds from Retry-After, or -1 */
+	struct hv_buf body;		/* owned; the caller sets its cap first */
+	char content_type[128];
+};
+
+/* A response whose body holds at most max bytes. */
+void hv_http_response_init(struct hv_http_response *r, size_t max);
+void hv_http_response_release(struct hv_http_response *r);
+
+/*
+ * Perform a request and fill resp.  Returns 0 when an HTTP answer arrived,
+ * whatever its status (the caller judges 4xx and 5xx from the body);
+ * HV_ETEMP for a network failure or timeout, HV_EPROTO for a TLS failure
+ * or an answer over the body cap, HV_EUSAGE for a URL the policy refuses.
+ * Blocks until done.
+ */
+int hv_http_request(struct hv_http *h, const struct hv_http_request *req,
+    struct hv_http_response *resp, struct hv_err *e);
+
+/* Append key=value, URL-encoded, to an application/x-www-form-urlencoded
+ * body (with '&' when b is not empty).  Mark b secret for secret values. */
+int hv_http_form_add(struct hv_buf *b, const char *key, const char *value);
+
+/* Append s URL-encoded (RFC 3986 unreserved kept) to b. */
+int hv_http_escape(struct hv_buf *b, const char *s);
+
+/* Decode %XX and '+' of a query-string value into b: HV_EDATA when bad. */
+int hv_http_unescape(struct hv_buf *b, const char *s, size_t n);
+
+/* 1 when url is allowed by the policy (https, or http on loopback). */
+int hv_http_url_allowed(const char *url);
+
+#endif

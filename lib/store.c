@@ -1,0 +1,467 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "file.h"
+#include "mem.h"
+#include "store.h"
+#include "banned.h"
+
+struct hv_store {
+	sqlite3 *db;
+};
+
+/* Migration n brings user_version n-1 to n.  Never edit one that shipped. */
+static const char *const migrations[] = {
+	NULL,
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE accounts ("
+	"  email TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
+	"  scopes TEXT NOT NULL DEFAULT '', revoked INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE TABLE secrets ("
+	"  owner TEXT NOT NULL, name TEXT NOT NULL, blob BLOB NOT NULL,"
+	"  expires INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (owner, name));"
+	"CREATE TABLE domains (domain TEXT PRIMARY KEY, client_email TEXT NOT NULL);",
+};
+
+#define NMIGRATIONS (sizeof migrations / sizeof migrations[0] - 1)
+
+static int
+db_fail(struct hv_store *s, struct hv_err *e, const char *what)
+{
+	int code = sqlite3_errcode(s->db);
+	int r = code == SQLITE_BUSY || code == SQLITE_LOCKED ? HV_ETEMP :
+	    code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? HV_EDATA :
+	    code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_AUTH ? HV_EPERM :
+	    code == SQLITE_FULL || code == SQLITE_IOERR ? HV_EIO : HV_EINTERNAL;
+
+	return hv_err_set(e, r, "state database: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int
+exec(struct hv_store *s, const char *sql, struct hv_err *e)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, e, sql);
+	return 0;
+}
+
+static int
+prepare(struct hv_store *s, sqlite3_stmt **st, const char *sql, struct hv_err *e)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_fail(s, e, "prepare");
+	return 0;
+}
+
+/* Step a statement that returns no rows, then finalize it. */
+static int
+run(struct hv_store *s, sqlite3_stmt *st, const char *what, struct hv_err *e)
+{
+	int rc = sqlite3_step(st), r = 0;
+
+	if (rc != SQLITE_DONE)
+		r = db_fail(s, e, what);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+user_version(struct hv_store *s, int *v, struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prepare(s, &st, "PRAGMA user_version", e)) < 0)
+		return r;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*v = sqlite3_column_int(st, 0);
+	else
+		r = db_fail(s, e, "user_version");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+migrate(struct hv_store *s, struct hv_err *e)
+{
+	char sql[64];
+	int v = 0, r;
+
+	if ((r = user_version(s, &v, e)) < 0)
+		return r;
+	if (v == (int)NMIGRATIONS)
+		return 0;
+	if (v > (int)NMIGRATIONS)
+		return hv_err_set(e, HV_EDATA, "state database schema %d is newer than "
+		    "this hv knows (%d): upgrade hv", v, (int)NMIGRATIONS);
+	if ((r = hv_store_begin(s, e)) < 0)
+		return r;
+	/* Another process may have migrated while we waited for the lock. */
+	if ((r = user_version(s, &v, e)) < 0)
+		goto fail;
+	for (; v < (int)NMIGRATIONS; v++) {
+		if ((r = exec(s, migrations[v + 1], e)) < 0)
+			goto fail;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if ((r = exec(s, sql, e)) < 0)
+			goto fail;
+	}
+	return hv_store_commit(s, e);
+fail:
+	hv_store_rollback(s);
+	return r;
+}
+
+/* Create the file 0600 ourselves: SQLite would follow the umask. */
+static int
+create_file(const char *path, struct hv_err *e)
+{
+	char *dir = hv_xstrdup(path), *slash = strrchr(dir, '/');
+	int fd, r = 0;
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		r = hv_mkdirs(dir, e);
+	}
+	free(dir);
+	if (r < 0)
+		return r;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST)
+		return hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+int
+hv_store_open(struct hv_store **out, const char *path, int create, struct hv_err *e)
+{
+	struct hv_store *s;
+	int r;
+
+	*out = NULL;
+	if (create && (r = create_file(path, e)) < 0)
+		return r;
+	if (!create && access(path, F_OK) < 0)
+		return hv_err_errno(e, HV_ENOINPUT, errno, "state database '%s'", path);
+	s = hv_xcalloc(1, sizeof *s);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+	    NULL) != SQLITE_OK) {
+		r = db_fail(s, e, path);
+		hv_store_close(s);
+		return r;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	if ((r = exec(s, "PRAGMA secure_delete = ON", e)) < 0 ||
+	    (r = exec(s, "PRAGMA journal_mode = WAL", e)) < 0 ||
+	    (r = exec(s, "PRAGMA synchronous = FULL", e)) < 0 ||
+	    (r = exec(s, "PRAGMA foreign_keys = ON", e)) < 0 ||
+	    (r = migrate(s, e)) < 0) {
+		hv_store_close(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+hv_store_close(struct hv_store *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+int
+hv_store_begin(struct hv_store *s, struct hv_err *e)
+{
+	return exec(s, "BEGIN IMMEDIATE", e);
+}
+
+int
+hv_store_commit(struct hv_store *s, struct hv_err *e)
+{
+	return exec(s, "COMMIT", e);
+}
+
+void
+hv_store_rollback(struct hv_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+int
+hv_store_meta_get(struct hv_store *s, const char *key, struct hv_buf *value,
+    struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = prepare(s, &st, "SELECT value FROM meta WHERE key = ?", e)) < 0)
+		return r;
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = hv_buf_adds(value, (const char *)sqlite3_column_text(st, 0));
+	else if (rc == SQLITE_DONE)
+		r = HV_ENOINPUT;
+	else
+		r = db_fail(s, e, "meta");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+hv_store_meta_put(struct hv_store *s, const char *key, const char *value,
+    struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prepare(s, &st, "INSERT INTO meta (key, value) VALUES (?, ?) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", e)) < 0)
+		return r;
+	bind_text(st, 1, key);
+	bind_text(st, 2, value);
+	return run(s, st, "meta", e);
+}
+
+int
+hv_store_account_put(struct hv_store *s, const char *email,
+    enum hv_account_kind kind, const char *scopes, long long now, struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prepare(s, &st, "INSERT INTO accounts (email, kind, scopes, revoked, "
+	    "created, updated) VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT (email) DO UPDATE "
+	    "SET kind = ?2, scopes = ?3, revoked = 0, updated = ?4", e)) < 0)
+		return r;
+	bind_text(st, 1, email);
+	sqlite3_bind_int(st, 2, kind);
+	bind_text(st, 3, scopes ? scopes : "");
+	sqlite3_bind_int64(st, 4, now);
+	return run(s, st, "account", e);
+}
+
+static void
+account_row(sqlite3_stmt *st, struct hv_account *a)
+{
+	snprintf(a->email, sizeof a->email, "%s", (const char *)sqlite3_column_text(st, 0));
+	a->kind = sqlite3_column_int(st, 1);
+	snprintf(a->scopes, sizeof a->scopes, "%s", (const char *)sqlite3_column_text(st, 2));
+	a->revoked = sqlite3_column_int(st, 3);
+	a->created = sqlite3_column_int64(st, 4);
+	a->updated = sqlite3_column_int64(st, 5);
+}
+
+#define ACCOUNT_COLUMNS "email, kind, scopes, revoked, created, updated"
+
+int
+hv_store_account_get(struct hv_store *s, const char *email, struct hv_account *a,
+    struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = prepare(s, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = ?",
+	    e)) < 0)
+		return r;
+	bind_text(st, 1, email);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		account_row(st, a);
+	else if (rc == SQLITE_DONE)
+		r = hv_err_set(e, HV_ENOINPUT, "no account '%s' (hv-auth login or "
+		    "service-account first)", email);
+	else
+		r = db_fail(s, e, "account");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+hv_store_account_set_revoked(struct hv_store *s, const char *email, long long now,
+    struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prepare(s, &st, "UPDATE accounts SET revoked = 1, updated = ? "
+	    "WHERE email = ?", e)) < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, now);
+	bind_text(st, 2, email);
+	return run(s, st, "account", e);
+}
+
+int
+hv_store_account_each(struct hv_store *s,
+    int (*fn)(const struct hv_account *a, void *arg), void *arg, struct hv_err *e)
+{
+	struct hv_account a;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = prepare(s, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts ORDER BY email",
+	    e)) < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		account_row(st, &a);
+		if ((r = fn(&a, arg)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_fail(s, e, "accounts");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+hv_store_secret_put(struct hv_store *s, const char *owner, const char *name,
+    const void *blob, size_t len, long long expires, struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prepare(s, &st, "INSERT INTO secrets (owner, name, blob, expires) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (owner, name) DO UPDATE "
+	    "SET blob = ?3, expires = ?4", e)) < 0)
+		return r;
+	bind_text(st, 1, owner);
+	bind_text(st, 2, name);
+	sqlite3_bind_blob64(st, 3, blob, len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, expires);
+	return run(s, st, "secret", e);
+}
+
+int
+hv_store_secret_get(struct hv_store *s, const char *owner, const char *name,
+    struct hv_buf *blob, long long *expires, struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = prepare(s, &st, "SELECT blob, expires FROM secrets "
+	    "WHERE owner = ? AND name = ?", e)) < 0)
+		return r;
+	bind_text(st, 1, owner);
+	bind_text(st, 2, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r = hv_buf_add(blob, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+		if (expires != NULL)
+			*expires = sqlite3_column_int64(st, 1);
+		if (r < 0)
+			r = hv_err_set(e, HV_EDATA, "secret %s of '%s' is too large", name, owner);
+	} else if (rc == SQLITE_DONE) {
+		r = hv_err_set(e, HV_ENOINPUT, "no %s for '%s'", name, owner);
+	} else {
+		r = db_fail(s, e, "secret");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+hv_store_secret_delete(struct hv_store *s, const char *owner, const char *name,
+    struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = prepare(s, &st, name ? "DELETE FROM secrets WHERE owner = ? AND name = ?" :
+	    "DELETE FROM secrets WHERE owner = ?", e);
+	if (r < 0)
+		return r;
+	bind_text(st, 1, owner);
+	if (name != NULL)
+		bind_text(st, 2, name);
+	return run(s, st, "secret", e);
+}
+
+int
+hv_store_secret_each(struct hv_store *s,
+    int (*fn)(const struct hv_secret_row *row, void *arg), void *arg, struct hv_err *e)
+{
+	struct hv_secret_row row;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = prepare(s, &st, "SELECT owner, name, blob, expires FROM secrets "
+	    "ORDER BY owner, name", e)) < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row.owner = (const char *)sqlite3_column_text(st, 0);
+		row.name = (const char *)sqlite3_column_text(st, 1);
+		row.blob = sqlite3_column_blob(st, 2);
+		row.len = (size_t)sqlite3_column_bytes(st, 2);
+		row.expires = sqlite3_column_int64(st, 3);
+		if ((r = fn(&row, arg)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_fail(s, e, "secrets");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+hv_store_domain_put(struct hv_store *s, const char *domain, const char *client_email,
+    struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = prepare(s, &st, "INSERT INTO domains (domain, client_email) VALUES (?1, ?2) "
+	    "ON CONFLICT (domain) DO UPDATE SET client_email = ?2", e)) < 0)
+		return r;
+	bind_text(st, 1, domain);
+	bind_text(st, 2, client_email);
+	return run(s, st, "domain", e);
+}
+
+int
+hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *client_email,
+    struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = prepare(s, &st, "SELECT client_email FROM domains WHERE domain = ?", e)) < 0)
+		return r;
+	bind_text(st, 1, domain);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = hv_buf_adds(client_email, (const char *)sqlite3_column_text(st, 0));
+	else if (rc == SQLITE_DONE)
+		r = hv_err_set(e, HV_ENOINPUT, "no service account for domain '%s'", domain);
+	else
+		r = db_fail(s, e, "domain");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+hv_store_checkpoint(struct hv_store *s, struct hv_err *e)
+{
+	return exec(s, "PRAGMA wal_checkpoint(TRUNCATE)", e);
+}

@@ -1,0 +1,100 @@
+/*
+ * store: hv's state database (SQLite), its schema and migrations.
+ *
+ * The only module that includes <sqlite3.h>.  The file is created 0600 in
+ * a 0700 directory, runs in WAL mode with secure_delete on (a deleted row
+ * leaves no copy in free pages), foreign keys enforced, and waits up to
+ * busy_ms for another writer.  Migrations run once, in one transaction,
+ * guarded by PRAGMA user_version.  What goes in is identifiers, state and
+ * sealed blobs: never a plaintext secret, address or body.
+ */
+#ifndef HV_STORE_H
+#define HV_STORE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct hv_store;
+
+#define HV_STORE_VERSION 1
+
+/* Open (creating when asked) the store at path and bring its schema up to
+ * date.  HV_ENOINPUT when it does not exist and create is 0. */
+int hv_store_open(struct hv_store **s, const char *path, int create, struct hv_err *e);
+void hv_store_close(struct hv_store *s);
+
+/* Transactions: BEGIN IMMEDIATE (takes the write lock at once), COMMIT,
+ * ROLLBACK (rollback is safe to call after a failed commit). */
+int hv_store_begin(struct hv_store *s, struct hv_err *e);
+int hv_store_commit(struct hv_store *s, struct hv_err *e);
+void hv_store_rollback(struct hv_store *s);
+
+/* Small settings: a text value by key; HV_ENOINPUT when absent. */
+int hv_store_meta_get(struct hv_store *s, const char *key, struct hv_buf *value,
+    struct hv_err *e);
+int hv_store_meta_put(struct hv_store *s, const char *key, const char *value,
+    struct hv_err *e);
+
+enum hv_account_kind {
+	HV_ACCOUNT_USER = 1,	/* signed in with the installed-app flow */
+	HV_ACCOUNT_SERVICE = 2,	/* reached through a service account's delegation */
+};
+
+struct hv_account {
+	char email[320];
+	enum hv_account_kind kind;
+	char scopes[1024];	/* space-separated, as granted */
+	int revoked;
+	long long created, updated;	/* Unix seconds */
+};
+
+/* Insert or update an account (kind and scopes), clearing revoked. */
+int hv_store_account_put(struct hv_store *s, const char *email,
+    enum hv_account_kind kind, const char *scopes, long long now, struct hv_err *e);
+/* HV_ENOINPUT when unknown. */
+int hv_store_account_get(struct hv_store *s, const char *email, struct hv_account *a,
+    struct hv_err *e);
+int hv_store_account_set_revoked(struct hv_store *s, const char *email, long long now,
+    struct hv_err *e);
+/* Every account in email order; stops at the first non-zero return of fn. */
+int hv_store_account_each(struct hv_store *s,
+    int (*fn)(const struct hv_account *a, void *arg), void *arg, struct hv_err *e);
+
+/*
+ * Sealed secrets, by owner and name ("refresh_token", "access_token",
+ * "private_key"); owner is an account or "domain:" and a domain.  blob is
+ * sealed by the caller; expires is Unix seconds or 0.
+ */
+int hv_store_secret_put(struct hv_store *s, const char *owner, const char *name,
+    const void *blob, size_t len, long long expires, struct hv_err *e);
+/* HV_ENOINPUT when absent; blob appended to, *expires set. */
+int hv_store_secret_get(struct hv_store *s, const char *owner, const char *name,
+    struct hv_buf *blob, long long *expires, struct hv_err *e);
+/* Delete one secret, or every secret of owner when name is NULL. */
+int hv_store_secret_delete(struct hv_store *s, const char *owner, const char *name,
+    struct hv_err *e);
+
+struct hv_secret_row {
+	const char *owner, *name;	/* borrowed for the call */
+	const void *blob;
+	size_t len;
+	long long expires;
+};
+
+/* Every secret; fn may call hv_store_secret_put for the row it is given
+ * (rotation re-seals in place).  Stops at fn's first non-zero return. */
+int hv_store_secret_each(struct hv_store *s,
+    int (*fn)(const struct hv_secret_row *row, void *arg), void *arg, struct hv_err *e);
+
+/* A service account for a domain: its client email (not a secret). */
+int hv_store_domain_put(struct hv_store *s, const char *domain, const char *client_email,
+    struct hv_err *e);
+int hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *client_email,
+    struct hv_err *e);
+
+/* Checkpoint the WAL into the main file and truncate it. */
+int hv_store_checkpoint(struct hv_store *s, struct hv_err *e);
+
+#endif
