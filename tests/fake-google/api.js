@@ -1,0 +1,74 @@
+'use strict';
+// The path every Gmail and Directory call takes, alone or as a batch part:
+// bearer token, scopes, fault draw, concurrency cap, quota units, handler,
+// optional service latency. Errors become Google's JSON bodies here.
+const { ApiError, E, answerOf } = require('./errors');
+const { authenticate } = require('./oauth');
+const { allowed } = require('./scopes');
+const { STATUS_KINDS } = require('./faults');
+
+const routes = require('./gmail').routes.concat(require('./directory').routes);
+
+function match(method, path) {
+  let pathHit = false;
+  for (const r of routes) {
+    const m = r.re.exec(path);
+    if (!m) continue;
+    pathHit = true;
+    if (r.method === method) return { route: r, params: m };
+  }
+  return pathHit ? { methodMismatch: true } : null;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function faultError(kind) {
+  if (kind === '429') return E.concurrency();
+  if (kind === '500') return E.backendError();
+  return E.unavailable();
+}
+
+// opts: {linkKinds: fault kinds allowed besides statuses, overCap: batch part past the per-batch cap}
+async function call(ctx, req, route, params, opts = {}) {
+  const st = ctx.stats;
+  st.calls[route.id] = (st.calls[route.id] || 0) + 1;
+  let answer, release = null, link = null;
+  try {
+    const auth = authenticate(ctx, req);
+    if (!allowed(route.id, auth.scopes)) throw E.insufficientScopes(route.id);
+    const kind = ctx.faults.draw(route.id, auth.email, req.method + ' ' + req.url, STATUS_KINDS.concat(opts.linkKinds || []));
+    if (kind) {
+      st.faults[kind] = (st.faults[kind] || 0) + 1;
+      if (STATUS_KINDS.includes(kind)) {
+        const e = faultError(kind);
+        if (kind === '429') e.headers = { 'retry-after': '1' };
+        throw e;
+      }
+      link = kind;
+    }
+    if (opts.overCap) throw E.concurrency();
+    release = route.directory ? null : ctx.quota.enter(auth.email.toLowerCase());
+    if (!route.directory) {
+      ctx.quota.charge(auth.email.toLowerCase(), route.id);
+      const u = auth.email.toLowerCase();
+      st.units[u] = (st.units[u] || 0) + ctx.quota.cost(route.id);
+    }
+    answer = route.h(ctx, req, params, auth);
+    if (ctx.opts.latency) await sleep(ctx.opts.latency);
+    if (answer && answer.then) answer = await answer;
+    if (ctx.persist.pending) await ctx.persist.flush();
+  } catch (e) {
+    if (!(e instanceof ApiError)) {
+      process.stderr.write('fake-google: ' + req.method + ' ' + req.url + ': ' + (e.stack || e) + '\n');
+      e = E.backendError();
+    }
+    answer = answerOf(e, req.query.get('prettyPrint') !== 'false');
+  } finally {
+    if (release) release();
+  }
+  if (answer.status >= 400) st.errors[answer.status] = (st.errors[answer.status] || 0) + 1;
+  if (link) answer = Object.assign({}, answer, { fault: link, stallMs: ctx.faults.stallMs });
+  return answer;
+}
+
+module.exports = { match, call, routes };

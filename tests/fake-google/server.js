@@ -1,0 +1,157 @@
+'use strict';
+// tests/fake-google: a local stand-in for Gmail, Google OAuth and the
+// Directory API, over HTTPS (HTTP/2 and HTTP/1.1) on 127.0.0.1. See README.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const http2 = require('http2');
+const certs = require('./certs');
+const { Clock } = require('./clock');
+const { World } = require('./store');
+const { Quota } = require('./quota');
+const { Faults } = require('./faults');
+const { Persist } = require('./persist');
+const { seeded } = require('./rand');
+const { notFoundPage } = require('./answer');
+const oauth = require('./oauth');
+const api = require('./api');
+const batch = require('./batch');
+const control = require('./control');
+
+const USAGE = 'usage: run [--port N] [--quota legacy|2026|off|FILE] [--state DIR] [--token-ttl SECONDS] [--clock-rate R]\n' +
+  '           [--history-retention SECONDS] [--concurrency N] [--batch-limit N] [--batch-parallel N] [--latency MS] [--seed N] [--verbose]\n';
+
+function parseArgs(argv) {
+  const o = { port: 0, quota: 'legacy', state: null, tokenTtl: 3599, clockRate: 1, historyRetention: 7 * 86400,
+    concurrency: undefined, batchLimit: 100, batchParallel: 50, latency: 0, seed: 1, verbose: false };
+  const num = (name, v, min) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min) die(name + ': a number >= ' + min + ' is required');
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i], v = argv[i + 1];
+    switch (a) {
+      case '--port': o.port = num(a, v, 0); i++; break;
+      case '--quota': if (!v) die('--quota: legacy, 2026, off or a FILE'); o.quota = v; i++; break;
+      case '--state': if (!v) die('--state: a directory is required'); o.state = path.resolve(v); i++; break;
+      case '--token-ttl': o.tokenTtl = num(a, v, 1); i++; break;
+      case '--clock-rate': o.clockRate = num(a, v, 0); i++; break;
+      case '--history-retention': o.historyRetention = num(a, v, 1); i++; break;
+      case '--concurrency': o.concurrency = num(a, v, 0); i++; break;
+      case '--batch-limit': o.batchLimit = num(a, v, 1); i++; break;
+      case '--batch-parallel': o.batchParallel = num(a, v, 1); i++; break;
+      case '--latency': o.latency = num(a, v, 0); i++; break;
+      case '--seed': o.seed = num(a, v, 0); i++; break;
+      case '--verbose': case '-v': o.verbose = true; break;
+      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); break;
+      default: process.stderr.write('fake-google: unknown option ' + a + '\n' + USAGE); process.exit(64);
+    }
+  }
+  return o;
+}
+
+function die(msg) { process.stderr.write('fake-google: ' + msg + '\n' + USAGE); process.exit(64); }
+
+const MAX_BODY = 80 * 1024 * 1024; // a 50 MiB message in base64 JSON fits; more is refused unread
+
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let n = 0, over = false;
+    req.on('data', (c) => { n += c.length; if (n > limit) over = true; else chunks.push(c); });
+    req.on('end', () => resolve({ body: over ? Buffer.alloc(0) : Buffer.concat(chunks, n), over }));
+    req.on('error', reject);
+  });
+}
+
+async function route(ctx, req) {
+  const p = req.path;
+  if (p.startsWith('/_emu/')) return control.handle(ctx, req);
+  if (p === '/o/oauth2/v2/auth' || p === '/o/oauth2/auth') return oauth.authPage(ctx, req);
+  if (p === '/token' || p === '/o/oauth2/token' || p === '/oauth2/v4/token') return oauth.tokenEndpoint(ctx, req);
+  if (p === '/revoke' || p === '/o/oauth2/revoke') return oauth.revokeEndpoint(ctx, req);
+  if (p === '/tokeninfo' || p === '/oauth2/v3/tokeninfo') return oauth.tokenInfo(ctx, req);
+  if (p === '/batch/gmail/v1' || p === '/batch') return batch.handle(ctx, req);
+  const hit = api.match(req.method, p);
+  if (hit && hit.route) return api.call(ctx, req, hit.route, hit.params, { linkKinds: ['reset', 'stall', 'truncate'] });
+  return notFoundPage(p);
+}
+
+// Writes an answer, or misbehaves the way a fault asks.
+function send(ctx, req, res, a) {
+  const h2 = req.httpVersionMajor === 2;
+  const kill = () => {
+    if (h2) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    else req.socket.destroy();
+  };
+  if (a.fault === 'reset') return kill();
+  if (a.fault === 'stall') { const t = setTimeout(kill, a.stallMs); res.on('close', () => clearTimeout(t)); return; }
+  const headers = Object.assign({ date: new Date().toUTCString(), server: 'ESF', 'x-content-type-options': 'nosniff' }, a.headers);
+  headers['content-length'] = String(a.body.length);
+  if (a.fault === 'truncate') {
+    res.writeHead(a.status, headers);
+    res.write(a.body.subarray(0, Math.floor(a.body.length / 2)), () => setTimeout(kill, 5));
+    return;
+  }
+  res.writeHead(a.status, headers);
+  res.end(req.method === 'HEAD' ? undefined : a.body);
+}
+
+async function onRequest(ctx, req, res) {
+  const url = req.url;
+  const q = url.indexOf('?');
+  const r = { method: req.method, url, path: q < 0 ? url : url.slice(0, q), query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: req.headers, body: null };
+  try {
+    if (req.method === 'GET' || req.method === 'HEAD') { r.body = Buffer.alloc(0); req.resume(); }
+    else { const b = await readBody(req, MAX_BODY); r.body = b.body; r.bodyTooLarge = b.over; }
+    const a = await route(ctx, r);
+    ctx.log.push({ time: new Date(ctx.clock.now()).toISOString(), method: r.method, path: r.url, status: a.status, fault: a.fault || undefined, http: req.httpVersion });
+    if (ctx.log.length > 10000) ctx.log.splice(0, 5000);
+    if (ctx.opts.verbose) process.stderr.write('fake-google: ' + r.method + ' ' + r.url + ' ' + a.status + (a.fault ? ' ' + a.fault : '') + '\n');
+    send(ctx, req, res, a);
+  } catch (e) {
+    process.stderr.write('fake-google: ' + req.method + ' ' + url + ': ' + (e.stack || e) + '\n');
+    if (!res.headersSent) { res.writeHead(500, { 'content-type': 'text/plain' }); res.end('internal error\n'); }
+  }
+}
+
+function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  let dir = opts.state, temp = false;
+  if (dir) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  else { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-google-')); temp = true; }
+  fs.chmodSync(dir, 0o700);
+  const tls = certs.ensure(dir);
+  const clock = new Clock(opts.clockRate);
+  const world = new World();
+  const persist = new Persist(opts.state, world, clock);
+  let quota;
+  try { quota = new Quota(clock, opts.quota, opts.concurrency, opts.batchParallel); } catch (e) { die('--quota: ' + e.message); }
+  const ctx = { opts, clock, world, quota, persist, faults: new Faults(), sessions: new Map(), url: null, log: [],
+    stats: { calls: {}, units: {}, errors: {}, faults: {} }, batchRng: seeded(opts.seed) };
+  persist.load();
+
+  const server = http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true, minVersion: 'TLSv1.2',
+    settings: { maxConcurrentStreams: 100 }, maxSessionMemory: 64 });
+  server.on('request', (req, res) => { onRequest(ctx, req, res); });
+  server.on('sessionError', () => {});
+  server.on('tlsClientError', () => {});
+  server.listen(opts.port, '127.0.0.1', () => {
+    ctx.url = 'https://127.0.0.1:' + server.address().port;
+    process.stdout.write(JSON.stringify({ url: ctx.url, ca: tls.ca, pid: process.pid }) + '\n');
+  });
+  server.on('error', (e) => { process.stderr.write('fake-google: ' + e.message + '\n'); process.exit(69); });
+
+  const stop = () => {
+    try { persist.saveNow(); } catch (e) { process.stderr.write('fake-google: saving state: ' + e.message + '\n'); }
+    if (temp) fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', stop);
+}
+
+module.exports = { main, parseArgs };
+if (require.main === module) main();
