@@ -8,7 +8,7 @@ const mime = require('./mime');
 
 function tokens(q) {
   const out = [];
-  const re = /(-?)([a-zA-Z_]+:)?("[^"]*"|\S+)/g;
+  const re = /(-?)([a-zA-Z0-9_]+:)?("[^"]*"|\S+)/g;
   let m;
   while ((m = re.exec(q))) out.push({ neg: m[1] === '-', key: m[2] ? m[2].slice(0, -1).toLowerCase() : null, val: m[3].replace(/^"|"$/g, '') });
   return out;
