@@ -231,7 +231,8 @@ function revokeEndpoint(ctx, req) {
 // GET /tokeninfo?access_token=...
 function tokenInfo(ctx, req) {
   const f = formOf(req);
-  const t = req.query.get('access_token') || f.access_token;
+  const bearer = /^Bearer /i.test(req.headers.authorization || '') ? req.headers.authorization.slice(7).trim() : null;
+  const t = req.query.get('access_token') || f.access_token || bearer;
   const a = ctx.world.accessTokens.get(t);
   const now = ctx.clock.now();
   if (!a || a.exp <= now) return oerr(400, 'invalid_token', 'Invalid Value');
