@@ -1,0 +1,260 @@
+/*
+ * audit: the tamper-evident trail of hv-audit(5), and the one call every
+ * tool appends to it with.
+ *
+ * Every action on customer data or secrets appends one event: a JSON line
+ * naming who (host, uid, user, tool, pid), what (action), on what (target
+ * fields: accounts, an HMAC of a Message-ID; never a subject, an address
+ * of a correspondent, a body or a secret), and how it ended (outcome,
+ * error).  Each line carries the SHA-256 of the previous line's stored
+ * bytes and an HMAC under a key that is replaced after every line by
+ * HMAC(key, "next") and then wiped, so whoever takes the host later holds
+ * only today's key and cannot rewrite yesterday's lines unseen by a
+ * verifier who holds the first key.  Every N events or T seconds a
+ * checkpoint line, signed with Ed25519, binds sequence number, time and
+ * chain; a verifier who knows how fresh the last one must be sees a cut
+ * tail.
+ *
+ * Files, beside the log (paths.audit in hv.conf(5), say audit.log):
+ *
+ *	audit.log	the trail, 0600, appended with O_APPEND, one write a line
+ *	audit.log.N	rotated files, N the seq of their first line
+ *	audit.log.state	the appender's state: next seq, last hash, current
+ *			MAC key, signing key (0600, replaced atomically)
+ *	audit.log.lock	flock(2)ed around read-state, append, write-state
+ *	audit.log.key0	the first MAC key, written once at creation: move it
+ *			off the host; verify takes it back with -k
+ *	audit.log.optout  identifiers left out of exports, one a line
+ *
+ * Durability: when hv_audit_log() returns 0 the event is on stable storage
+ * (the log is fdatasync'ed before the state moves on).  A crash after the
+ * write and before the state is replaced is repaired by the next append,
+ * which checks the extra line against the old state and adopts it; a torn
+ * line that was never acknowledged is cut off.
+ *
+ * Concurrency: any number of processes may append at once; the lock
+ * serialises them, so the chain never forks and lines never interleave.
+ * Appending blocks while another process holds the lock (milliseconds).
+ */
+#ifndef HV_AUDIT_H
+#define HV_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "config.h"
+#include "err.h"
+
+#define HV_AUDIT_LINE_MAX 4096	/* bytes of a line, its newline included */
+#define HV_AUDIT_FIELDS_MAX 16	/* target fields of one event */
+#define HV_AUDIT_VALUE_MAX 512	/* bytes of one field value or error */
+#define HV_AUDIT_MSGID_LEN 32	/* hex characters of a Message-ID's HMAC */
+
+/*
+ * Actions, "noun.verb"; a tool may add its own in the same shape
+ * ([a-z][a-z0-9_]*(\.[a-z0-9_]+)*, at most 64 bytes).  Target fields in
+ * brackets.
+ */
+#define HV_AUDIT_TOKEN_MINT	"token.mint"	/* [account] login, service account */
+#define HV_AUDIT_TOKEN_REFRESH	"token.refresh"	/* [account] */
+#define HV_AUDIT_TOKEN_REVOKE	"token.revoke"	/* [account] */
+#define HV_AUDIT_TOKEN_USE	"token.use"	/* [account] hv-auth token */
+#define HV_AUDIT_MSG_FETCH	"message.fetch"	/* [account, msgid, team] */
+#define HV_AUDIT_MSG_IMPORT	"message.import" /* [account, msgid, team] */
+#define HV_AUDIT_MSG_SKIP	"message.skip"	/* [account, msgid, team] */
+#define HV_AUDIT_SPOOL_PURGE	"spool.purge"	/* [file] a spool file unlinked */
+#define HV_AUDIT_SPOOL_OVERDUE	"spool.overdue"	/* [file] found past its deadline */
+#define HV_AUDIT_SPOOL_DISK	"spool.disk"	/* [path] spool found on disk */
+#define HV_AUDIT_EPOCH_DESTROY	"epoch.destroy"	/* [epoch] epoch key destroyed */
+#define HV_AUDIT_ERASE		"account.erase"	/* [account] GDPR erasure */
+#define HV_AUDIT_BACKUP		"backup.create"	/* [backup] */
+#define HV_AUDIT_RESTORE	"backup.restore" /* [backup] */
+#define HV_AUDIT_KEY_ROTATE	"key.rotate"	/* master key rotated */
+#define HV_AUDIT_KEY_REFUSE	"key.refuse"	/* [file] unsafe or wrong key */
+#define HV_AUDIT_CONFIG_REFUSE	"config.refuse"	/* [file] */
+#define HV_AUDIT_TAMPER		"audit.tamper"	/* [file] verify found tampering */
+#define HV_AUDIT_CHECKPOINT	"audit.checkpoint" /* written by this module */
+#define HV_AUDIT_ROTATE		"audit.rotate"	/* [file] the file rotated away */
+#define HV_AUDIT_OPTOUT		"audit.optout"	/* an opt-out added or removed */
+#define HV_AUDIT_EXPORT		"audit.export"	/* an export was made */
+
+enum hv_audit_outcome {
+	HV_AUDIT_OK,		/* "ok": done */
+	HV_AUDIT_FAIL,		/* "fail": tried and failed; say why in error */
+	HV_AUDIT_REFUSED,	/* "refused": not attempted, policy or permission */
+};
+
+struct hv_audit_field {
+	const char *key;	/* borrowed: [a-z][a-z0-9_]*, at most 32 bytes */
+	const char *value;	/* borrowed: text, at most HV_AUDIT_VALUE_MAX bytes */
+};
+
+/*
+ * Append one event to the trail named by c->paths.audit, creating the
+ * trail (and its first key, audit.log.key0) when none exists yet.  action
+ * is one of the names above; fields (n of them, n may be 0) become the
+ * "target" object in that order; error is NULL or one line saying why the
+ * action failed (longer text is cut at HV_AUDIT_VALUE_MAX with "..."),
+ * and must hold no secret.  A checkpoint follows the event when one is
+ * due (c->audit.checkpoint_events events or checkpoint_interval seconds
+ * since the last).
+ *
+ * Refused with HV_EINTERNAL (a bug in the caller): a malformed action or
+ * key, a key that names content ("subject", "from", "to", "body", "token",
+ * "secret", ...), a "msgid" that is not hv_audit_msgid()'s output, too
+ * many fields.  HV_EDATA when the trail does not match its state (cut,
+ * replaced, foreign lines); HV_EIO, HV_ECANTCREAT when it cannot be
+ * written.
+ *
+ * A tool calls it after each action, success or not, and treats a failure
+ * to log like a failure of the action: report it and stop.
+ *
+ *	struct hv_audit_field f[] = {
+ *		{ "account", acct },
+ *		{ "msgid", msgid_hmac },	// from hv_audit_msgid()
+ *	};
+ *	r = hv_audit_log(cfg, HV_AUDIT_MSG_FETCH, f, 2, HV_AUDIT_OK, NULL, e);
+ */
+int hv_audit_log(const struct hv_config *c, const char *action,
+    const struct hv_audit_field *fields, size_t n,
+    enum hv_audit_outcome outcome, const char *error, struct hv_err *e);
+
+/*
+ * The "msgid" target value for a Message-ID (len bytes, angle brackets
+ * and all, as in the header): the first 16 bytes of HMAC-SHA256 under
+ * key, in lowercase hex and a NUL.  key is the purpose key
+ * hv_key_derive(master, "audit"), so whoever holds the master key can
+ * find a message's events (hv-audit msgid) and nobody else can.
+ */
+void hv_audit_msgid(char out[HV_AUDIT_MSGID_LEN + 1], const uint8_t key[32],
+    const char *msgid, size_t len);
+
+/* Create the trail now (what the first append does by itself): the log,
+ * its state, audit.log.key0 and a first checkpoint.  HV_ECANTCREAT when
+ * a trail or its state already exists. */
+int hv_audit_init(const struct hv_config *c, struct hv_err *e);
+
+/* Append a signed checkpoint now, whatever is due. */
+int hv_audit_checkpoint(const struct hv_config *c, struct hv_err *e);
+
+/*
+ * End the current file with a checkpoint, rename it to audit.log.N (N the
+ * seq of its first line; its name is returned in *rotated, owned by the
+ * caller) and start an empty file whose first line chains to it.
+ */
+int hv_audit_rotate(const struct hv_config *c, char **rotated, struct hv_err *e);
+
+/* The checkpoint public key as text ("hvsig1..."), for a verifier. */
+int hv_audit_pubkey(const struct hv_config *c, struct hv_buf *out, struct hv_err *e);
+
+/* Decode "hvsig1..." text (len bytes, white space around allowed). */
+int hv_audit_pubkey_decode(const char *text, size_t len, uint8_t pub[32],
+    struct hv_err *e);
+
+/*
+ * The files of the trail in order: rotated files by their first seq, then
+ * the log itself when it exists.  *files is a NULL-terminated list owned
+ * by the caller (hv_audit_files_free).  HV_ENOINPUT when there are none.
+ */
+int hv_audit_files(const char *log, char ***files, struct hv_err *e);
+void hv_audit_files_free(char **files);
+
+/*
+ * Reading lines.  A reader hands out each line of a file without its
+ * newline, pointing into its own buffer (valid until the next call).
+ */
+struct hv_audit_reader;
+
+/* A reader over fd (not closed by the reader); name is for messages. */
+struct hv_audit_reader *hv_audit_reader_new(int fd, const char *name);
+
+/*
+ * The next line: 1 and *line, *len; 0 at the end of the file (a reader
+ * may be called again after more is appended); HV_EDATA for a line over
+ * HV_AUDIT_LINE_MAX (skipped, so the caller may go on) or a last line
+ * without its newline (with follow set, such a line is waited for
+ * instead); HV_EIO when reading fails.  *lineno is the line's number in
+ * the file, from 1.
+ */
+int hv_audit_read_line(struct hv_audit_reader *r, int follow, const char **line,
+    size_t *len, unsigned long *lineno, struct hv_err *e);
+
+void hv_audit_reader_free(struct hv_audit_reader *r);
+
+/*
+ * A parsed line: the fields integrity depends on, found at their fixed
+ * places (hv-audit(5)) without parsing the JSON in between.
+ */
+struct hv_audit_line {
+	uint64_t seq;
+	const char *time;	/* borrowed: 27 bytes, not NUL-terminated */
+	int checkpoint;		/* 1 for an audit.checkpoint line */
+	const char *sig;	/* borrowed: 128 hex digits, on checkpoints */
+	const char *prev;	/* borrowed: 64 hex digits */
+	const char *mac;	/* borrowed: 64 hex digits */
+	size_t bodylen;		/* bytes the MAC covers */
+};
+
+/* Parse line (len bytes, no newline): 0, or HV_EDATA saying what is wrong
+ * (an unknown version is named as such). */
+int hv_audit_parse(struct hv_audit_line *l, const char *line, size_t len,
+    struct hv_err *e);
+
+/*
+ * Verification, one line at a time across any number of files.  The
+ * verifier checks seq continuity, the hash chain, with key0 every line's
+ * MAC under its own key, and with pub every checkpoint's signature.  It
+ * stops at the first problem and names it in e: "seq N: modified ...",
+ * "deleted", "inserted", "reordered", "malformed".  A problem may only be
+ * known one line later, so the verdict on line i can come from the call
+ * for line i+1 or from hv_audit_verify_end().
+ */
+struct hv_audit_verify;
+
+/*
+ * key0 (32 bytes) and pub (32 bytes) may be NULL: then MACs, or
+ * signatures, are not checked.  from_start: the first line must be seq 0.
+ */
+struct hv_audit_verify *hv_audit_verify_new(const uint8_t *key0,
+    const uint8_t *pub, int from_start);
+
+/* Feed one line (no newline); 0 so far so good, HV_EDATA on a problem. */
+int hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
+    struct hv_err *e);
+
+/* The end of the trail: 0 or HV_EDATA for a problem still pending. */
+int hv_audit_verify_end(struct hv_audit_verify *v, struct hv_err *e);
+
+struct hv_audit_verify_status {
+	uint64_t lines;		/* lines accepted */
+	uint64_t first_seq, last_seq;
+	uint8_t last_hash[32];	/* SHA-256 of the last line accepted */
+	int have_checkpoint;
+	uint64_t checkpoint_seq;
+	time_t checkpoint_time;
+	uint64_t signatures;	/* checkpoint signatures checked */
+};
+
+void hv_audit_verify_status(const struct hv_audit_verify *v,
+    struct hv_audit_verify_status *s);
+
+void hv_audit_verify_free(struct hv_audit_verify *v);
+
+/*
+ * What the appender's state says the trail should end with, for a
+ * verifier on the host: the next seq and the hash of the last line.
+ * HV_ENOINPUT when there is no state.
+ */
+int hv_audit_state_tail(const char *log, uint64_t *next_seq, uint8_t last_hash[32],
+    struct hv_err *e);
+
+/* Parse an RFC 3339 UTC time as in the log ("...Z", fraction optional,
+ * or a date alone) to seconds since the epoch: 0 or HV_EDATA. */
+int hv_audit_parse_time(const char *s, size_t len, time_t *out);
+
+/* Format t (and usec) as the log writes it: 27 bytes and a NUL. */
+void hv_audit_format_time(char out[28], time_t t, long usec);
+
+#endif

@@ -1,0 +1,509 @@
+/* audit: lines, the chain, tampering of every kind, forward integrity,
+ * concurrent appenders, crash repair; and the crypto and jq it uses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "config.h"
+#include "crypto.h"
+#include "crypto_sign.h"
+#include "json_jq.h"
+#include "keys.h"
+#include "tap.h"
+
+#define MAXLINES 9000
+
+static char dir[] = "/tmp/hv-audit-unit.XXXXXX";
+static char *lines[MAXLINES];
+static size_t nlines;
+
+static void
+unhex(uint8_t *out, const char *hex, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sscanf(hex + 2 * i, "%2hhx", &out[i]);
+}
+
+static int
+config(struct hv_config *c, const char *name)
+{
+	char text[512];
+	struct hv_err e;
+
+	snprintf(text, sizeof text, "[paths]\naudit = %s/%s/audit.log\n", dir, name);
+	return hv_config_parse(c, "test", text, strlen(text), &e);
+}
+
+static void
+load(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[HV_AUDIT_LINE_MAX + 2];
+
+	while (nlines > 0)
+		free(lines[--nlines]);
+	while (f != NULL && nlines < MAXLINES && fgets(buf, sizeof buf, f) != NULL) {
+		buf[strcspn(buf, "\n")] = '\0';
+		lines[nlines++] = strdup(buf);
+	}
+	if (f != NULL)
+		fclose(f);
+}
+
+struct keys {
+	uint8_t key0[32], pub[32];
+};
+
+static void
+load_keys(const char *name, struct keys *k)
+{
+	struct hv_config c;
+	struct hv_buf b = HV_BUF_INIT(256);
+	char path[512], text[128] = "";
+	struct hv_err e;
+	FILE *f;
+
+	config(&c, name);
+	snprintf(path, sizeof path, "%s.key0", c.paths.audit);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(text, sizeof text, f) == NULL)
+			text[0] = '\0';
+		fclose(f);
+	}
+	hv_key_decode(text, strlen(text), HV_KEY_SYMMETRIC, k->key0, &e);
+	hv_audit_pubkey(&c, &b, &e);
+	hv_audit_pubkey_decode(b.data ? b.data : "", b.len, k->pub, &e);
+	hv_buf_release(&b);
+	hv_config_free(&c);
+}
+
+/* Verify an array of lines: 0, or HV_EDATA with the verdict in e. */
+static int
+verify(char **l, size_t n, const uint8_t *key0, const uint8_t *pub, struct hv_err *e)
+{
+	struct hv_audit_verify *v = hv_audit_verify_new(key0, pub, 1);
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < n; i++)
+		r = hv_audit_verify_line(v, l[i], strlen(l[i]), e);
+	if (r == 0)
+		r = hv_audit_verify_end(v, e);
+	hv_audit_verify_free(v);
+	return r;
+}
+
+static void
+test_crypto(void)
+{
+	static const char *seed_hex = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+	static const char *pub_hex = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+	static const char *sig_hex = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e0652249015"
+	    "55fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+	uint8_t seed[32], pub[32], want[32], sig[64], wsig[64], key[32], a[32], b[32];
+	struct hv_hmac *h = hv_hmac_new();
+	struct hv_err e;
+
+	unhex(seed, seed_hex, 32);
+	unhex(want, pub_hex, 32);
+	unhex(wsig, sig_hex, 64);
+	ok(hv_ed25519_public(pub, seed, &e) == 0 && memcmp(pub, want, 32) == 0,
+	    "Ed25519 public key: RFC 8032 test 1");
+	ok(hv_ed25519_sign(sig, seed, "", 0, &e) == 0 && memcmp(sig, wsig, 64) == 0,
+	    "Ed25519 signature: RFC 8032 test 1");
+	is_int(hv_ed25519_verify(pub, sig, "", 0, &e), 0, "it verifies");
+	sig[10] ^= 1;
+	is_int(hv_ed25519_verify(pub, sig, "", 0, &e), HV_EDATA, "a forged signature does not");
+	is_int(hv_ed25519_verify(pub, wsig, "x", 1, &e), HV_EDATA, "nor another message");
+	memset(key, 7, sizeof key);
+	hv_hmac_setkey(h, key);
+	hv_hmac_mac(h, a, "hello, ", 7, "world", 5);
+	hv_hmac_sha256(b, key, 32, "hello, world", 12);
+	ok(memcmp(a, b, 32) == 0, "HMAC with a set-up key equals one-shot HMAC");
+	hv_hmac_mac(h, a, "hello, world", 12, NULL, 0);
+	ok(memcmp(a, b, 32) == 0, "and again, in one piece");
+	hv_hmac_free(h);
+}
+
+static void
+test_jq(void)
+{
+	struct hv_jq *q;
+	struct hv_buf out = HV_BUF_INIT(4096);
+	const char *set[] = { "p", "x\"y", NULL };
+	struct hv_err e;
+	size_t n;
+
+	is_int(hv_jq_compile(&q, "select(", &e), HV_EUSAGE, "a filter that does not compile");
+	ok(strstr(e.msg, "bad jq filter") != NULL, "says so: %s", e.msg);
+	hv_jq_compile(&q, ".a, .b, {p}", &e);
+	is_int(hv_jq_run(q, "{\"a\":1.0,\"b\":null}", 18, set, &out, &n, &e), 0, "run a filter");
+	is_str(out.data, "1\nnull\n{\"p\":\"x\\\"y\"}\n", "outputs as jq -c prints them");
+	is_int(n, 2, "null is not a match");
+	is_int(hv_jq_run(q, "{", 1, NULL, &out, &n, &e), HV_EDATA, "bad JSON is refused");
+	hv_jq_free(q);
+	hv_jq_compile(&q, ".a | error", &e);
+	is_int(hv_jq_run(q, "{\"a\":\"boom\"}", 12, NULL, NULL, &n, &e), HV_EDATA,
+	    "an error raised by the filter");
+	is_str(e.msg, "jq: error: boom", "is jq's message");
+	hv_jq_free(q);
+	hv_jq_compile(&q, ".[] | .", &e);
+	hv_buf_reset(&out);
+	is_int(hv_jq_strings(q, "[\"a\",1,\"b\"]", 11, &out, &n, &e), 0, "collect strings");
+	ok(n == 2 && out.len == 4 && strcmp(out.data + 2, "b") == 0, "only the strings");
+	hv_jq_free(q);
+	hv_buf_release(&out);
+}
+
+static void
+test_parse(void)
+{
+	static const struct {
+		const char *line, *why;
+	} bad[] = {
+		{ "", "not an hv-audit(5) line" },
+		{ "hello", "not an hv-audit(5) line" },
+		{ "{\"v\":2,\"seq\":1}", "unknown version 2" },
+		{ "{\"v\":1,\"seq\":01,\"time\":\"x\"}", "bad seq" },
+		{ "{\"v\":1,\"seq\":1,\"time\":\"2026-01-01T00:00:00.000000Z\",\"action\":\"x\"}",
+		    "too short" },
+		{ "{\"v\":1,\"seq\":1,\"time\":\"2026-01-01 00:00:00.000000Z\",\"action\":\"x\"}",
+		    "bad time" },
+	};
+	static const struct {
+		const char *s;
+		long long t;
+	} times[] = {
+		{ "1970-01-01", 0 }, { "2026-05-01T12:00:00Z", 1777636800 },
+		{ "2026-05-01T12:00:00.123456Z", 1777636800 }, { "2026-13-01", -1 },
+		{ "2026-05-01T12:00:00", -1 }, { "yesterday", -1 },
+	};
+	struct hv_audit_line l;
+	struct hv_err e;
+	time_t t;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		is_int(hv_audit_parse(&l, bad[i].line, strlen(bad[i].line), &e), HV_EDATA,
+		    "bad line %zu refused", i);
+		is_str(e.msg, bad[i].why, "with the reason");
+	}
+	for (i = 0; i < sizeof times / sizeof times[0]; i++) {
+		int r = hv_audit_parse_time(times[i].s, strlen(times[i].s), &t);
+
+		ok(times[i].t < 0 ? r == HV_EDATA : (r == 0 && t == times[i].t),
+		    "time '%s'", times[i].s);
+	}
+}
+
+static void
+test_refusals(void)
+{
+	static const struct {
+		const char *action, *key, *value;
+	} bad[] = {
+		{ "Message.fetch", "account", "a" }, { "message..fetch", "account", "a" },
+		{ "audit.checkpoint", "account", "a" }, { "message.fetch", "subject", "hi" },
+		{ "message.fetch", "from", "a@b" }, { "message.fetch", "token", "ya29" },
+		{ "message.fetch", "msgid", "<abc@example.com>" }, { "message.fetch", "Bad", "x" },
+		{ "message.fetch", "reason", "x" },
+	};
+	struct hv_audit_field f;
+	struct hv_config c;
+	struct hv_err e;
+	size_t i;
+
+	config(&c, "refuse");
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		f.key = bad[i].key;
+		f.value = bad[i].value;
+		is_int(hv_audit_log(&c, bad[i].action, &f, 1, HV_AUDIT_OK, NULL, &e),
+		    HV_EINTERNAL, "refused: %s %s=%s", bad[i].action, f.key, f.value);
+	}
+	ok(access(c.paths.audit, F_OK) < 0, "and nothing was written");
+	hv_config_free(&c);
+}
+
+static void
+append_some(struct hv_config *c, int n)
+{
+	char acct[32];
+	struct hv_audit_field f[] = { { "account", acct } };
+	struct hv_err e;
+	int i, r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		snprintf(acct, sizeof acct, "user%d@example.com", i);
+		r = hv_audit_log(c, HV_AUDIT_MSG_FETCH, f, 1, HV_AUDIT_OK, NULL, &e);
+	}
+	ok(r == 0, "%d events appended", n);
+}
+
+/* The kinds of tampering, each done to a copy of a clean trail. */
+enum op { MODIFY, DELETE, SWAP, DUPLICATE, INSERT_FORGED };
+
+static size_t
+tamper(char **out, enum op op, size_t k)
+{
+	size_t i, n = 0;
+	char *p;
+
+	for (i = 0; i < nlines; i++) {
+		if (i == k && op == DELETE)
+			continue;
+		if (i == k && op == INSERT_FORGED) {
+			out[n] = strdup(lines[i]);
+			memcpy(strstr(out[n], "user"), "evil", 4);
+			n++;
+		}
+		out[n] = strdup(lines[op == SWAP && i == k ? k + 1 : op == SWAP && i == k + 1 ? k : i]);
+		if (i == k && op == MODIFY && (p = strstr(out[n], "user")) != NULL)
+			p[0] = 'U';
+		n++;
+		if (i == k && op == DUPLICATE)
+			out[n++] = strdup(lines[i]);
+	}
+	return n;
+}
+
+static void
+test_tamper(void)
+{
+	static const struct {
+		enum op op;
+		size_t line;
+		const char *with_key, *without;
+	} cases[] = {
+		{ MODIFY, 5, "seq 5: modified (its MAC", "seq 5: modified (its hash" },
+		{ MODIFY, 20, "seq 20: modified (its MAC", "seq 20: modified" },
+		{ DELETE, 7, "seq 7: deleted", "seq 7: deleted" },
+		{ SWAP, 9, "seq 9: reordered", "seq 9: reordered" },
+		{ DUPLICATE, 4, "seq 4: inserted (a second", "seq 4: inserted (a second" },
+		{ INSERT_FORGED, 6, "seq 6: inserted", "seq 6: inserted" },
+		{ DELETE, 0, "seq 0: deleted", "seq 0: deleted" },
+	};
+	char *copy[MAXLINES];
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	size_t i, j, n;
+
+	config(&c, "tamper");
+	append_some(&c, 30);
+	load(c.paths.audit);
+	load_keys("tamper", &k);
+	is_int(nlines, 31, "the first checkpoint and 30 events");
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "the clean trail verifies");
+	is_int(verify(lines, nlines, NULL, k.pub, &e), 0, "without the first key too");
+	is_int(verify(lines, nlines, NULL, NULL, &e), 0, "and with no key at all");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		n = tamper(copy, cases[i].op, cases[i].line);
+		is_int(verify(copy, n, k.key0, k.pub, &e), HV_EDATA, "tamper %zu: found", i);
+		ok(strncmp(e.msg, cases[i].with_key, strlen(cases[i].with_key)) == 0,
+		    "named with the key: %s", e.msg);
+		is_int(verify(copy, n, NULL, NULL, &e), HV_EDATA, "tamper %zu: found without keys", i);
+		ok(strncmp(e.msg, cases[i].without, strlen(cases[i].without)) == 0,
+		    "named without: %s", e.msg);
+		for (j = 0; j < n; j++)
+			free(copy[j]);
+	}
+	n = tamper(copy, DELETE, nlines - 1);
+	is_int(verify(copy, n, k.key0, k.pub, &e), 0,
+	    "a cut tail looks whole to the lines alone (the state and --max-age catch it)");
+	for (j = 0; j < n; j++)
+		free(copy[j]);
+	hv_config_free(&c);
+}
+
+/* Rewrite line k and every line after it with the keys the host holds
+ * today: hashes and MACs all consistent, as an intruder would make them. */
+static void
+rewrite_from(size_t k, const uint8_t today[32])
+{
+	uint8_t prev[32], mac[32];
+	char hex[65];
+	size_t i, len;
+	int j;
+	char *l, *p;
+
+	for (i = k; i < nlines; i++) {
+		l = lines[i];
+		len = strlen(l);
+		if (i == k && (p = strstr(l, "user")) != NULL)
+			memcpy(p, "evil", 4);
+		if (i > k) {
+			for (j = 0; j < 32; j++)
+				snprintf(hex + 2 * j, 3, "%02x", prev[j]);
+			memcpy(l + len - 74 - 65, hex, 64);
+		}
+		hv_hmac_sha256(mac, today, 32, l, len - 74);
+		for (j = 0; j < 32; j++)
+			snprintf(hex + 2 * j, 3, "%02x", mac[j]);
+		memcpy(l + len - 66, hex, 64);
+		l[len] = '\n';
+		hv_sha256(prev, l, len + 1);
+		l[len] = '\0';
+	}
+}
+
+static void
+test_forward(void)
+{
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	char path[512], buf[1024], *p;
+	uint8_t today[32];
+	FILE *f;
+
+	config(&c, "forward");
+	append_some(&c, 12);
+	load_keys("forward", &k);
+	snprintf(path, sizeof path, "%s.state", c.paths.audit);
+	f = fopen(path, "r");
+	while (f != NULL && fgets(buf, sizeof buf, f) != NULL)
+		if (strncmp(buf, "key ", 4) == 0)
+			unhex(today, buf + 4, 32);
+	if (f != NULL)
+		fclose(f);
+	load(c.paths.audit);
+	rewrite_from(3, today);
+	p = strstr(lines[3], "evil");
+	ok(p != NULL, "an old line rewritten with today's key");
+	is_int(verify(lines, 8, NULL, NULL, &e), 0, "the hash chain alone cannot tell");
+	is_int(verify(lines, nlines, k.key0, NULL, &e), HV_EDATA, "the first key can");
+	ok(strncmp(e.msg, "seq 3: modified (its MAC", 24) == 0, "naming the line: %s", e.msg);
+	hv_config_free(&c);
+}
+
+static void
+test_concurrent(void)
+{
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	pid_t pids[8];
+	int i, st, all = 1;
+
+	config(&c, "concurrent");
+	hv_audit_checkpoint(&c, &e);
+	for (i = 0; i < 8; i++)
+		if ((pids[i] = fork()) == 0) {
+			struct hv_audit_field f[] = { { "account", "x@example.com" } };
+			int j, r = 0;
+
+			for (j = 0; j < 1000 && r == 0; j++)
+				r = hv_audit_log(&c, HV_AUDIT_MSG_IMPORT, f, 1, HV_AUDIT_OK, NULL, &e);
+			_exit(r != 0);
+		}
+	for (i = 0; i < 8; i++)
+		all &= waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	ok(all, "8 processes appended 1,000 events each");
+	load(c.paths.audit);
+	load_keys("concurrent", &k);
+	is_int(nlines, 1 + 1 + 8000 + 8, "every event, the checkpoints, one line each");
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "and the trail verifies");
+	hv_config_free(&c);
+}
+
+static void
+test_repair(void)
+{
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	char state[512], saved[512], cmd[1200];
+	FILE *f;
+
+	config(&c, "repair");
+	append_some(&c, 3);
+	snprintf(state, sizeof state, "%s.state", c.paths.audit);
+	snprintf(saved, sizeof saved, "%s.saved", c.paths.audit);
+	snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", state, saved);
+	ok(system(cmd) == 0, "keep the state as it is");
+	append_some(&c, 2);
+	snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", saved, state);
+	ok(system(cmd) == 0, "a crash: the state written before the last two lines");
+	f = fopen(c.paths.audit, "a");
+	fputs("{\"v\":1,\"seq\":6,\"time\":\"torn", f);
+	fclose(f);
+	append_some(&c, 1);
+	load(c.paths.audit);
+	load_keys("repair", &k);
+	is_int(nlines, 7, "the lines were adopted, the torn one cut off");
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "and the trail verifies");
+	f = fopen(c.paths.audit, "a");
+	fputs(lines[2], f);
+	fputc('\n', f);
+	fclose(f);
+	is_int(hv_audit_log(&c, "message.fetch", NULL, 0, HV_AUDIT_OK, NULL, &e), HV_EDATA,
+	    "a foreign line past the state is refused");
+	ok(strstr(e.msg, "does not continue the chain") != NULL, "%s", e.msg);
+	hv_config_free(&c);
+}
+
+static void
+test_rotate(void)
+{
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	struct hv_audit_verify *v;
+	char **files = NULL, *rotated = NULL;
+	size_t i, j;
+	int r = 0;
+
+	config(&c, "rotate");
+	append_some(&c, 3);
+	is_int(hv_audit_rotate(&c, &rotated, &e), 0, "rotate");
+	ok(rotated != NULL && strstr(rotated, "audit.log.0") != NULL, "to audit.log.0");
+	free(rotated);
+	append_some(&c, 2);
+	is_int(hv_audit_rotate(&c, &rotated, &e), 0, "rotate again");
+	append_some(&c, 1);
+	is_int(hv_audit_files(c.paths.audit, &files, &e), 0, "list the files");
+	ok(files[0] && files[1] && files[2] && !files[3] &&
+	    strstr(files[1], "audit.log.5") != NULL, "in order");
+	load_keys("rotate", &k);
+	v = hv_audit_verify_new(k.key0, k.pub, 1);
+	for (i = 0; r == 0 && files[i] != NULL; i++) {
+		load(files[i]);
+		for (j = 0; r == 0 && j < nlines; j++)
+			r = hv_audit_verify_line(v, lines[j], strlen(lines[j]), &e);
+	}
+	is_int(r == 0 ? hv_audit_verify_end(v, &e) : r, 0, "verify walks across the files");
+	hv_audit_verify_free(v);
+	hv_audit_files_free(files);
+	free(rotated);
+	hv_config_free(&c);
+}
+
+int
+main(void)
+{
+	char cmd[64];
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	test_crypto();
+	test_jq();
+	test_parse();
+	test_refusals();
+	test_tamper();
+	test_forward();
+	test_repair();
+	test_rotate();
+	test_concurrent();
+	while (nlines > 0)
+		free(lines[--nlines]);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return tap_done();
+}
