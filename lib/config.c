@@ -56,6 +56,8 @@ static const struct key keys[] = {
 	{ "backup", "recipient", K_STR, C(backup.recipient), 0 },
 	{ "backup", "every", K_DURATION, C(backup.every), 0 },
 	{ "backup", "keep", K_COUNT, C(backup.keep), 0 },
+	{ "audit", "checkpoint_events", K_COUNT, C(audit.checkpoint_events), 0 },
+	{ "audit", "checkpoint_interval", K_DURATION, C(audit.checkpoint_interval), 0 },
 };
 
 struct parser {
@@ -433,6 +435,10 @@ config_defaults(struct hv_config *c)
 		c->backup.every = 4 * 3600;
 	if (c->backup.keep == 0)
 		c->backup.keep = 42;
+	if (c->audit.checkpoint_events == 0)
+		c->audit.checkpoint_events = 1000;
+	if (c->audit.checkpoint_interval == 0)
+		c->audit.checkpoint_interval = 900;
 }
 
 /* What a team needs, and the label default, once its section is read. */

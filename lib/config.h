@@ -57,6 +57,10 @@ struct hv_config {
 		char *endpoint, *region, *recipient;
 		long every, keep;
 	} backup;
+	struct {
+		long checkpoint_events;		/* a checkpoint after this many events */
+		long checkpoint_interval;	/* or when this many seconds have passed */
+	} audit;
 };
 
 /*

@@ -1,0 +1,1105 @@
+/*
+ * hv-audit: append to, verify, read, export and watch the audit trail of
+ * hv-audit(5).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "config.h"
+#include "crypto.h"
+#include "err.h"
+#include "file.h"
+#include "json_jq.h"
+#include "keys.h"
+#include "mem.h"
+#include "msg.h"
+#include "banned.h"
+
+static const char usage_text[] =
+    "usage: hv-audit log [--outcome ok|fail|refused] [--error text] action [key=value ...]\n"
+    "       hv-audit verify [-k key0] [-p pubkey] [--max-age time] [file ...]\n"
+    "       hv-audit query [--since time] [--until time] [filter]\n"
+    "       hv-audit tail [-f] [-n count]\n"
+    "       hv-audit export [--redact filter] [--since time] [--until time]\n"
+    "       hv-audit optout add | remove | list [user]\n"
+    "       hv-audit watch [--from seq] rules\n"
+    "       hv-audit init | checkpoint | rotate | pubkey\n"
+    "       hv-audit msgid message-id\n"
+    "common options: [-c config] [-v | -q] [-h] [-V]\n";
+
+#define DEFAULT_REDACT \
+    "{time: (.time[0:13] + \":00:00Z\"), tool, action, outcome, user: .pseudonym}"
+#define IDENTITIES \
+    "((.target.account? // .user // \"\") | tostring), " \
+    "((.user, (.target | objects | .[])) | strings)"
+#define OUT_FLUSH (64 * 1024)
+#define OUT_MAX (16 * 1024 * 1024)
+#define POLL_USEC 200000
+
+struct opts {
+	const char *config;
+	const char *outcome, *error;
+	const char *key0, *pubkey;
+	const char *since, *until, *redact;
+	long max_age;
+	long count;
+	long long from;
+	int follow, json;
+};
+
+static volatile sig_atomic_t stop;
+
+static int
+usage(int status)
+{
+	fputs(usage_text, status == 0 ? stdout : stderr);
+	return status == 0 ? 0 : 64;
+}
+
+/* ---- shared pieces ---- */
+
+static int
+write_out(struct hv_buf *b, int force)
+{
+	if (b->len == 0 || (!force && b->len < OUT_FLUSH))
+		return 0;
+	if (fwrite(b->data, 1, b->len, stdout) != b->len)
+		return HV_EIO;
+	hv_buf_reset(b);
+	return 0;
+}
+
+/* A time bound: RFC 3339 UTC, a date, or a duration ago ("90m"). */
+static int
+parse_bound(const char *arg, char out[28], struct hv_err *e)
+{
+	time_t t;
+	long ago;
+
+	if (arg == NULL) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (hv_audit_parse_time(arg, strlen(arg), &t) < 0) {
+		if (hv_parse_duration(arg, &ago) < 0)
+			return hv_err_set(e, HV_EUSAGE, "bad time '%s' (say 2026-05-01, "
+			    "2026-05-01T12:00:00Z or 90m for 90 minutes ago)", arg);
+		t = time(NULL) - ago;
+	}
+	hv_audit_format_time(out, t, 0);
+	return 0;
+}
+
+/* Is the line's time within [since, until)?  -1 when it has none. */
+static int
+in_window(const char *line, size_t len, const char *since, const char *until)
+{
+	struct hv_audit_line l;
+
+	if (since[0] == '\0' && until[0] == '\0')
+		return 1;
+	if (hv_audit_parse(&l, line, len, NULL) < 0)
+		return -1;
+	if (since[0] != '\0' && memcmp(l.time, since, 27) < 0)
+		return 0;
+	if (until[0] != '\0' && memcmp(l.time, until, 27) >= 0)
+		return 0;
+	return 1;
+}
+
+typedef int (*line_fn)(void *arg, const char *file, unsigned long lineno,
+    const char *line, size_t len, struct hv_err *e);
+
+/*
+ * Every line of every file, in order.  A bad line (too long, torn) is
+ * reported and skipped; the result is then HV_EDATA, unless something
+ * worse happened.
+ */
+static int
+each_line(char **files, line_fn fn, void *arg, struct hv_err *e)
+{
+	struct hv_audit_reader *rd;
+	struct hv_err le;
+	const char *line;
+	unsigned long lineno;
+	size_t len, i;
+	int fd, n, r = 0;
+
+	for (i = 0; files[i] != NULL; i++) {
+		if ((fd = open(files[i], O_RDONLY | O_CLOEXEC)) < 0)
+			return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", files[i]);
+		rd = hv_audit_reader_new(fd, files[i]);
+		while ((n = hv_audit_read_line(rd, 0, &line, &len, &lineno, &le)) != 0) {
+			if (n == HV_EDATA) {
+				hv_warnx("%s", le.msg);
+				r = hv_err_set(e, HV_EDATA, "%s", le.msg);
+				continue;
+			}
+			if (n < 0 || (n = fn(arg, files[i], lineno, line, len, e)) < 0) {
+				r = n;
+				break;
+			}
+		}
+		hv_audit_reader_free(rd);
+		close(fd);
+		if (r < 0 && r != HV_EDATA)
+			break;
+	}
+	return r;
+}
+
+static int
+load_config(struct hv_config *c, const struct opts *o, struct hv_err *e)
+{
+	return hv_config_load(c, o->config, e);
+}
+
+static int
+purpose_key(const struct hv_config *c, const char *purpose, uint8_t key[HV_KEY_LEN],
+    struct hv_err *e)
+{
+	uint8_t *master = hv_secure_alloc(HV_KEY_LEN);
+	int r;
+
+	if ((r = hv_master_load(c->keys.master, master, e)) == 0)
+		r = hv_key_derive(key, master, purpose, e);
+	hv_secure_free(master, HV_KEY_LEN);
+	return r;
+}
+
+/* ---- log ---- */
+
+static int
+cmd_log(const struct hv_config *c, const struct opts *o, int argc, char **argv,
+    struct hv_err *e)
+{
+	struct hv_audit_field f[HV_AUDIT_FIELDS_MAX];
+	enum hv_audit_outcome out = HV_AUDIT_OK;
+	char *eq;
+	int i, r;
+
+	if (argc < 1 || argc - 1 > HV_AUDIT_FIELDS_MAX)
+		return hv_err_set(e, HV_EUSAGE, "log takes an action and at most %d "
+		    "key=value pairs", HV_AUDIT_FIELDS_MAX);
+	if (o->outcome != NULL && strcmp(o->outcome, "ok") != 0) {
+		if (strcmp(o->outcome, "fail") == 0)
+			out = HV_AUDIT_FAIL;
+		else if (strcmp(o->outcome, "refused") == 0)
+			out = HV_AUDIT_REFUSED;
+		else
+			return hv_err_set(e, HV_EUSAGE, "bad outcome '%s' (ok, fail or "
+			    "refused)", o->outcome);
+	}
+	for (i = 1; i < argc; i++) {
+		if ((eq = strchr(argv[i], '=')) == NULL)
+			return hv_err_set(e, HV_EUSAGE, "'%s' is not key=value", argv[i]);
+		*eq = '\0';
+		f[i - 1].key = argv[i];
+		f[i - 1].value = eq + 1;
+	}
+	r = hv_audit_log(c, argv[0], f, (size_t)argc - 1, out, o->error, e);
+	return r == HV_EINTERNAL ? hv_err_set(e, HV_EUSAGE, "%s", e->msg) : r;
+}
+
+/* ---- verify ---- */
+
+static int
+read_key0(const char *path, uint8_t key[32], struct hv_err *e)
+{
+	struct hv_buf b;
+	int r;
+
+	hv_buf_init_secret(&b, HV_KEY_TEXT_MAX + 2);
+	if ((r = hv_file_read_secret(path, &b, e)) == 0 &&
+	    (r = hv_key_decode(b.data ? b.data : "", b.len, HV_KEY_SYMMETRIC, key, e)) < 0)
+		hv_err_wrap(e, "'%s'", path);
+	hv_buf_release(&b);
+	return r;
+}
+
+static int
+read_pubkey(const char *arg, uint8_t pub[32], struct hv_err *e)
+{
+	struct hv_buf b = HV_BUF_INIT(256);
+	int r;
+
+	if (strncmp(arg, "hvsig1", 6) == 0)
+		return hv_audit_pubkey_decode(arg, strlen(arg), pub, e);
+	if ((r = hv_file_read(arg, &b, e)) == 0)
+		r = hv_audit_pubkey_decode(b.data ? b.data : "", b.len, pub, e);
+	hv_buf_release(&b);
+	return r;
+}
+
+struct verify_keys {
+	uint8_t *key0;		/* secure, or NULL */
+	uint8_t pub[32];
+	int have_pub;
+};
+
+/* -k, else the first key still beside the log; -p, else the state's. */
+static int
+verify_keys(const struct hv_config *c, const struct opts *o, int own,
+    struct verify_keys *k, struct hv_err *e)
+{
+	struct hv_buf text = HV_BUF_INIT(256);
+	char *key0 = NULL;
+	int r = 0;
+
+	k->key0 = hv_secure_alloc(32);
+	if (o->key0 == NULL && own) {
+		key0 = hv_xmalloc(strlen(c->paths.audit) + 6);
+		snprintf(key0, strlen(c->paths.audit) + 6, "%s.key0", c->paths.audit);
+		if (access(key0, F_OK) == 0)
+			hv_warnx("the first key '%s' is still on this host: move it off "
+			    "(and use -k), or forward integrity does not hold", key0);
+		else {
+			free(key0);
+			key0 = NULL;
+		}
+	}
+	if (o->key0 != NULL || key0 != NULL)
+		r = read_key0(o->key0 ? o->key0 : key0, k->key0, e);
+	else {
+		hv_secure_free(k->key0, 32);
+		k->key0 = NULL;
+		hv_info(0, "no first key (-k): line MACs not checked");
+	}
+	free(key0);
+	if (r == 0 && o->pubkey != NULL)
+		r = read_pubkey(o->pubkey, k->pub, e);
+	else if (r == 0 && own && hv_audit_pubkey(c, &text, NULL) == 0)
+		r = hv_audit_pubkey_decode(text.data, text.len, k->pub, e);
+	else if (r == 0)
+		hv_info(0, "no checkpoint key (-p): signatures not checked");
+	k->have_pub = r == 0 && (o->pubkey != NULL || text.len > 0);
+	hv_buf_release(&text);
+	return r;
+}
+
+static int
+verify_one(void *arg, const char *file, unsigned long lineno, const char *line,
+    size_t len, struct hv_err *e)
+{
+	int r = hv_audit_verify_line(arg, line, len, e);
+
+	(void)lineno;
+	if (r < 0)
+		hv_err_wrap(e, "'%s'", file);
+	return r;
+}
+
+/* What the state and the freshness bound say about the end. */
+static int
+verify_tail(const struct hv_config *c, const struct opts *o, int own,
+    const struct hv_audit_verify_status *s, struct hv_err *e)
+{
+	uint8_t hash[32];
+	uint64_t next;
+	char when[28];
+	time_t now = time(NULL);
+
+	if (own && hv_audit_state_tail(c->paths.audit, &next, hash, NULL) == 0) {
+		if (next > s->last_seq + 1)
+			return hv_err_set(e, HV_EDATA, "seq %llu: tail cut (the log ends at "
+			    "seq %llu; its state has written up to seq %llu)",
+			    (unsigned long long)s->last_seq + 1,
+			    (unsigned long long)s->last_seq, (unsigned long long)next - 1);
+		if (next != s->last_seq + 1 || memcmp(hash, s->last_hash, 32) != 0)
+			return hv_err_set(e, HV_EDATA, "seq %llu: modified (the last line "
+			    "is not the one its state wrote)", (unsigned long long)s->last_seq);
+	}
+	if (o->max_age <= 0)
+		return 0;
+	if (!s->have_checkpoint)
+		return hv_err_set(e, HV_EDATA, "seq %llu: tail cut? no checkpoint at all",
+		    (unsigned long long)s->last_seq + 1);
+	if (now - s->checkpoint_time > o->max_age) {
+		hv_audit_format_time(when, s->checkpoint_time, 0);
+		return hv_err_set(e, HV_EDATA, "seq %llu: tail cut? the last checkpoint "
+		    "(seq %llu, %.19sZ) is older than --max-age",
+		    (unsigned long long)s->last_seq + 1,
+		    (unsigned long long)s->checkpoint_seq, when);
+	}
+	return 0;
+}
+
+static int
+cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **argv,
+    struct hv_err *e)
+{
+	struct verify_keys k = { NULL, { 0 }, 0 };
+	struct hv_audit_verify_status s;
+	struct hv_audit_verify *v = NULL;
+	struct hv_err le = { 0 };
+	char **files = NULL, *name;
+	int own = argc == 0, r;
+
+	if (own)
+		r = hv_audit_files(c->paths.audit, &files, e);
+	else
+		r = 0;
+	if (r == 0)
+		r = verify_keys(c, o, own, &k, e);
+	if (r < 0)
+		goto out;
+	v = hv_audit_verify_new(k.key0, k.have_pub ? k.pub : NULL, own);
+	r = each_line(own ? files : argv, verify_one, v, e);
+	if (r == 0 && (r = hv_audit_verify_end(v, e)) < 0)
+		hv_err_wrap(e, "'%s'", own ? c->paths.audit : argv[argc - 1]);
+	hv_audit_verify_status(v, &s);
+	if (r == 0 && s.lines == 0)
+		r = hv_err_set(e, HV_EDATA, "no lines to verify");
+	if (r == 0)
+		r = verify_tail(c, o, own, &s, e);
+	if (r == 0)
+		hv_info(1, "intact: %llu lines, seq %llu to %llu, %llu signatures checked%s",
+		    (unsigned long long)s.lines, (unsigned long long)s.first_seq,
+		    (unsigned long long)s.last_seq, (unsigned long long)s.signatures,
+		    k.key0 ? ", MACs checked" : "");
+	if (r == HV_EDATA && own) {
+		struct hv_audit_field f[] = { { "file", c->paths.audit }, };
+
+		name = e->msg;
+		if (hv_audit_log(c, HV_AUDIT_TAMPER, f, 1, HV_AUDIT_FAIL, name, &le) < 0)
+			hv_warnx("cannot record the tampering: %s", le.msg);
+	}
+out:
+	hv_audit_verify_free(v);
+	hv_secure_free(k.key0, 32);
+	hv_audit_files_free(files);
+	return r;
+}
+
+/* ---- query ---- */
+
+struct query {
+	struct hv_jq *q;
+	struct hv_buf out;
+	char since[28], until[28];
+	int bad;
+};
+
+static int
+query_one(void *arg, const char *file, unsigned long lineno, const char *line,
+    size_t len, struct hv_err *e)
+{
+	struct query *q = arg;
+	struct hv_err le;
+	int w = in_window(line, len, q->since, q->until), r;
+
+	if (w == 0)
+		return 0;
+	if (w < 0) {
+		hv_warnx("'%s': line %lu: not an hv-audit(5) line", file, lineno);
+		q->bad = 1;
+		return 0;
+	}
+	if ((r = hv_jq_run(q->q, line, len, NULL, &q->out, NULL, &le)) < 0) {
+		if (r != HV_EDATA)
+			return hv_err_set(e, r, "%s", le.msg);
+		hv_warnx("'%s': line %lu: %s", file, lineno, le.msg);
+		q->bad = 1;
+	}
+	if (write_out(&q->out, 0) < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot write to stdout");
+	return 0;
+}
+
+static int
+cmd_query(const struct hv_config *c, const struct opts *o, int argc, char **argv,
+    struct hv_err *e)
+{
+	struct query q = { NULL, HV_BUF_INIT(OUT_MAX), "", "", 0 };
+	char **files = NULL;
+	int r;
+
+	if (argc > 1)
+		return hv_err_set(e, HV_EUSAGE, "query takes one filter");
+	if ((r = parse_bound(o->since, q.since, e)) < 0 ||
+	    (r = parse_bound(o->until, q.until, e)) < 0 ||
+	    (r = hv_jq_compile(&q.q, argc ? argv[0] : ".", e)) < 0 ||
+	    (r = hv_audit_files(c->paths.audit, &files, e)) < 0)
+		goto out;
+	r = each_line(files, query_one, &q, e);
+	if (write_out(&q.out, 1) < 0 && r == 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write to stdout");
+	if (r == 0 && q.bad)
+		r = hv_err_set(e, HV_EDATA, "some lines could not be read (above)");
+out:
+	hv_jq_free(q.q);
+	hv_buf_release(&q.out);
+	hv_audit_files_free(files);
+	return r;
+}
+
+/* ---- tail and following ---- */
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* The offset where the last n lines of fd begin. */
+static off_t
+last_lines(int fd, long n)
+{
+	char buf[8192];
+	off_t end = lseek(fd, 0, SEEK_END), pos = end;
+	ssize_t got, i;
+	long seen = 0;
+
+	while (pos > 0) {
+		size_t want = pos < (off_t)sizeof buf ? (size_t)pos : sizeof buf;
+
+		pos -= (off_t)want;
+		if ((got = pread(fd, buf, want, pos)) <= 0)
+			return 0;
+		for (i = got - 1; i >= 0; i--)
+			if (buf[i] == '\n' && pos + i != end - 1 && ++seen == n)
+				return pos + i + 1;
+	}
+	return 0;
+}
+
+/* Has path been replaced (rotated) since fd was opened? */
+static int
+replaced(const char *path, int fd)
+{
+	struct stat a, b;
+
+	if (stat(path, &a) < 0 || fstat(fd, &b) < 0)
+		return 0;
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
+typedef int (*event_fn)(void *arg, const char *line, size_t len, struct hv_err *e);
+
+/*
+ * Hand fn the lines of the log: the last n (n > 0), all (n == 0) or only
+ * those to come (n < 0); with follow, wait for more, across rotations,
+ * until a signal.
+ */
+static int
+follow_log(const char *log, long n_last, int follow, event_fn fn, void *arg,
+    struct hv_err *e)
+{
+	struct hv_audit_reader *rd;
+	struct hv_err le;
+	const char *line;
+	unsigned long lineno;
+	size_t len;
+	int fd, n, r = 0;
+
+	if ((fd = open(log, O_RDONLY | O_CLOEXEC)) < 0)
+		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", log);
+	if (n_last > 0)
+		lseek(fd, last_lines(fd, n_last), SEEK_SET);
+	else if (n_last < 0)
+		lseek(fd, 0, SEEK_END);
+	rd = hv_audit_reader_new(fd, log);
+	while (!stop) {
+		n = hv_audit_read_line(rd, follow, &line, &len, &lineno, &le);
+		if (n == HV_EDATA) {
+			hv_warnx("%s", le.msg);
+			continue;
+		}
+		if (n < 0 || (n > 0 && (r = fn(arg, line, len, e)) < 0)) {
+			r = n < 0 ? hv_err_set(e, n, "%s", le.msg) : r;
+			break;
+		}
+		if (n > 0)
+			continue;
+		if (!follow)
+			break;
+		if (replaced(log, fd)) {
+			int nfd = open(log, O_RDONLY | O_CLOEXEC);
+
+			if (nfd < 0)
+				continue;
+			hv_audit_reader_free(rd);
+			close(fd);
+			fd = nfd;
+			rd = hv_audit_reader_new(fd, log);
+			continue;
+		}
+		fflush(stdout);
+		usleep(POLL_USEC);
+	}
+	hv_audit_reader_free(rd);
+	close(fd);
+	return r;
+}
+
+static int
+print_line(void *arg, const char *line, size_t len, struct hv_err *e)
+{
+	(void)arg;
+	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF)
+		return hv_err_errno(e, HV_EIO, errno, "cannot write to stdout");
+	return 0;
+}
+
+static int
+cmd_tail(const struct hv_config *c, const struct opts *o, int argc, struct hv_err *e)
+{
+	if (argc > 0)
+		return hv_err_set(e, HV_EUSAGE, "tail takes no operands");
+	return follow_log(c->paths.audit, o->count > 0 ? o->count : 10, o->follow,
+	    print_line, NULL, e);
+}
+
+/* ---- opt-out ---- */
+
+static char *
+optout_path(const struct hv_config *c)
+{
+	size_t n = strlen(c->paths.audit) + 8;
+	char *p = hv_xmalloc(n);
+
+	snprintf(p, n, "%s.optout", c->paths.audit);
+	return p;
+}
+
+/* The opt-out list: NUL-separated identifiers in b, *n of them. */
+static int
+optout_read(const char *path, struct hv_buf *b, size_t *n, struct hv_err *e)
+{
+	char *p;
+	int r;
+
+	*n = 0;
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	if ((r = hv_file_read(path, b, e)) < 0)
+		return r;
+	for (p = b->data; p != NULL && p < b->data + b->len; p++)
+		if (*p == '\n') {
+			*p = '\0';
+			(*n)++;
+		}
+	return 0;
+}
+
+static int
+optout_has(const struct hv_buf *b, const char *id)
+{
+	const char *p;
+
+	for (p = b->data; p != NULL && p < b->data + b->len; p += strlen(p) + 1)
+		if (strcmp(p, id) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+optout_change(const struct hv_config *c, const char *id, int add, struct hv_err *e)
+{
+	struct hv_buf list = HV_BUF_INIT(16 * 1024 * 1024), out = HV_BUF_INIT(16 * 1024 * 1024);
+	struct hv_audit_field f[] = { { "id", id }, { "change", add ? "add" : "remove" } };
+	char *path = optout_path(c), *p;
+	size_t n;
+	int r, had;
+
+	if (*id == '\0' || strchr(id, '\n') != NULL) {
+		free(path);
+		return hv_err_set(e, HV_EUSAGE, "bad user '%s'", id);
+	}
+	if ((r = optout_read(path, &list, &n, e)) < 0)
+		goto out;
+	had = optout_has(&list, id);
+	for (p = list.data; p != NULL && p < list.data + list.len; p += strlen(p) + 1)
+		if (strcmp(p, id) != 0)
+			hv_buf_addf(&out, "%s\n", p);
+	if (add)
+		hv_buf_addf(&out, "%s\n", id);
+	if (had != add && (r = hv_file_write_atomic(path, out.data ? out.data : "",
+	    out.len, 0600, e)) == 0)
+		r = hv_audit_log(c, HV_AUDIT_OPTOUT, f, 2, HV_AUDIT_OK, NULL, e);
+out:
+	hv_buf_release(&list);
+	hv_buf_release(&out);
+	free(path);
+	return r;
+}
+
+static int
+cmd_optout(const struct hv_config *c, const struct opts *o, int argc, char **argv,
+    struct hv_err *e)
+{
+	struct hv_buf list = HV_BUF_INIT(16 * 1024 * 1024), q = HV_BUF_INIT(4096);
+	char *path;
+	const char *p;
+	size_t n;
+	int r, json = o->json || !isatty(STDOUT_FILENO);
+
+	if (argc == 2 && strcmp(argv[0], "add") == 0)
+		return optout_change(c, argv[1], 1, e);
+	if (argc == 2 && strcmp(argv[0], "remove") == 0)
+		return optout_change(c, argv[1], 0, e);
+	if (argc != 1 || strcmp(argv[0], "list") != 0)
+		return hv_err_set(e, HV_EUSAGE, "optout add USER, optout remove USER or "
+		    "optout list");
+	path = optout_path(c);
+	r = optout_read(path, &list, &n, e);
+	for (p = list.data; r == 0 && p != NULL && p < list.data + list.len; p += strlen(p) + 1) {
+		if (!json) {
+			puts(p);
+			continue;
+		}
+		hv_buf_reset(&q);
+		hv_jq_quote(&q, p, strlen(p));
+		printf("{\"id\":%s}\n", q.data);
+	}
+	hv_buf_release(&list);
+	hv_buf_release(&q);
+	free(path);
+	return r;
+}
+
+/* ---- export ---- */
+
+struct export {
+	struct hv_jq *ids, *redact;
+	struct hv_buf optout, out, strs;
+	uint8_t *key;
+	char since[28], until[28];
+	unsigned long events;
+	int bad;
+};
+
+static int
+export_one(void *arg, const char *file, unsigned long lineno, const char *line,
+    size_t len, struct hv_err *e)
+{
+	struct export *x = arg;
+	struct hv_audit_line l;
+	struct hv_err le;
+	uint8_t mac[32];
+	char pseudonym[33];
+	const char *set[] = { "pseudonym", pseudonym, NULL }, *p;
+	size_t n, i;
+	int r;
+
+	if (hv_audit_parse(&l, line, len, &le) < 0) {
+		hv_warnx("'%s': line %lu: %s", file, lineno, le.msg);
+		x->bad = 1;
+		return 0;
+	}
+	if (l.checkpoint || in_window(line, len, x->since, x->until) != 1)
+		return 0;
+	hv_buf_reset(&x->strs);
+	if ((r = hv_jq_strings(x->ids, line, len, &x->strs, &n, &le)) < 0 || n == 0) {
+		hv_warnx("'%s': line %lu: %s", file, lineno, r < 0 ? le.msg : "no user");
+		x->bad = 1;
+		return 0;
+	}
+	for (p = x->strs.data, i = 0; i < n; p += strlen(p) + 1, i++)
+		if (i > 0 && optout_has(&x->optout, p))
+			return 0;
+	hv_hmac_sha256(mac, x->key, 32, x->strs.data, strlen(x->strs.data));
+	for (i = 0; i < 16; i++)
+		snprintf(pseudonym + 2 * i, 3, "%02x", mac[i]);
+	if ((r = hv_jq_run(x->redact, line, len, set, &x->out, NULL, &le)) < 0) {
+		hv_warnx("'%s': line %lu: %s", file, lineno, le.msg);
+		x->bad = 1;
+	}
+	x->events++;
+	if (write_out(&x->out, 0) < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot write to stdout");
+	return 0;
+}
+
+static int
+cmd_export(const struct hv_config *c, const struct opts *o, int argc, struct hv_err *e)
+{
+	struct export x = { NULL, NULL, HV_BUF_INIT(16 * 1024 * 1024), HV_BUF_INIT(OUT_MAX),
+	    HV_BUF_INIT(HV_AUDIT_LINE_MAX * 2), NULL, "", "", 0, 0 };
+	char **files = NULL, *path = optout_path(c), count[24];
+	struct hv_audit_field f[] = { { "events", count } };
+	size_t n;
+	int r;
+
+	x.key = hv_secure_alloc(32);
+	if (argc > 0) {
+		r = hv_err_set(e, HV_EUSAGE, "export takes no operands");
+		goto out;
+	}
+	if ((r = parse_bound(o->since, x.since, e)) < 0 ||
+	    (r = parse_bound(o->until, x.until, e)) < 0 ||
+	    (r = hv_jq_compile(&x.redact, o->redact ? o->redact : DEFAULT_REDACT, e)) < 0 ||
+	    (r = hv_jq_compile(&x.ids, IDENTITIES, e)) < 0 ||
+	    (r = optout_read(path, &x.optout, &n, e)) < 0 ||
+	    (r = purpose_key(c, "audit-pseudonym", x.key, e)) < 0 ||
+	    (r = hv_audit_files(c->paths.audit, &files, e)) < 0)
+		goto out;
+	r = each_line(files, export_one, &x, e);
+	if (write_out(&x.out, 1) < 0 && r == 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write to stdout");
+	snprintf(count, sizeof count, "%lu", x.events);
+	if (r == 0 || r == HV_EDATA) {
+		struct hv_err le;
+
+		if (hv_audit_log(c, HV_AUDIT_EXPORT, f, 1, HV_AUDIT_OK, NULL, &le) < 0)
+			r = hv_err_set(e, le.code, "%s", le.msg);
+	}
+	if (r == 0 && x.bad)
+		r = hv_err_set(e, HV_EDATA, "some lines could not be exported (above)");
+out:
+	hv_jq_free(x.ids);
+	hv_jq_free(x.redact);
+	hv_buf_release(&x.optout);
+	hv_buf_release(&x.out);
+	hv_buf_release(&x.strs);
+	hv_secure_free(x.key, 32);
+	hv_audit_files_free(files);
+	free(path);
+	return r;
+}
+
+/* ---- watch ---- */
+
+struct rule {
+	struct hv_jq *q;
+	char *filter, *command;
+	long count, within;	/* fire on the count-th match within seconds */
+	time_t *hits;		/* times of the last count matches, a ring */
+	long nhits;
+};
+
+struct watch {
+	struct rule *rules;
+	size_t n;
+	long long from;
+};
+
+static void
+rules_free(struct watch *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		hv_jq_free(w->rules[i].q);
+		free(w->rules[i].filter);
+		free(w->rules[i].command);
+		free(w->rules[i].hits);
+	}
+	free(w->rules);
+}
+
+static int
+rule_line(struct watch *w, struct rule *cur, const char *file, int ln, char *s,
+    struct hv_err *e)
+{
+	char *arg = s + strcspn(s, " \t"), *end;
+	long d;
+
+	if (*arg != '\0')
+		*arg++ = '\0';
+	arg += strspn(arg, " \t");
+	if (strcmp(s, "match") == 0 && *arg) {
+		free(cur->filter);
+		cur->filter = hv_xstrdup(arg);
+		return 0;
+	}
+	if (strcmp(s, "count") == 0 && cur->filter != NULL) {
+		errno = 0;
+		cur->count = strtol(arg, &end, 10);
+		if (errno || cur->count < 1 || cur->count > 100000 ||
+		    strncmp(end, " within ", 8) != 0 || hv_parse_duration(end + 8, &d) < 0)
+			return hv_err_set(e, HV_EDATA, "%s:%d: say 'count N within 10m'", file, ln);
+		cur->within = d;
+		return 0;
+	}
+	if (strcmp(s, "run") == 0 && *arg && cur->filter != NULL) {
+		cur->command = hv_xstrdup(arg);
+		if (hv_jq_compile(&cur->q, cur->filter, e) < 0)
+			return hv_err_wrap(e, "%s:%d", file, ln), HV_EDATA;
+		if (cur->count == 0)
+			cur->count = 1;
+		cur->hits = hv_xcalloc((size_t)cur->count, sizeof *cur->hits);
+		w->rules = hv_xrealloc(w->rules, (w->n + 1) * sizeof *w->rules);
+		w->rules[w->n++] = *cur;
+		memset(cur, 0, sizeof *cur);
+		return 0;
+	}
+	return hv_err_set(e, HV_EDATA, "%s:%d: expected 'match FILTER', 'count N within "
+	    "TIME' or 'run COMMAND'", file, ln);
+}
+
+static int
+rules_load(struct watch *w, const char *file, struct hv_err *e)
+{
+	struct hv_buf b = HV_BUF_INIT(1024 * 1024);
+	struct rule cur = { 0 };
+	char *line, *next, *end;
+	int ln = 0, r;
+
+	if ((r = hv_file_read(file, &b, e)) < 0)
+		return r;
+	for (line = b.data; r == 0 && line != NULL && *line; line = next) {
+		ln++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line += strspn(line, " \t");
+		for (end = line + strlen(line); end > line && (end[-1] == ' ' ||
+		    end[-1] == '\t' || end[-1] == '\r'); )
+			*--end = '\0';
+		if (*line != '\0' && *line != '#')
+			r = rule_line(w, &cur, file, ln, line, e);
+	}
+	if (r == 0 && cur.filter != NULL)
+		r = hv_err_set(e, HV_EDATA, "%s: a 'match' without its 'run'", file);
+	if (r == 0 && w->n == 0)
+		r = hv_err_set(e, HV_EDATA, "%s: no rules", file);
+	free(cur.filter);
+	hv_buf_release(&b);
+	return r;
+}
+
+/* The rule matched now: is it the count-th time within its window? */
+static int
+due(struct rule *u, time_t now)
+{
+	long i;
+
+	u->hits[u->nhits++ % u->count] = now;
+	if (u->nhits < u->count)
+		return 0;
+	for (i = 0; i < u->count; i++)
+		if (now - u->hits[i] > u->within && u->count > 1)
+			return 0;
+	u->nhits = 0;
+	return 1;
+}
+
+static void
+run_command(const struct rule *u, const char *line, size_t len)
+{
+	FILE *p;
+	int st;
+
+	fflush(stdout);
+	if ((p = popen(u->command, "w")) == NULL) {
+		hv_warnx("cannot run '%s': %s", u->command, strerror(errno));
+		return;
+	}
+	fwrite(line, 1, len, p);
+	fputc('\n', p);
+	if ((st = pclose(p)) != 0)
+		hv_warnx("'%s' failed (status %d)", u->command, st);
+}
+
+static int
+watch_one(void *arg, const char *line, size_t len, struct hv_err *e)
+{
+	struct watch *w = arg;
+	struct hv_audit_line l;
+	struct hv_err le;
+	size_t i, hits;
+
+	(void)e;
+	if (hv_audit_parse(&l, line, len, &le) < 0) {
+		hv_warnx("%s: %.60s", le.msg, line);
+		return 0;
+	}
+	if ((long long)l.seq < w->from)
+		return 0;
+	for (i = 0; i < w->n; i++) {
+		if (hv_jq_run(w->rules[i].q, line, len, NULL, NULL, &hits, &le) < 0)
+			hv_warnx("rule '%s': seq %llu: %s", w->rules[i].filter,
+			    (unsigned long long)l.seq, le.msg);
+		else if (hits > 0 && due(&w->rules[i], time(NULL)))
+			run_command(&w->rules[i], line, len);
+	}
+	return 0;
+}
+
+static int
+cmd_watch(const struct hv_config *c, const struct opts *o, int argc, char **argv,
+    struct hv_err *e)
+{
+	struct watch w = { NULL, 0, o->from };
+	struct sigaction sa;
+	int r;
+
+	if (argc != 1)
+		return hv_err_set(e, HV_EUSAGE, "watch takes one rules file");
+	if ((r = rules_load(&w, argv[0], e)) == 0) {
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		r = follow_log(c->paths.audit, o->from >= 0 ? 0 : -1, 1,
+		    watch_one, &w, e);
+	}
+	rules_free(&w);
+	return r;
+}
+
+/* ---- the small ones ---- */
+
+static int
+cmd_simple(const char *cmd, const struct hv_config *c, int argc, char **argv,
+    struct hv_err *e)
+{
+	struct hv_buf b = HV_BUF_INIT(256);
+	uint8_t *key;
+	char out[HV_AUDIT_MSGID_LEN + 1], *rotated = NULL;
+	int r;
+
+	if (strcmp(cmd, "msgid") == 0) {
+		if (argc != 1)
+			return hv_err_set(e, HV_EUSAGE, "msgid takes one Message-ID");
+		key = hv_secure_alloc(HV_KEY_LEN);
+		if ((r = purpose_key(c, "audit", key, e)) == 0) {
+			hv_audit_msgid(out, key, argv[0], strlen(argv[0]));
+			puts(out);
+		}
+		hv_secure_free(key, HV_KEY_LEN);
+		return r;
+	}
+	if (argc != 0)
+		return hv_err_set(e, HV_EUSAGE, "%s takes no operands", cmd);
+	if (strcmp(cmd, "checkpoint") == 0)
+		return hv_audit_checkpoint(c, e);
+	if (strcmp(cmd, "rotate") == 0) {
+		if ((r = hv_audit_rotate(c, &rotated, e)) == 0)
+			hv_info(0, "rotated to '%s'", rotated);
+		free(rotated);
+		return r;
+	}
+	if (strcmp(cmd, "init") == 0 && (r = hv_audit_init(c, e)) < 0)
+		return r;
+	if (strcmp(cmd, "init") == 0)
+		hv_info(0, "created '%s'; its first key is in '%s.key0': move it off this "
+		    "host, verify takes it back with -k", c->paths.audit, c->paths.audit);
+	if ((r = hv_audit_pubkey(c, &b, e)) == 0)
+		puts(b.data);
+	hv_buf_release(&b);
+	return r;
+}
+
+static const char *const commands[] = {
+	"log", "verify", "query", "tail", "export", "optout", "watch", "init",
+	"checkpoint", "rotate", "pubkey", "msgid",
+};
+
+static int
+run(const char *cmd, const struct opts *o, int argc, char **argv, struct hv_err *e)
+{
+	struct hv_config c;
+	int r;
+
+	if ((r = load_config(&c, o, e)) < 0)
+		return r;
+	if (strcmp(cmd, "log") == 0)
+		r = cmd_log(&c, o, argc, argv, e);
+	else if (strcmp(cmd, "verify") == 0)
+		r = cmd_verify(&c, o, argc, argv, e);
+	else if (strcmp(cmd, "query") == 0)
+		r = cmd_query(&c, o, argc, argv, e);
+	else if (strcmp(cmd, "tail") == 0)
+		r = cmd_tail(&c, o, argc, e);
+	else if (strcmp(cmd, "export") == 0)
+		r = cmd_export(&c, o, argc, e);
+	else if (strcmp(cmd, "optout") == 0)
+		r = cmd_optout(&c, o, argc, argv, e);
+	else if (strcmp(cmd, "watch") == 0)
+		r = cmd_watch(&c, o, argc, argv, e);
+	else
+		r = cmd_simple(cmd, &c, argc, argv, e);
+	hv_config_free(&c);
+	return r;
+}
+
+enum { O_SINCE = 256, O_UNTIL, O_MAXAGE, O_REDACT, O_OUTCOME, O_ERROR, O_FROM };
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, O_SINCE },
+		{ "until", required_argument, NULL, O_UNTIL },
+		{ "max-age", required_argument, NULL, O_MAXAGE },
+		{ "redact", required_argument, NULL, O_REDACT },
+		{ "outcome", required_argument, NULL, O_OUTCOME },
+		{ "error", required_argument, NULL, O_ERROR },
+		{ "from", required_argument, NULL, O_FROM },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { 0 };
+	struct hv_err e = { 0 };
+	const char *cmd = NULL;
+	char *end;
+	size_t i;
+	int c, r;
+
+	hv_init(argv[0]);
+	o.from = -1;
+	for (i = 0; argc > 1 && i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i]) == 0) {
+			cmd = argv[1];
+			argv++;
+			argc--;
+			break;
+		}
+	while ((c = getopt_long(argc, argv, "c:fhjk:n:p:qvV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.config = optarg; break;
+		case 'f': o.follow = 1; break;
+		case 'h': return usage(0);
+		case 'j': o.json = 1; break;
+		case 'k': o.key0 = optarg; break;
+		case 'n':
+			errno = 0;
+			o.count = strtol(optarg, &end, 10);
+			if (errno || *end || o.count < 1)
+				return usage(64);
+			break;
+		case 'p': o.pubkey = optarg; break;
+		case 'q': hv_verbosity--; break;
+		case 'v': hv_verbosity++; break;
+		case 'V': puts("hv-audit " HV_VERSION); return 0;
+		case O_SINCE: o.since = optarg; break;
+		case O_UNTIL: o.until = optarg; break;
+		case O_MAXAGE:
+			if (hv_parse_duration(optarg, &o.max_age) < 0 || o.max_age <= 0)
+				return usage(64);
+			break;
+		case O_REDACT: o.redact = optarg; break;
+		case O_OUTCOME: o.outcome = optarg; break;
+		case O_ERROR: o.error = optarg; break;
+		case O_FROM:
+			errno = 0;
+			o.from = strtoll(optarg, &end, 10);
+			if (errno || *end || o.from < 0)
+				return usage(64);
+			break;
+		default: return usage(64);
+		}
+	}
+	if (cmd == NULL)
+		return usage(64);
+	r = run(cmd, &o, argc - optind, argv + optind, &e);
+	if (r == HV_EUSAGE) {
+		hv_report(r, &e);
+		return 64;
+	}
+	return hv_stdout_close(hv_report(r, &e));
+}
