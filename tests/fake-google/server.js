@@ -78,41 +78,60 @@ async function route(ctx, req) {
   return notFoundPage(p);
 }
 
-// Writes an answer, or misbehaves the way a fault asks.
-function send(ctx, req, res, a) {
-  const h2 = req.httpVersionMajor === 2;
-  const kill = () => {
-    if (h2) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    else req.socket.destroy();
+// One request/answer exchange, whatever the protocol. HTTP/2 streams are
+// served with the core stream API (the compatibility objects cost about a
+// third of the throughput); HTTP/1.1 goes through the http module's objects.
+function h2Exchange(stream, headers) {
+  return {
+    method: headers[':method'], url: headers[':path'] || '/', headers, http: '2', input: stream,
+    gone: () => stream.destroyed || stream.closed,
+    kill: () => { if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR); },
+    onClose: (f) => stream.on('close', f),
+    head: (status, hs) => stream.respond(Object.assign({ ':status': status }, hs)),
+    write: (b, cb) => stream.write(b, cb),
+    end: (b) => stream.end(b),
   };
-  if (a.fault === 'reset') return kill();
-  if (a.fault === 'stall') { const t = setTimeout(kill, a.stallMs); res.on('close', () => clearTimeout(t)); return; }
-  const headers = Object.assign({ date: new Date().toUTCString(), server: 'ESF', 'x-content-type-options': 'nosniff' }, a.headers);
-  headers['content-length'] = String(a.body.length);
-  if (a.fault === 'truncate') {
-    res.writeHead(a.status, headers);
-    res.write(a.body.subarray(0, Math.floor(a.body.length / 2)), () => setTimeout(kill, 5));
-    return;
-  }
-  res.writeHead(a.status, headers);
-  res.end(req.method === 'HEAD' ? undefined : a.body);
 }
 
-async function onRequest(ctx, req, res) {
-  const url = req.url;
+function h1Exchange(req, res) {
+  return {
+    method: req.method, url: req.url, headers: req.headers, http: req.httpVersion, input: req,
+    gone: () => res.destroyed,
+    kill: () => req.socket.destroy(),
+    onClose: (f) => res.on('close', f),
+    head: (status, hs) => res.writeHead(status, hs),
+    write: (b, cb) => res.write(b, cb),
+    end: (b) => res.end(b),
+  };
+}
+
+// Writes an answer, or misbehaves the way a fault asks.
+function send(x, a) {
+  if (x.gone()) return;
+  if (a.fault === 'reset') return x.kill();
+  if (a.fault === 'stall') { const t = setTimeout(x.kill, a.stallMs); x.onClose(() => clearTimeout(t)); return; }
+  const headers = Object.assign({ date: new Date().toUTCString(), server: 'ESF', 'x-content-type-options': 'nosniff' }, a.headers);
+  headers['content-length'] = String(a.body.length);
+  x.head(a.status, headers);
+  if (a.fault === 'truncate') { x.write(a.body.subarray(0, Math.floor(a.body.length / 2)), () => setTimeout(x.kill, 5)); return; }
+  x.end(x.method === 'HEAD' ? undefined : a.body);
+}
+
+async function onRequest(ctx, x) {
+  const url = x.url;
   const q = url.indexOf('?');
-  const r = { method: req.method, url, path: q < 0 ? url : url.slice(0, q), query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: req.headers, body: null };
+  const r = { method: x.method, url, path: q < 0 ? url : url.slice(0, q), query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: x.headers, body: null };
   try {
-    if (req.method === 'GET' || req.method === 'HEAD') { r.body = Buffer.alloc(0); req.resume(); }
-    else { const b = await readBody(req, MAX_BODY); r.body = b.body; r.bodyTooLarge = b.over; }
+    if (x.method === 'GET' || x.method === 'HEAD') { r.body = Buffer.alloc(0); x.input.resume(); }
+    else { const b = await readBody(x.input, MAX_BODY); r.body = b.body; r.bodyTooLarge = b.over; }
     const a = await route(ctx, r);
-    ctx.log.push({ time: new Date(ctx.clock.now()).toISOString(), method: r.method, path: r.url, status: a.status, fault: a.fault || undefined, http: req.httpVersion });
+    ctx.log.push({ time: new Date(ctx.clock.now()).toISOString(), method: r.method, path: r.url, status: a.status, fault: a.fault || undefined, http: x.http });
     if (ctx.log.length > 10000) ctx.log.splice(0, 5000);
     if (ctx.opts.verbose) process.stderr.write('fake-google: ' + r.method + ' ' + r.url + ' ' + a.status + (a.fault ? ' ' + a.fault : '') + '\n');
-    send(ctx, req, res, a);
+    send(x, a);
   } catch (e) {
-    process.stderr.write('fake-google: ' + req.method + ' ' + url + ': ' + (e.stack || e) + '\n');
-    if (!res.headersSent) { res.writeHead(500, { 'content-type': 'text/plain' }); res.end('internal error\n'); }
+    process.stderr.write('fake-google: ' + x.method + ' ' + url + ': ' + (e.stack || e) + '\n');
+    try { if (!x.gone()) { x.head(500, { 'content-type': 'text/plain' }); x.end('internal error\n'); } } catch { x.kill(); }
   }
 }
 
@@ -134,7 +153,11 @@ function main() {
 
   const server = http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true, minVersion: 'TLSv1.2',
     settings: { maxConcurrentStreams: 100 }, maxSessionMemory: 64 });
-  server.on('request', (req, res) => { onRequest(ctx, req, res); });
+  server.on('request', (req, res) => { if (req.httpVersionMajor !== 2) onRequest(ctx, h1Exchange(req, res)); });
+  // Adding a 'request' listener also installs the compatibility layer for
+  // HTTP/2; replace it with the stream handler.
+  server.removeAllListeners('stream');
+  server.on('stream', (stream, headers) => { stream.on('error', () => {}); onRequest(ctx, h2Exchange(stream, headers)); });
   server.on('sessionError', () => {});
   server.on('tlsClientError', () => {});
   server.listen(opts.port, '127.0.0.1', () => {
