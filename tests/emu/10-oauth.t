@@ -148,6 +148,20 @@ main(async (t) => {
     t.ok(r.status === 200 && /alice@example\.com/.test(r.text) && /bob@example\.com/.test(r.text), 'without login_hint and many users: an account chooser');
     r = await emu.req('GET', auth({ login_hint: 'bob@example.com' }));
     t.like(r.headers.location, /error=access_denied/, 'a user who refuses: access_denied');
+
+    // granular consent and a password change
+    await emu.ctl('POST', 'users', { email: 'carol@example.com', grant: [SCOPES.readonly] });
+    r = await emu.req('GET', auth({ login_hint: 'carol@example.com' }));
+    const cc = new URL(r.headers.location);
+    t.is(cc.searchParams.get('scope'), SCOPES.readonly, 'granular consent: only the scopes the user ticked');
+    r = await tok(Object.assign({}, base, { code: cc.searchParams.get('code'), code_verifier: verifier }));
+    t.is(r.json.scope, SCOPES.readonly, 'and the token reports the narrower scope');
+    const carol = r.json;
+    await emu.ctl('POST', 'revoke-user', { email: 'carol@example.com' });
+    r = await refresh(carol.refresh_token);
+    t.is(r.json.error_description, 'Token has been expired or revoked.', 'after revoke-user (a password change) refresh fails');
+    r = await emu.req('GET', '/gmail/v1/users/me/profile', { token: carol.access_token });
+    t.is(r.status, 401, 'and the access token is dead');
   } finally { await emu.stop(); }
 
   const short = await start(['--token-ttl', '60']);

@@ -109,9 +109,32 @@ main(async (t) => {
     r = await emu.req('POST', M + '/batchModify', { token: tk, json: { ids: many.slice(0, 1000), addLabelIds: ['STARRED'] } });
     t.is(r.status, 204, 'batchModify of 1000 ids is fine');
 
+    // trash and untrash
+    r = await emu.req('POST', M + '/' + ids[11] + '/trash', { token: tk });
+    t.ok(r.status === 200 && r.json.labelIds.includes('TRASH'), 'trash adds TRASH');
+    r = await emu.req('GET', M, { token: tk });
+    t.ok(!r.json.messages.some((m) => m.id === ids[11]), 'trashed mail leaves the default list');
+    r = await emu.req('POST', M + '/' + ids[11] + '/untrash', { token: tk });
+    t.ok(r.status === 200 && !r.json.labelIds.includes('TRASH'), 'untrash');
+
+    // a multipart message: full payload tree and attachments.get
+    const mp = Buffer.from('From: a@x.example\r\nSubject: with file\r\nMessage-ID: <mp@x.example>\r\nMIME-Version: 1.0\r\n' +
+      'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b1\r\n' +
+      'Content-Type: application/octet-stream; name="f.bin"\r\nContent-Disposition: attachment; filename="f.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n' +
+      Buffer.from('binary\x00data').toString('base64') + '\r\n--b1--\r\n');
+    const mpid = (await emu.ctl('POST', 'deliver', { email: U, raw: b64u(mp) })).id;
+    r = await emu.req('GET', M + '/' + mpid + '?format=full', { token: tk });
+    const pl = r.json.payload;
+    t.ok(pl.mimeType === 'multipart/mixed' && pl.parts.length === 2 && pl.parts[0].partId === '0' && pl.parts[1].filename === 'f.bin', 'full: the MIME tree with partIds and filenames');
+    t.is(r.json.snippet, 'see attached', 'snippet from the first text part');
+    const att = pl.parts[1].body;
+    t.ok(att.attachmentId && att.size === 11 && att.data === undefined, 'an attachment part carries an attachmentId, not data');
+    r = await emu.req('GET', M + '/' + mpid + '/attachments/' + att.attachmentId, { token: tk });
+    t.ok(r.status === 200 && Buffer.from(r.json.data, 'base64url').toString('latin1') === 'binary\x00data', 'attachments.get answers the decoded bytes');
+
     // profile counts
     r = await emu.req('GET', '/gmail/v1/users/me/profile', { token: tk });
-    t.is(r.json.messagesTotal, 13, 'profile counts every message');
+    t.is(r.json.messagesTotal, 14, 'profile counts every message');
 
     // HTTP/2 and HTTP/1.1 both served
     r = await emu.req('GET', G + '?format=minimal', { token: tk, h2: true });

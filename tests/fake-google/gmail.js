@@ -215,7 +215,7 @@ function messageResource(m, format, metaHeaders) {
     const ct = mime.parseContentType(mime.header(m.headers, 'Content-Type'));
     o.payload = { partId: '', mimeType: ct.type, filename: '', headers: hs };
   } else if (format === 'full') {
-    o.payload = mime.payloadOf(m.raw, '', null);
+    o.payload = mime.payloadOf(m.raw, '', {});
   }
   o.sizeEstimate = m.sizeEstimate;
   if (format === 'raw') o.raw = m.raw.toString('base64url');
