@@ -137,16 +137,16 @@ async function onRequest(ctx, x) {
 
 function main() {
   const opts = parseArgs(process.argv.slice(2));
+  const clock = new Clock(opts.clockRate);
+  let quota;
+  try { quota = new Quota(clock, opts.quota, opts.concurrency, opts.batchParallel); } catch (e) { die('--quota: ' + e.message); }
   let dir = opts.state, temp = false;
   if (dir) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   else { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-google-')); temp = true; }
   fs.chmodSync(dir, 0o700);
   const tls = certs.ensure(dir);
-  const clock = new Clock(opts.clockRate);
   const world = new World();
   const persist = new Persist(opts.state, world, clock);
-  let quota;
-  try { quota = new Quota(clock, opts.quota, opts.concurrency, opts.batchParallel); } catch (e) { die('--quota: ' + e.message); }
   const ctx = { opts, clock, world, quota, persist, faults: new Faults(), sessions: new Map(), url: null, log: [],
     stats: { calls: {}, units: {}, errors: {}, faults: {} }, batchRng: seeded(opts.seed) };
   persist.load();
@@ -164,7 +164,11 @@ function main() {
     ctx.url = 'https://127.0.0.1:' + server.address().port;
     process.stdout.write(JSON.stringify({ url: ctx.url, ca: tls.ca, pid: process.pid }) + '\n');
   });
-  server.on('error', (e) => { process.stderr.write('fake-google: ' + e.message + '\n'); process.exit(69); });
+  server.on('error', (e) => {
+    process.stderr.write('fake-google: ' + e.message + '\n');
+    if (temp) fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(69);
+  });
 
   const stop = () => {
     try { persist.saveNow(); } catch (e) { process.stderr.write('fake-google: saving state: ' + e.message + '\n'); }
