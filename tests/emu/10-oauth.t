@@ -162,6 +162,21 @@ main(async (t) => {
     t.is(r.json.error_description, 'Token has been expired or revoked.', 'after revoke-user (a password change) refresh fails');
     r = await emu.req('GET', '/gmail/v1/users/me/profile', { token: carol.access_token });
     t.is(r.status, 401, 'and the access token is dead');
+
+    // the token endpoint is counted and can fail like any Google endpoint
+    const dave = await emu.ctl('POST', 'tokens', { email: 'dave@example.com', scopes: [SCOPES.readonly], refresh: true, client_id: c.client_id });
+    await emu.ctl('DELETE', 'stats');
+    await emu.ctl('POST', 'faults', { rate: 1, kinds: ['503'], methods: ['oauth2.token'] });
+    r = await refresh(dave.refresh_token);
+    t.isDeeply([r.status, r.json.error], [503, 'temporarily_unavailable'], 'a 503 fault on /token');
+    await emu.ctl('POST', 'faults', { rate: 1, kinds: ['reset'], methods: ['oauth2.token'] });
+    const err = await refresh(dave.refresh_token).then(() => null, (e) => e);
+    t.ok(err && /ECONNRESET|socket hang up/.test(err.code + ' ' + err.message), 'a reset on /token: no answer at all');
+    await emu.ctl('POST', 'faults', { rate: 0 });
+    r = await refresh(dave.refresh_token);
+    t.is(r.status, 200, 'faults off: the refresh goes through');
+    const st = await emu.ctl('GET', 'stats');
+    t.is(st.calls['oauth2.token'], 3, 'stats count token endpoint calls');
   } finally { await emu.stop(); }
 
   const short = await start(['--token-ttl', '60']);

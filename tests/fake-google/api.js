@@ -71,4 +71,29 @@ async function call(ctx, req, route, params, opts = {}) {
   return answer;
 }
 
-module.exports = { match, call, routes };
+// OAuth endpoints are counted and can fail too (a refresh that meets a reset
+// or a 503 is a case clients must handle); their error bodies are OAuth's.
+const OAUTH_FAULT = {
+  429: [429, { error: 'rate_limit_exceeded', error_description: 'Rate Limit Exceeded' }],
+  500: [500, { error: 'internal_failure', error_description: 'Backend Error' }],
+  503: [503, { error: 'temporarily_unavailable', error_description: 'The service is currently unavailable.' }],
+};
+
+function oauthCall(ctx, req, id, handler) {
+  const st = ctx.stats;
+  st.calls[id] = (st.calls[id] || 0) + 1;
+  const kind = ctx.faults.draw(id, '', req.method + ' ' + req.url + ' ' + req.body.toString('latin1'), STATUS_KINDS.concat(['reset', 'stall', 'truncate']));
+  let a;
+  if (kind) st.faults[kind] = (st.faults[kind] || 0) + 1;
+  if (kind && OAUTH_FAULT[kind]) {
+    const [code, body] = OAUTH_FAULT[kind];
+    a = require('./answer').json(code, body, kind === '429' ? { 'retry-after': '1' } : null);
+  } else {
+    a = handler(ctx, req);
+  }
+  if (a.status >= 400) st.errors[a.status] = (st.errors[a.status] || 0) + 1;
+  if (kind && !OAUTH_FAULT[kind]) a = Object.assign({}, a, { fault: kind, stallMs: ctx.faults.stallMs });
+  return a;
+}
+
+module.exports = { match, call, routes, oauthCall };

@@ -69,9 +69,9 @@ async function route(ctx, req) {
   const p = req.path;
   if (p.startsWith('/_emu/')) return control.handle(ctx, req);
   if (p === '/o/oauth2/v2/auth' || p === '/o/oauth2/auth') return oauth.authPage(ctx, req);
-  if (p === '/token' || p === '/o/oauth2/token' || p === '/oauth2/v4/token') return oauth.tokenEndpoint(ctx, req);
-  if (p === '/revoke' || p === '/o/oauth2/revoke') return oauth.revokeEndpoint(ctx, req);
-  if (p === '/tokeninfo' || p === '/oauth2/v3/tokeninfo') return oauth.tokenInfo(ctx, req);
+  if (p === '/token' || p === '/o/oauth2/token' || p === '/oauth2/v4/token') return api.oauthCall(ctx, req, 'oauth2.token', oauth.tokenEndpoint);
+  if (p === '/revoke' || p === '/o/oauth2/revoke') return api.oauthCall(ctx, req, 'oauth2.revoke', oauth.revokeEndpoint);
+  if (p === '/tokeninfo' || p === '/oauth2/v3/tokeninfo') return api.oauthCall(ctx, req, 'oauth2.tokeninfo', oauth.tokenInfo);
   if (p === '/batch/gmail/v1' || p === '/batch') return batch.handle(ctx, req);
   const hit = api.match(req.method, p);
   if (hit && hit.route) return api.call(ctx, req, hit.route, hit.params, { linkKinds: ['reset', 'stall', 'truncate'] });
