@@ -207,8 +207,10 @@ cmd_log(const struct hv_config *c, const struct opts *o, int argc, char **argv,
 		f[i - 1].key = argv[i];
 		f[i - 1].value = eq + 1;
 	}
-	r = hv_audit_log(c, argv[0], f, (size_t)argc - 1, out, o->error, e);
-	return r == HV_EINTERNAL ? hv_err_set(e, HV_EUSAGE, "%s", e->msg) : r;
+	/* What the library calls a caller's bug is a usage error here. */
+	if ((r = hv_audit_log(c, argv[0], f, (size_t)argc - 1, out, o->error, e)) == HV_EINTERNAL)
+		r = e->code = HV_EUSAGE;
+	return r;
 }
 
 /* ---- verify ---- */
@@ -824,9 +826,11 @@ rule_line(struct watch *w, struct rule *cur, const char *file, int ln, char *s,
 		return 0;
 	}
 	if (strcmp(s, "run") == 0 && *arg && cur->filter != NULL) {
+		if (hv_jq_compile(&cur->q, cur->filter, e) < 0) {
+			hv_err_wrap(e, "%s:%d", file, ln);
+			return e->code = HV_EDATA;
+		}
 		cur->command = hv_xstrdup(arg);
-		if (hv_jq_compile(&cur->q, cur->filter, e) < 0)
-			return hv_err_wrap(e, "%s:%d", file, ln), HV_EDATA;
 		if (cur->count == 0)
 			cur->count = 1;
 		cur->hits = hv_xcalloc((size_t)cur->count, sizeof *cur->hits);

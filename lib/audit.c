@@ -1109,13 +1109,14 @@ hv_audit_files(const char *log, char ***files, struct hv_err *e)
 			continue;
 		rot = hv_xrealloc(rot, (n + 1) * sizeof *rot);
 		rot[n].seq = seq;
-		rot[n++].path = concat(dir, "/");
-		rot[n - 1].path = hv_xrealloc(rot[n - 1].path, strlen(dir) + strlen(d->d_name) + 2);
-		memcpy(rot[n - 1].path + strlen(dir) + 1, d->d_name, strlen(d->d_name) + 1);
+		rot[n].path = hv_xmalloc(strlen(dir) + strlen(d->d_name) + 2);
+		snprintf(rot[n].path, strlen(dir) + strlen(d->d_name) + 2, "%s/%s", dir, d->d_name);
+		n++;
 	}
 	closedir(dp);
 	free(dir);
-	qsort(rot, n, sizeof *rot, by_seq);
+	if (n > 1)
+		qsort(rot, n, sizeof *rot, by_seq);
 	list = hv_xcalloc(n + 2, sizeof *list);
 	for (i = 0; i < n; i++)
 		list[i] = rot[i].path;
