@@ -7,8 +7,8 @@ LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crypto.o crypto_sign
 	mem.o msg.o oauth.o store.o \
 	seal.o seal_io.o
 BIN = hv-audit hv-auth hv-seal
-MAN1 = hv-seal.1
-MAN5 = hv.conf.5 hv-seal.5
+MAN1 = hv-audit.1 hv-seal.1
+MAN5 = hv-audit.5 hv.conf.5 hv-seal.5
 MAN7 = hv.7
 UNIT = audit buf config crypto err json keys seal
 FUZZ = fuzz-config fuzz-json fuzz-keys fuzz-seal
