@@ -53,40 +53,41 @@ hex_encode(char *out, const uint8_t *in, size_t n)
 	}
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* Each hex digit's value plus one; 0 for anything else.  A table, not
+ * branches: digits and letters alternate at random in a hash. */
+static const uint8_t hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+	['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13,
+	['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
 
 /* 2n lowercase hex digits into n bytes: 0, or -1 for a bad digit. */
 static int
 hex_decode(uint8_t *out, const char *in, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)in;
+	unsigned bad = 0, hi, lo;
 	size_t i;
-	int hi, lo;
 
 	for (i = 0; i < n; i++) {
-		if ((hi = hex_value(in[2 * i])) < 0 || (lo = hex_value(in[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
+		hi = hexval[u[2 * i]];
+		lo = hexval[u[2 * i + 1]];
+		bad |= (hi == 0) | (lo == 0);
+		out[i] = (uint8_t)((hi - 1) << 4 | ((lo - 1) & 15));
 	}
-	return 0;
+	return bad ? -1 : 0;
 }
 
 static int
 is_hex(const char *s, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned bad = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (hex_value(s[i]) < 0)
-			return 0;
-	return 1;
+		bad |= hexval[u[i]] == 0;
+	return !bad;
 }
 
 void
@@ -387,12 +388,13 @@ hv_audit_parse(struct hv_audit_line *l, const char *s, size_t len, struct hv_err
 	if ((size_t)(end - p) < PREV_TAIL + MAC_TAIL + (l->checkpoint ? SIG_TAIL : 0))
 		return hv_err_set(e, HV_EDATA, "too short");
 	t = end - MAC_TAIL;
-	if (memcmp(t, MAC_KEY, 8) != 0 || !is_hex(t + 8, 64) || memcmp(t + 72, "\"}", 2) != 0)
+	if (memcmp(t, MAC_KEY, 8) != 0 || hex_decode(l->macb, t + 8, 32) < 0 ||
+	    memcmp(t + 72, "\"}", 2) != 0)
 		return hv_err_set(e, HV_EDATA, "no mac where it belongs");
 	l->mac = t + 8;
 	l->bodylen = len - MAC_TAIL;
 	t -= PREV_TAIL;
-	if (memcmp(t, PREV_KEY, 9) != 0 || !is_hex(t + 9, 64) || t[73] != '"')
+	if (memcmp(t, PREV_KEY, 9) != 0 || hex_decode(l->prevb, t + 9, 32) < 0 || t[73] != '"')
 		return hv_err_set(e, HV_EDATA, "no prev where it belongs");
 	l->prev = t + 9;
 	if (!l->checkpoint)
@@ -599,15 +601,14 @@ static int
 adopt_line(struct trail *t, const char *line, size_t len, struct hv_err *e)
 {
 	struct hv_audit_line l;
-	uint8_t prev[32], mac[32], want[32];
+	uint8_t mac[32];
 	time_t when = 0;
 
 	if (hv_audit_parse(&l, line, len, e) < 0 || l.seq != t->st.seq ||
-	    hex_decode(prev, l.prev, 32) < 0 || !hv_ct_equal(prev, t->st.prev, 32))
+	    !hv_ct_equal(l.prevb, t->st.prev, 32))
 		return HV_EDATA;
-	hex_decode(want, l.mac, 32);
 	hv_hmac_mac(t->hmac, mac, line, l.bodylen, NULL, 0);
-	if (!hv_ct_equal(mac, want, 32))
+	if (!hv_ct_equal(mac, l.macb, 32))
 		return HV_EDATA;
 	if (l.checkpoint)
 		(void)hv_audit_parse_time(l.time, TIME_LEN, &when);
@@ -1289,15 +1290,14 @@ fail(struct hv_audit_verify *v, struct hv_err *e, const char *fmt, ...)
 static int
 chains(struct hv_audit_verify *v, const struct hv_audit_line *l, const char *line)
 {
-	uint8_t got[32], mac[32];
+	uint8_t mac[32];
 
-	if (hex_decode(got, l->prev, 32) < 0 || memcmp(got, v->prev, 32) != 0)
+	if (memcmp(l->prevb, v->prev, 32) != 0)
 		return 0;
 	if (!v->have_key)
 		return 1;
-	hex_decode(got, l->mac, 32);
 	hv_hmac_mac(v->hmac, mac, line, l->bodylen, NULL, 0);
-	return hv_ct_equal(mac, got, 32);
+	return hv_ct_equal(mac, l->macb, 32);
 }
 
 static int
@@ -1334,7 +1334,7 @@ start(struct hv_audit_verify *v, const struct hv_audit_line *l)
 	v->started = 1;
 	v->next = l->seq;
 	v->s.first_seq = l->seq;
-	hex_decode(v->prev, l->prev, 32);
+	memcpy(v->prev, l->prevb, 32);
 	for (i = 0; v->have_key && i < l->seq; i++)
 		ratchet(v->hmac, v->key);
 }
@@ -1399,7 +1399,6 @@ hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
 {
 	struct hv_audit_line l;
 	struct hv_err why = { 0 };
-	uint8_t got[32];
 
 	if (v->failed)
 		return HV_EDATA;
@@ -1425,7 +1424,7 @@ hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
 		return out_of_place(v, &l, e);
 	if (!chains(v, &l, line)) {
 		v->pending = P_BAD;
-		if (v->have_key && hex_decode(got, l.prev, 32) == 0 && memcmp(got, v->prev, 32) == 0)
+		if (v->have_key && memcmp(l.prevb, v->prev, 32) == 0)
 			snprintf(v->why, sizeof v->why, "seq %llu: modified (its MAC does "
 			    "not match)", (unsigned long long)l.seq);
 		else if (v->have_key || l.seq == 0)

@@ -194,6 +194,8 @@ struct hv_audit_line {
 	const char *sig;	/* borrowed: 128 hex digits, on checkpoints */
 	const char *prev;	/* borrowed: 64 hex digits */
 	const char *mac;	/* borrowed: 64 hex digits */
+	uint8_t prevb[32];	/* prev and mac decoded */
+	uint8_t macb[32];
 	size_t bodylen;		/* bytes the MAC covers */
 };
 
