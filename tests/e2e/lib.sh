@@ -15,7 +15,9 @@ PATH=$HV_BIN:$PATH
 export PATH HV_BIN HV_TOP
 umask 077
 T=$(mktemp -d "${TMPDIR:-/tmp}/hv-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+# HV_TEST_KEEP=1 keeps the scratch directory for a look afterwards.
+_cleanup() { [ -n "${HV_TEST_KEEP:-}" ] && echo "# kept $T" || rm -rf "$T"; }
+trap _cleanup EXIT
 # A config nobody else's: tests never read the user's.
 export HV_CONFIG="$T/hv.conf"
 : >"$HV_CONFIG"
@@ -66,4 +68,82 @@ done_testing() {
 	echo "1..$_n"
 	[ $_failed -eq 0 ]
 	exit $?
+}
+
+# The Google emulator, for the tests that talk to Google.
+#
+#	emu_start [run options...]	start it; sets EMU_URL and EMU_CA
+#	emu METHOD PATH [JSON]		call it (control API or Google's paths)
+#	emu_config [extra config]	an hv.conf pointing every endpoint at it,
+#					with state, master key and client in $T
+#	browse URL			what a browser does with a consent URL:
+#					follow the redirect to the loopback listener
+_emu_pid=
+emu_start() {
+	"$HV_TOP/tests/fake-google/run" "$@" >"$T/emu.json" 2>"$T/emu.log" &
+	_emu_pid=$!
+	trap 'kill $_emu_pid 2>/dev/null; wait $_emu_pid 2>/dev/null; _cleanup' EXIT
+	_i=0
+	while ! grep -q '"url"' "$T/emu.json" 2>/dev/null && [ $_i -lt 200 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	EMU_URL=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$T/emu.json")
+	EMU_CA=$(sed -n 's/.*"ca":"\([^"]*\)".*/\1/p' "$T/emu.json")
+	if [ -z "$EMU_URL" ]; then
+		echo "Bail out! the Google emulator did not start"
+		sed 's/^/# /' "$T/emu.log"
+		exit 1
+	fi
+	export EMU_URL EMU_CA
+}
+
+emu_stop() {
+	kill "$_emu_pid" 2>/dev/null
+	wait "$_emu_pid" 2>/dev/null
+}
+
+emu() {
+	if [ $# -ge 3 ]; then
+		curl -s --cacert "$EMU_CA" -X "$1" -H 'Content-Type: application/json' \
+		    --data-binary "$3" "$EMU_URL$2"
+	else
+		curl -s --cacert "$EMU_CA" -X "$1" "$EMU_URL$2"
+	fi
+}
+
+emu_config() {
+	cat >"$HV_CONFIG" <<CONF
+[paths]
+state = $T/state/hv.db
+spool = $T/spool
+audit = $T/state/audit.log
+[keys]
+master = $T/master.key
+[google]
+api = $EMU_URL
+oauth = $EMU_URL
+accounts = $EMU_URL
+directory = $EMU_URL
+ca_file = $EMU_CA
+client = $T/client.json
+$*
+CONF
+	emu POST /_emu/clients '{}' >"$T/client.json"
+	chmod 600 "$T/client.json"
+}
+
+browse() {
+	_loc=$(curl -s -o /dev/null -w '%{redirect_url}' --cacert "$EMU_CA" "$1")
+	[ -n "$_loc" ] && curl -s -o /dev/null "$_loc"
+}
+
+# The consent URL a login printed on stderr to file $1, once it is there.
+consent_url() {
+	_i=0
+	while ! grep -q '^https://' "$1" 2>/dev/null && [ $_i -lt 200 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	grep -m1 '^https://' "$1"
 }
