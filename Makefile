@@ -64,7 +64,7 @@ check:
 	HV_BIN=$(CURDIR)/$(B) HV_TOP=$(CURDIR) $(PROVE) \
 		$(UNITS:%=./%) ./tests/e2e/*.t $$(ls ./tests/emu/*.t 2>/dev/null)
 
-build/fuzz/%: tests/fuzz/%.c
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h lib/*.c lib/*.h config.mk
 	@$(MAKE) --no-print-directory O=build/fuzz-lib CC=$(FUZZ_CC) \
 		EXTRA_CFLAGS='-fsanitize=fuzzer-no-link,address,undefined' build/fuzz-lib/libhv.a
 	@mkdir -p $(@D)

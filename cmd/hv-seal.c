@@ -94,6 +94,13 @@ load_key(struct hv_seal_key **k, const struct opts *o, struct hv_err *e)
 }
 
 static int
+reads_stdin(const char *path)
+{
+	return path != NULL && (strcmp(path, "-") == 0 || strcmp(path, "/dev/stdin") == 0 ||
+	    strcmp(path, "/dev/fd/0") == 0 || strcmp(path, "/proc/self/fd/0") == 0);
+}
+
+static int
 open_in(const char *path, struct hv_err *e)
 {
 	int fd;
@@ -121,6 +128,10 @@ run_stream(const struct opts *o, const char *in, const char *out, struct hv_err 
 	if (!o->open && (out == NULL || strcmp(out, "-") == 0) && isatty(STDOUT_FILENO))
 		return hv_err_set(e, HV_EUSAGE, "refusing to write sealed data to a "
 		    "terminal; redirect it or name an output file");
+	if (reads_stdin(o->keyfile) + reads_stdin(o->identity) + reads_stdin(o->recipient) +
+	    (in == NULL || reads_stdin(in)) > 1)
+		return hv_err_set(e, HV_EUSAGE, "the key and the data cannot both come "
+		    "from stdin");
 	if ((r = load_key(&k, o, e)) < 0)
 		goto out;
 	if ((in_fd = open_in(in, e)) < 0) {

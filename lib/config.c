@@ -15,7 +15,7 @@
 #include "mem.h"
 #include "banned.h"
 
-enum kind { K_STR, K_PATH, K_DURATION, K_BOOL, K_LIST, K_COUNT };
+enum kind { K_STR, K_PATH, K_KEYSRC, K_DURATION, K_BOOL, K_LIST, K_COUNT };
 
 /* Where a key lands: in struct hv_config, or in the current hv_team. */
 struct key {
@@ -33,7 +33,7 @@ static const struct key keys[] = {
 	{ "paths", "state", K_PATH, C(paths.state), 0 },
 	{ "paths", "spool", K_PATH, C(paths.spool), 0 },
 	{ "paths", "audit", K_PATH, C(paths.audit), 0 },
-	{ "keys", "master", K_STR, C(keys.master), 0 },
+	{ "keys", "master", K_KEYSRC, C(keys.master), 0 },
 	{ "google", "api", K_STR, C(google.api), 0 },
 	{ "google", "oauth", K_STR, C(google.oauth), 0 },
 	{ "google", "accounts", K_STR, C(google.accounts), 0 },
@@ -253,6 +253,18 @@ set_value(struct parser *p, const struct key *k, const char *v)
 		free(*(char **)field);
 		*(char **)field = hv_xstrdup(v);
 		return 0;
+	case K_KEYSRC:
+		/* A key source is a path unless it names the keyring or a command. */
+		if (*v == '\0')
+			return bad(p, "empty value for '%s'", k->name);
+		if (strncmp(v, "keyring:", 8) == 0 || strncmp(v, "command:", 8) == 0) {
+			if (v[8] == '\0')
+				return bad(p, "empty value for '%s'", k->name);
+			free(*(char **)field);
+			*(char **)field = hv_xstrdup(v);
+			return 0;
+		}
+		/* FALLTHROUGH */
 	case K_PATH:
 		free(*(char **)field);
 		*(char **)field = NULL;
@@ -501,14 +513,14 @@ hv_config_parse(struct hv_config *c, const char *name, const char *text,
 		r = *s == '[' ? parse_section(&p, s + 1) : parse_assignment(&p, s);
 	}
 	free(copy);
-	if (r == 0)
+	if (r == 0) {
+		/* Checks judge the values in force, defaults included. */
+		config_defaults(c);
 		r = check_teams(c, name, e);
-	if (r < 0) {
-		hv_config_free(c);
-		return r;
 	}
-	config_defaults(c);
-	return 0;
+	if (r < 0)
+		hv_config_free(c);
+	return r;
 }
 
 static int

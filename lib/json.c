@@ -42,8 +42,10 @@ hv_json_parse(const char *text, size_t len, struct hv_json **out, struct hv_err 
 		jv msg = jv_invalid_get_msg(v);
 		int r;
 
+		/* jq 1.6 appends the whole input, which may hold a secret. */
 		if (jv_get_kind(msg) == JV_KIND_STRING)
-			r = hv_err_set(e, HV_EDATA, "bad JSON: %s", jv_string_value(msg));
+			r = hv_err_set(e, HV_EDATA, "bad JSON: %.*s",
+			    (int)strcspn(jv_string_value(msg), "\n("), jv_string_value(msg));
 		else
 			r = hv_err_set(e, HV_EDATA, "bad JSON");
 		jv_free(msg);

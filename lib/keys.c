@@ -200,6 +200,11 @@ master_from_command(const char *cmd, struct hv_buf *b, struct hv_err *e)
 		return hv_err_errno(e, HV_EINTERNAL, errno, "fork");
 	}
 	if (pid == 0) {
+		/* The command must not eat the data hv-seal reads from stdin. */
+		int null = open("/dev/null", O_RDONLY);
+
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
 		dup2(pfd[1], STDOUT_FILENO);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
@@ -208,7 +213,11 @@ master_from_command(const char *cmd, struct hv_buf *b, struct hv_err *e)
 	while ((n = read(pfd[0], chunk, sizeof chunk)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || hv_buf_add(b, chunk, (size_t)n) < 0) {
+		if (n < 0) {
+			r = hv_err_errno(e, HV_EIO, errno, "cannot read the key command's output");
+			break;
+		}
+		if (hv_buf_add(b, chunk, (size_t)n) < 0) {
 			r = hv_err_set(e, HV_EDATA, "key command printed more than a key");
 			break;
 		}

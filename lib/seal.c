@@ -176,6 +176,9 @@ derive_keys(uint8_t out[64], const uint8_t ikm[HV_SEAL_KEY_LEN],
 	uint8_t be[4];
 	int r;
 
+	if (ctxlen > HV_SEAL_CONTEXT_MAX)
+		return hv_err_set(e, HV_EUSAGE, "context longer than %d bytes",
+		    HV_SEAL_CONTEXT_MAX);
 	be[0] = (uint8_t)(ctxlen >> 24);
 	be[1] = (uint8_t)(ctxlen >> 16);
 	be[2] = (uint8_t)(ctxlen >> 8);

@@ -35,6 +35,7 @@
 #define HV_SEAL_HDR_SYMMETRIC 82
 #define HV_SEAL_HDR_RECIPIENT 162
 #define HV_SEAL_HDR_MAX HV_SEAL_HDR_RECIPIENT
+#define HV_SEAL_CONTEXT_MAX 4096		/* longer contexts are refused */
 
 enum hv_seal_mode {
 	HV_SEAL_SYMMETRIC = 1,
@@ -96,7 +97,8 @@ struct hv_sealer;
 
 /*
  * Start sealing to k (a symmetric key or a recipient) bound to ctx (ctxlen
- * bytes, may be empty).  Writes the header to hdr (HV_SEAL_HDR_MAX bytes of
+ * bytes, may be empty, at most HV_SEAL_CONTEXT_MAX: HV_EUSAGE when
+ * longer).  Writes the header to hdr (HV_SEAL_HDR_MAX bytes of
  * room) and its length to *hdrlen.  fixed is NULL but in tests.
  */
 int hv_sealer_new(struct hv_sealer **s, const struct hv_seal_key *k,

@@ -4,6 +4,7 @@
  * segments, which is how a segment is known to be the last.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -117,6 +118,18 @@ read_header(int fd, uint8_t *hdr, size_t *have, struct hv_err *e)
 	return 0;
 }
 
+/* Where this run's output begins: appends land at the end, whatever lseek says. */
+static off_t
+output_start(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	struct stat st;
+
+	if (fl >= 0 && (fl & O_APPEND) && fstat(fd, &st) == 0)
+		return st.st_size;
+	return lseek(fd, 0, SEEK_CUR);
+}
+
 /* Undo a failed open's output where that can be done. */
 static int
 retract(int out_fd, off_t start)
@@ -137,7 +150,7 @@ hv_open_fd(const struct hv_seal_key *k, const void *ctx, size_t ctxlen,
 	struct hv_opener *o = NULL;
 	uint8_t hdr[HV_SEAL_HDR_MAX], *in = NULL, *out = NULL;
 	size_t hdrlen, have = 0, seg, cseg, nseg, cap = 0, i, n, off, outcap = 0;
-	off_t start = lseek(out_fd, 0, SEEK_CUR);
+	off_t start = output_start(out_fd);
 	ssize_t got;
 	int r, eof, wrote = 0;
 
@@ -177,11 +190,12 @@ hv_open_fd(const struct hv_seal_key *k, const void *ctx, size_t ctxlen,
 				goto out;
 			off += len;
 		}
+		/* A write that fails half way has still written. */
+		wrote = 1;
 		if (hv_write_all(out_fd, out, n - i * HV_SEAL_TAG_LEN) < 0) {
 			r = write_error(e);
 			goto out;
 		}
-		wrote = 1;
 		if (eof)
 			break;
 		in[0] = in[have - 1];

@@ -75,6 +75,18 @@ ok 'is refused with its mode' grep -q "'key' is readable by others (mode 0644)" 
 chmod 600 key
 expect_failure 65 'a key file that is not a key' hv-seal -d -k plain sealed out
 
+expect_failure 64 'the key and the data both from stdin' sh -c 'cat key | hv-seal -k - >out'
+ok 'says why' grep -q 'cannot both come from stdin' "$T/.err"
+long=$(head -c 5000 /dev/zero | tr '\0' x)
+expect_failure 64 'a context over 4096 bytes' hv-seal -k key -a "$long" plain out
+echo 'earlier log lines' >log
+expect_failure 65 'a failed open appending to a file' sh -c 'hv-seal -d -k key -a spool:a@x:1 flipped >>log'
+ok 'leaves what the file held before' test "$(cat log)" = 'earlier log lines'
+printf '[keys]\nmaster = "command:cat >/dev/null; cat %s/key"\n' "$T" >"$HV_CONFIG"
+expect_success 'a key command does not eat the data on stdin' sh -c 'hv-seal <plain >sealed-c'
+ok 'all the data was sealed' test "$(stat -c %s sealed-c)" = "$(stat -c %s sealed)"
+: >"$HV_CONFIG"
+
 expect_success 'inspect a sealed file' hv-seal inspect sealed
 ok 'inspect prints the header as JSON' grep -q '^{"version":1,"mode":"symmetric","key_id":"[0-9a-f]\{16\}","segment":65536,"header":82,"size":300162}$' "$T/.out"
 expect_success 'inspect a recipient file from stdin' sh -c 'hv-seal inspect <sealed-r'

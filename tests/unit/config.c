@@ -61,6 +61,8 @@ static const struct {
 	{ "[paths]\nstate = $HV_SURELY_UNSET_VAR/x\n", "t:2: $HV_SURELY_UNSET_VAR is not set" },
 	{ "[paths]\nstate = ${HOME\n", "t:2: bad path '${HOME'" },
 	{ "[spool]\nttl = 30s\nepoch = 60s\n", "t: spool epoch (60s) is longer than its ttl (30s)" },
+	{ "[spool]\nttl = 30s\n", "t: spool epoch (60s) is longer than its ttl (30s)" },
+	{ "[keys]\nmaster = command:\n", "t:2: empty value for 'master'" },
 	{ "[google]\nquota = fast\n", "t: bad quota 'fast' (legacy, 2026, off or an absolute path)" },
 	{ "[backup]\nkeep = -1\n", "t:2: bad count '-1'" },
 };
@@ -114,6 +116,13 @@ test_full(void)
 	ok(r == 0 && strcmp(c.paths.state, want) == 0, "empty config: defaults, XDG fallback");
 	ok(c.spool.ttl == 600 && c.spool.epoch == 60 && c.spool.allow_disk == 0,
 	    "spool defaults 10m, 60s, not on disk");
+	hv_config_free(&c);
+	r = hv_config_parse(&c, "t", "[keys]\nmaster = ~/k\n[spool]\nepoch = 20m\nttl = 1h\n", 49, &e);
+	ok(r == 0 && strcmp(c.keys.master, "/home/u/k") == 0, "a master key path expands ~");
+	is_int(c.spool.epoch, 1200, "an epoch longer than the default ttl is fine with a longer ttl");
+	hv_config_free(&c);
+	r = hv_config_parse(&c, "t", "[keys]\nmaster = keyring:hv\n", 27, &e);
+	ok(r == 0 && strcmp(c.keys.master, "keyring:hv") == 0, "a keyring source stays as it is");
 	hv_config_free(&c);
 }
 

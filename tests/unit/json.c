@@ -32,6 +32,10 @@ main(void)
 		is_int(hv_json_parse(bad[i], strlen(bad[i]), &j, &e), HV_EDATA,
 		    "bad JSON %zu refused", i);
 	ok(strncmp(e.msg, "bad JSON", 8) == 0, "the reason is given");
+	is_int(hv_json_parse("{\"access_token\":\"ya29.SECRET\",}", 31, &j, &e), HV_EDATA,
+	    "a bad token answer");
+	ok(strstr(e.msg, "SECRET") == NULL && strchr(e.msg, '\n') == NULL,
+	    "its message is one line and holds none of the input: %s", e.msg);
 	is_int(hv_json_parse("{\"a\":\"\0\"}", 8, &j, &e), HV_EDATA, "a NUL byte is refused");
 
 	is_int(hv_json_parse("[1,2]", 5, &k, &e), 0, "an array parses");
