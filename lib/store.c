@@ -11,11 +11,8 @@
 #include "file.h"
 #include "mem.h"
 #include "store.h"
+#include "store_int.h"
 #include "banned.h"
-
-struct hv_store {
-	sqlite3 *db;
-};
 
 /* Migration n brings user_version n-1 to n.  Never edit one that shipped. */
 static const char *const migrations[] = {
@@ -29,12 +26,34 @@ static const char *const migrations[] = {
 	"  owner TEXT NOT NULL, name TEXT NOT NULL, blob BLOB NOT NULL,"
 	"  expires INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (owner, name));"
 	"CREATE TABLE domains (domain TEXT PRIMARY KEY, client_email TEXT NOT NULL);",
+
+	/* 2: the index (identifiers and a sealed subject, nothing else), the
+	 * cursors, team memberships seen, and the spool's purge records. */
+	"CREATE TABLE cursors ("
+	"  account TEXT NOT NULL, kind TEXT NOT NULL, history_id TEXT NOT NULL,"
+	"  updated INTEGER NOT NULL, PRIMARY KEY (account, kind));"
+	"CREATE TABLE members ("
+	"  team TEXT NOT NULL, account TEXT NOT NULL, PRIMARY KEY (team, account));"
+	"CREATE TABLE messages ("
+	"  team TEXT NOT NULL, mid_hmac BLOB NOT NULL, source TEXT NOT NULL,"
+	"  source_id TEXT NOT NULL, subject BLOB, fetched INTEGER NOT NULL,"
+	"  done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (team, mid_hmac));"
+	"CREATE INDEX messages_source ON messages (source, source_id);"
+	"CREATE TABLE copies ("
+	"  team TEXT NOT NULL, mid_hmac BLOB NOT NULL, member TEXT NOT NULL,"
+	"  gmail_id TEXT NOT NULL, imported INTEGER NOT NULL,"
+	"  PRIMARY KEY (team, mid_hmac, member),"
+	"  FOREIGN KEY (team, mid_hmac) REFERENCES messages (team, mid_hmac)"
+	"    ON DELETE CASCADE);"
+	"CREATE INDEX copies_member ON copies (member, gmail_id);"
+	"CREATE TABLE purged (at INTEGER NOT NULL, age INTEGER NOT NULL);"
+	"CREATE INDEX purged_at ON purged (at);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0] - 1)
 
-static int
-db_fail(struct hv_store *s, struct hv_err *e, const char *what)
+int
+store_fail(struct hv_store *s, struct hv_err *e, const char *what)
 {
 	int code = sqlite3_errcode(s->db);
 	int r = code == SQLITE_BUSY || code == SQLITE_LOCKED ? HV_ETEMP :
@@ -45,30 +64,29 @@ db_fail(struct hv_store *s, struct hv_err *e, const char *what)
 	return hv_err_set(e, r, "state database: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-static int
-exec(struct hv_store *s, const char *sql, struct hv_err *e)
+int
+store_exec(struct hv_store *s, const char *sql, struct hv_err *e)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(s, e, sql);
+		return store_fail(s, e, sql);
 	return 0;
 }
 
-static int
-prepare(struct hv_store *s, sqlite3_stmt **st, const char *sql, struct hv_err *e)
+int
+store_prepare(struct hv_store *s, sqlite3_stmt **st, const char *sql, struct hv_err *e)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-		return db_fail(s, e, "prepare");
+		return store_fail(s, e, "prepare");
 	return 0;
 }
 
-/* Step a statement that returns no rows, then finalize it. */
-static int
-run(struct hv_store *s, sqlite3_stmt *st, const char *what, struct hv_err *e)
+int
+store_run(struct hv_store *s, sqlite3_stmt *st, const char *what, struct hv_err *e)
 {
 	int rc = sqlite3_step(st), r = 0;
 
 	if (rc != SQLITE_DONE)
-		r = db_fail(s, e, what);
+		r = store_fail(s, e, what);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -79,12 +97,12 @@ user_version(struct hv_store *s, int *v, struct hv_err *e)
 	sqlite3_stmt *st;
 	int r;
 
-	if ((r = prepare(s, &st, "PRAGMA user_version", e)) < 0)
+	if ((r = store_prepare(s, &st, "PRAGMA user_version", e)) < 0)
 		return r;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*v = sqlite3_column_int(st, 0);
 	else
-		r = db_fail(s, e, "user_version");
+		r = store_fail(s, e, "user_version");
 	sqlite3_finalize(st);
 	return r;
 }
@@ -108,10 +126,10 @@ migrate(struct hv_store *s, struct hv_err *e)
 	if ((r = user_version(s, &v, e)) < 0)
 		goto fail;
 	for (; v < (int)NMIGRATIONS; v++) {
-		if ((r = exec(s, migrations[v + 1], e)) < 0)
+		if ((r = store_exec(s, migrations[v + 1], e)) < 0)
 			goto fail;
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-		if ((r = exec(s, sql, e)) < 0)
+		if ((r = store_exec(s, sql, e)) < 0)
 			goto fail;
 	}
 	return hv_store_commit(s, e);
@@ -156,15 +174,15 @@ hv_store_open(struct hv_store **out, const char *path, int create, struct hv_err
 	s = hv_xcalloc(1, sizeof *s);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
 	    NULL) != SQLITE_OK) {
-		r = db_fail(s, e, path);
+		r = store_fail(s, e, path);
 		hv_store_close(s);
 		return r;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
-	if ((r = exec(s, "PRAGMA secure_delete = ON", e)) < 0 ||
-	    (r = exec(s, "PRAGMA journal_mode = WAL", e)) < 0 ||
-	    (r = exec(s, "PRAGMA synchronous = FULL", e)) < 0 ||
-	    (r = exec(s, "PRAGMA foreign_keys = ON", e)) < 0 ||
+	if ((r = store_exec(s, "PRAGMA secure_delete = ON", e)) < 0 ||
+	    (r = store_exec(s, "PRAGMA journal_mode = WAL", e)) < 0 ||
+	    (r = store_exec(s, "PRAGMA synchronous = FULL", e)) < 0 ||
+	    (r = store_exec(s, "PRAGMA foreign_keys = ON", e)) < 0 ||
 	    (r = migrate(s, e)) < 0) {
 		hv_store_close(s);
 		return r;
@@ -185,13 +203,13 @@ hv_store_close(struct hv_store *s)
 int
 hv_store_begin(struct hv_store *s, struct hv_err *e)
 {
-	return exec(s, "BEGIN IMMEDIATE", e);
+	return store_exec(s, "BEGIN IMMEDIATE", e);
 }
 
 int
 hv_store_commit(struct hv_store *s, struct hv_err *e)
 {
-	return exec(s, "COMMIT", e);
+	return store_exec(s, "COMMIT", e);
 }
 
 void
@@ -214,7 +232,7 @@ hv_store_meta_get(struct hv_store *s, const char *key, struct hv_buf *value,
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((r = prepare(s, &st, "SELECT value FROM meta WHERE key = ?", e)) < 0)
+	if ((r = store_prepare(s, &st, "SELECT value FROM meta WHERE key = ?", e)) < 0)
 		return r;
 	bind_text(st, 1, key);
 	rc = sqlite3_step(st);
@@ -223,7 +241,7 @@ hv_store_meta_get(struct hv_store *s, const char *key, struct hv_buf *value,
 	else if (rc == SQLITE_DONE)
 		r = HV_ENOINPUT;
 	else
-		r = db_fail(s, e, "meta");
+		r = store_fail(s, e, "meta");
 	sqlite3_finalize(st);
 	return r;
 }
@@ -235,12 +253,12 @@ hv_store_meta_put(struct hv_store *s, const char *key, const char *value,
 	sqlite3_stmt *st;
 	int r;
 
-	if ((r = prepare(s, &st, "INSERT INTO meta (key, value) VALUES (?, ?) "
+	if ((r = store_prepare(s, &st, "INSERT INTO meta (key, value) VALUES (?, ?) "
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", e)) < 0)
 		return r;
 	bind_text(st, 1, key);
 	bind_text(st, 2, value);
-	return run(s, st, "meta", e);
+	return store_run(s, st, "meta", e);
 }
 
 int
@@ -250,7 +268,7 @@ hv_store_account_put(struct hv_store *s, const char *email,
 	sqlite3_stmt *st;
 	int r;
 
-	if ((r = prepare(s, &st, "INSERT INTO accounts (email, kind, scopes, revoked, "
+	if ((r = store_prepare(s, &st, "INSERT INTO accounts (email, kind, scopes, revoked, "
 	    "created, updated) VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT (email) DO UPDATE "
 	    "SET kind = ?2, scopes = ?3, revoked = 0, updated = ?4", e)) < 0)
 		return r;
@@ -258,7 +276,7 @@ hv_store_account_put(struct hv_store *s, const char *email,
 	sqlite3_bind_int(st, 2, kind);
 	bind_text(st, 3, scopes ? scopes : "");
 	sqlite3_bind_int64(st, 4, now);
-	return run(s, st, "account", e);
+	return store_run(s, st, "account", e);
 }
 
 static void
@@ -281,7 +299,7 @@ hv_store_account_get(struct hv_store *s, const char *email, struct hv_account *a
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((r = prepare(s, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = ?",
+	if ((r = store_prepare(s, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = ?",
 	    e)) < 0)
 		return r;
 	bind_text(st, 1, email);
@@ -292,7 +310,7 @@ hv_store_account_get(struct hv_store *s, const char *email, struct hv_account *a
 		r = hv_err_set(e, HV_ENOINPUT, "no account '%s' (hv-auth login or "
 		    "service-account first)", email);
 	else
-		r = db_fail(s, e, "account");
+		r = store_fail(s, e, "account");
 	sqlite3_finalize(st);
 	return r;
 }
@@ -304,12 +322,12 @@ hv_store_account_set_revoked(struct hv_store *s, const char *email, long long no
 	sqlite3_stmt *st;
 	int r;
 
-	if ((r = prepare(s, &st, "UPDATE accounts SET revoked = 1, updated = ? "
+	if ((r = store_prepare(s, &st, "UPDATE accounts SET revoked = 1, updated = ? "
 	    "WHERE email = ?", e)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, now);
 	bind_text(st, 2, email);
-	return run(s, st, "account", e);
+	return store_run(s, st, "account", e);
 }
 
 int
@@ -320,7 +338,7 @@ hv_store_account_each(struct hv_store *s,
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((r = prepare(s, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts ORDER BY email",
+	if ((r = store_prepare(s, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts ORDER BY email",
 	    e)) < 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -329,7 +347,7 @@ hv_store_account_each(struct hv_store *s,
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = db_fail(s, e, "accounts");
+		r = store_fail(s, e, "accounts");
 	sqlite3_finalize(st);
 	return r;
 }
@@ -341,7 +359,7 @@ hv_store_secret_put(struct hv_store *s, const char *owner, const char *name,
 	sqlite3_stmt *st;
 	int r;
 
-	if ((r = prepare(s, &st, "INSERT INTO secrets (owner, name, blob, expires) "
+	if ((r = store_prepare(s, &st, "INSERT INTO secrets (owner, name, blob, expires) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (owner, name) DO UPDATE "
 	    "SET blob = ?3, expires = ?4", e)) < 0)
 		return r;
@@ -349,7 +367,7 @@ hv_store_secret_put(struct hv_store *s, const char *owner, const char *name,
 	bind_text(st, 2, name);
 	sqlite3_bind_blob64(st, 3, blob, len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, expires);
-	return run(s, st, "secret", e);
+	return store_run(s, st, "secret", e);
 }
 
 int
@@ -359,7 +377,7 @@ hv_store_secret_get(struct hv_store *s, const char *owner, const char *name,
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((r = prepare(s, &st, "SELECT blob, expires FROM secrets "
+	if ((r = store_prepare(s, &st, "SELECT blob, expires FROM secrets "
 	    "WHERE owner = ? AND name = ?", e)) < 0)
 		return r;
 	bind_text(st, 1, owner);
@@ -375,7 +393,7 @@ hv_store_secret_get(struct hv_store *s, const char *owner, const char *name,
 	} else if (rc == SQLITE_DONE) {
 		r = hv_err_set(e, HV_ENOINPUT, "no %s for '%s'", name, owner);
 	} else {
-		r = db_fail(s, e, "secret");
+		r = store_fail(s, e, "secret");
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -388,14 +406,14 @@ hv_store_secret_delete(struct hv_store *s, const char *owner, const char *name,
 	sqlite3_stmt *st;
 	int r;
 
-	r = prepare(s, &st, name ? "DELETE FROM secrets WHERE owner = ? AND name = ?" :
+	r = store_prepare(s, &st, name ? "DELETE FROM secrets WHERE owner = ? AND name = ?" :
 	    "DELETE FROM secrets WHERE owner = ?", e);
 	if (r < 0)
 		return r;
 	bind_text(st, 1, owner);
 	if (name != NULL)
 		bind_text(st, 2, name);
-	return run(s, st, "secret", e);
+	return store_run(s, st, "secret", e);
 }
 
 int
@@ -406,7 +424,7 @@ hv_store_secret_each(struct hv_store *s,
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((r = prepare(s, &st, "SELECT owner, name, blob, expires FROM secrets "
+	if ((r = store_prepare(s, &st, "SELECT owner, name, blob, expires FROM secrets "
 	    "ORDER BY owner, name", e)) < 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -419,7 +437,7 @@ hv_store_secret_each(struct hv_store *s,
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = db_fail(s, e, "secrets");
+		r = store_fail(s, e, "secrets");
 	sqlite3_finalize(st);
 	return r;
 }
@@ -431,12 +449,12 @@ hv_store_domain_put(struct hv_store *s, const char *domain, const char *client_e
 	sqlite3_stmt *st;
 	int r;
 
-	if ((r = prepare(s, &st, "INSERT INTO domains (domain, client_email) VALUES (?1, ?2) "
+	if ((r = store_prepare(s, &st, "INSERT INTO domains (domain, client_email) VALUES (?1, ?2) "
 	    "ON CONFLICT (domain) DO UPDATE SET client_email = ?2", e)) < 0)
 		return r;
 	bind_text(st, 1, domain);
 	bind_text(st, 2, client_email);
-	return run(s, st, "domain", e);
+	return store_run(s, st, "domain", e);
 }
 
 int
@@ -446,7 +464,7 @@ hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *clien
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if ((r = prepare(s, &st, "SELECT client_email FROM domains WHERE domain = ?", e)) < 0)
+	if ((r = store_prepare(s, &st, "SELECT client_email FROM domains WHERE domain = ?", e)) < 0)
 		return r;
 	bind_text(st, 1, domain);
 	rc = sqlite3_step(st);
@@ -455,7 +473,7 @@ hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *clien
 	else if (rc == SQLITE_DONE)
 		r = hv_err_set(e, HV_ENOINPUT, "no service account for domain '%s'", domain);
 	else
-		r = db_fail(s, e, "domain");
+		r = store_fail(s, e, "domain");
 	sqlite3_finalize(st);
 	return r;
 }
@@ -463,5 +481,5 @@ hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *clien
 int
 hv_store_checkpoint(struct hv_store *s, struct hv_err *e)
 {
-	return exec(s, "PRAGMA wal_checkpoint(TRUNCATE)", e);
+	return store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)", e);
 }
