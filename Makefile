@@ -3,7 +3,7 @@ include config.mk
 
 LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crypto.o crypto_sign.o directory.o err.o file.o \
 	http.o json.o json_jq.o \
-	keys.o loopback.o mime.o \
+	gmail.o keys.o loopback.o mime.o quota.o \
 	mem.o msg.o oauth.o store.o \
 	seal.o seal_io.o
 BIN = hv-audit hv-auth hv-seal

@@ -159,6 +159,45 @@ out:
 	return r;
 }
 
+/*
+ * The keys of long-lived data (the index's HMACs, sealed subjects, audit
+ * HMACs) are random and kept sealed in the store like any secret, so a
+ * rotation of the master key re-seals them instead of changing them.
+ */
+static int
+data_keys(struct hv_auth *a, struct hv_err *e)
+{
+	static const char *const names[] = { "index", "subjects", "audit" };
+	struct hv_buf k;
+	uint8_t fresh[HV_KEY_LEN];
+	size_t i;
+	int r = 0;
+
+	hv_buf_init_secret(&k, HV_KEY_LEN);
+	for (i = 0; i < 3 && r == 0; i++) {
+		hv_buf_reset(&k);
+		r = auth_secret_get(a, "hv", names[i], &k, NULL, e);
+		if (r == HV_ENOINPUT && (r = hv_store_begin(a->store, e)) == 0) {
+			/* Another process may have made it while we waited. */
+			r = auth_secret_get(a, "hv", names[i], &k, NULL, NULL);
+			if (r == HV_ENOINPUT && (r = hv_random(fresh, sizeof fresh, e)) == 0 &&
+			    (r = auth_secret_put(a, "hv", names[i], fresh, sizeof fresh, 0, e)) == 0)
+				r = hv_buf_add(&k, fresh, sizeof fresh);
+			hv_wipe(fresh, sizeof fresh);
+			if (r == 0)
+				r = hv_store_commit(a->store, e);
+			else
+				hv_store_rollback(a->store);
+		}
+		if (r == 0 && k.len != HV_KEY_LEN)
+			r = hv_err_set(e, HV_EDATA, "the stored %s key is damaged", names[i]);
+		if (r == 0)
+			memcpy(a->keys + i * HV_KEY_LEN, k.data, HV_KEY_LEN);
+	}
+	hv_buf_release(&k);
+	return r;
+}
+
 static int
 auth_open(struct hv_auth **out, const struct hv_config *c, int create, struct hv_err *e)
 {
@@ -169,10 +208,12 @@ auth_open(struct hv_auth **out, const struct hv_config *c, int create, struct hv
 
 	*out = NULL;
 	a->cfg = c;
+	a->keys = hv_secure_alloc(3 * HV_KEY_LEN);
 	if ((r = hv_master_load(c->keys.master, master, e)) < 0 ||
 	    (r = open_store(a, c, create, master, e)) < 0 ||
 	    (r = hv_key_derive(tk, master, "tokens", e)) < 0 ||
-	    (r = hv_seal_key_symmetric(&a->tokens, tk, e)) < 0)
+	    (r = hv_seal_key_symmetric(&a->tokens, tk, e)) < 0 ||
+	    (r = data_keys(a, e)) < 0)
 		goto out;
 	a->lock_dir = hv_xmalloc(strlen(c->paths.state) + 16);
 	snprintf(a->lock_dir, strlen(c->paths.state) + 16, "%.*s/locks",
@@ -215,7 +256,14 @@ hv_auth_close(struct hv_auth *a)
 	hv_seal_key_free(a->tokens);
 	hv_http_free(a->http);
 	free(a->lock_dir);
+	hv_secure_free(a->keys, 3 * HV_KEY_LEN);
 	free(a);
+}
+
+const uint8_t *
+hv_auth_key(const struct hv_auth *a, enum hv_auth_key which)
+{
+	return a->keys + (size_t)which * HV_KEY_LEN;
 }
 
 struct hv_store *

@@ -12,6 +12,8 @@
 #ifndef HV_AUTH_H
 #define HV_AUTH_H
 
+#include <stdint.h>
+
 #include "buf.h"
 #include "config.h"
 #include "err.h"
@@ -36,6 +38,16 @@ void hv_auth_close(struct hv_auth *a);
 
 /* The store, for callers that list accounts. */
 struct hv_store *hv_auth_store(struct hv_auth *a);
+
+/* Purpose keys derived from the master key when the store was opened. */
+enum hv_auth_key {
+	HV_AUTH_KEY_INDEX,	/* HMAC of Message-IDs in the index */
+	HV_AUTH_KEY_SUBJECTS,	/* seals the subjects the index keeps */
+	HV_AUTH_KEY_AUDIT,	/* HMAC of Message-IDs in audit events */
+};
+
+/* The key (HV_KEY_LEN bytes, locked memory owned by a). */
+const uint8_t *hv_auth_key(const struct hv_auth *a, enum hv_auth_key which);
 
 /*
  * The scopes account needs, from its roles in the configured teams:

@@ -16,6 +16,7 @@ struct hv_auth {
 	struct hv_seal_key *tokens;	/* owned: the "tokens" purpose key */
 	struct hv_http *http;		/* owned, made on first use */
 	char *lock_dir;			/* owned */
+	uint8_t *keys;			/* owned, locked: 3 purpose keys */
 };
 
 /* Seal value as owner's secret name and store it (no transaction). */

@@ -1,0 +1,593 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "gmail.h"
+#include "http.h"
+#include "json.h"
+#include "mem.h"
+#include "banned.h"
+
+#define PAGE_MAX (16 * 1024 * 1024)
+#define ATTEMPTS 7
+#define BUDGET 300		/* seconds of retrying one call before giving up */
+
+struct hv_gmail {
+	const struct hv_config *cfg;
+	struct hv_auth *auth;
+	struct hv_http *http;
+	char *account;
+	char *user;		/* account, escaped for a URL path */
+	struct hv_quota quota;
+	struct hv_buf token;	/* secret: the access token in use */
+	long calls;
+};
+
+int
+hv_gmail_new(struct hv_gmail **out, const struct hv_config *c, struct hv_auth *auth,
+    const char *account, struct hv_err *e)
+{
+	struct hv_gmail *g = hv_xcalloc(1, sizeof *g);
+	struct hv_buf user = HV_BUF_INIT(1024);
+	int r;
+
+	*out = NULL;
+	g->cfg = c;
+	g->auth = auth;
+	g->account = hv_xstrdup(account);
+	hv_buf_init_secret(&g->token, 8192);
+	hv_http_escape(&user, account);
+	g->user = hv_buf_detach(&user, NULL);
+	if ((r = hv_quota_init(&g->quota, c->google.quota, e)) < 0 ||
+	    (r = hv_http_new(&g->http, c->google.ca_file, 120, e)) < 0) {
+		hv_gmail_free(g);
+		return r;
+	}
+	*out = g;
+	return 0;
+}
+
+void
+hv_gmail_free(struct hv_gmail *g)
+{
+	if (g == NULL)
+		return;
+	hv_http_free(g->http);
+	hv_buf_release(&g->token);
+	free(g->account);
+	free(g->user);
+	free(g);
+}
+
+double
+hv_gmail_units(const struct hv_gmail *g)
+{
+	return g->quota.spent;
+}
+
+long
+hv_gmail_calls(const struct hv_gmail *g)
+{
+	return g->calls;
+}
+
+static double
+now_s(void)
+{
+	return (double)hv_now_us() / 1e6;
+}
+
+static void
+sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+/* Google's error body: its reason and message, when it is one. */
+static void
+google_error(const struct hv_buf *body, char *reason, size_t rmax, char *msg, size_t mmax)
+{
+	struct hv_json *j = NULL, *err = NULL, *list = NULL, *first = NULL;
+	const char *s;
+
+	reason[0] = msg[0] = '\0';
+	if (hv_json_parse(body->data ? body->data : "", body->len, &j, NULL) < 0)
+		return;
+	if ((err = hv_json_get(j, "error")) != NULL) {
+		if ((s = hv_json_get_str(err, "message")) != NULL)
+			snprintf(msg, mmax, "%s", s);
+		if ((list = hv_json_get(err, "errors")) != NULL &&
+		    (first = hv_json_array_get(list, 0)) != NULL &&
+		    (s = hv_json_get_str(first, "reason")) != NULL)
+			snprintf(reason, rmax, "%s", s);
+	}
+	hv_json_free(first);
+	hv_json_free(list);
+	hv_json_free(err);
+	hv_json_free(j);
+}
+
+static int
+retryable(long status, const char *reason)
+{
+	return status == 429 || status >= 500 ||
+	    (status == 403 && (strcmp(reason, "rateLimitExceeded") == 0 ||
+	    strcmp(reason, "userRateLimitExceeded") == 0));
+}
+
+/* Backoff for attempt n (from 0): 0.5 s doubling to 32 s, jittered by half. */
+static double
+backoff(int n, long retry_after)
+{
+	uint8_t r;
+	double base = 0.5 * (double)(1 << (n < 6 ? n : 6));
+
+	if (retry_after >= 0)
+		return retry_after > 60 ? 60 : (double)retry_after;
+	if (hv_random(&r, 1, NULL) < 0)
+		r = 128;
+	return base * (0.5 + (double)r / 255.0);
+}
+
+struct call {
+	const char *method;		/* for the quota: "messages.get" */
+	const char *verb;		/* "GET", "POST" */
+	const char *url;
+	const char *content_type;
+	const void *body;
+	size_t len;
+};
+
+/*
+ * One API call, paced and retried.  0 with a 2xx in resp; HV_ENOINPUT for
+ * a 404; HV_EPERM for 401 and a refusing 403; HV_ETEMP when retries run
+ * out; HV_EPROTO for any other answer.  e names the method and why.
+ */
+static int
+call(struct hv_gmail *g, const struct call *c, struct hv_http_response *resp,
+    struct hv_err *e)
+{
+	struct hv_http_request req = { 0 };
+	char reason[128], msg[512];
+	double start = now_s();
+	int n, r;
+
+	req.method = c->verb;
+	req.url = c->url;
+	req.content_type = c->content_type;
+	req.body = c->body;
+	req.body_len = c->len;
+	for (n = 0; ; n++) {
+		if (g->token.len == 0 && (r = hv_auth_token(g->auth, g->account, &g->token, e)) < 0)
+			return r;
+		req.bearer = g->token.data;
+		sleep_s(hv_quota_take(&g->quota, hv_quota_cost(&g->quota, c->method), now_s()));
+		g->calls++;
+		r = hv_http_request(g->http, &req, resp, e);
+		if (r == 0 && resp->status >= 200 && resp->status < 300)
+			return 0;
+		if (r == 0) {
+			google_error(&resp->body, reason, sizeof reason, msg, sizeof msg);
+			if (resp->status == 401 && n == 0) {
+				/* The cached token may have died early: one fresh try. */
+				hv_buf_reset(&g->token);
+				continue;
+			}
+			if (!retryable(resp->status, reason)) {
+				r = resp->status == 404 ? HV_ENOINPUT :
+				    resp->status == 401 || resp->status == 403 ? HV_EPERM :
+				    HV_EPROTO;
+				return hv_err_set(e, r, "%s %s: HTTP %ld: %s", g->account, c->method,
+				    resp->status, msg[0] ? msg : "no message");
+			}
+			hv_err_set(e, HV_ETEMP, "%s %s: HTTP %ld: %s", g->account, c->method,
+			    resp->status, msg[0] ? msg : "no message");
+		} else if (r != HV_ETEMP) {
+			return r;
+		}
+		if (n + 1 >= ATTEMPTS || now_s() - start > BUDGET)
+			return hv_err_wrap(e, "giving up after %d tries", n + 1);
+		sleep_s(backoff(n, r == 0 ? resp->retry_after : -1));
+	}
+}
+
+/* {api}/gmail/v1/users/{user}/{tail} */
+static int
+api_url(struct hv_gmail *g, struct hv_buf *url, const char *tail)
+{
+	if (hv_buf_addf(url, "%s/gmail/v1/users/%s/%s", g->cfg->google.api, g->user, tail) < 0)
+		return HV_EDATA;
+	return 0;
+}
+
+static int
+get_json(struct hv_gmail *g, const char *method, const char *url, struct hv_json **j,
+    size_t max, struct hv_err *e)
+{
+	struct hv_http_response resp;
+	struct call c = { method, "GET", url, NULL, NULL, 0 };
+	int r;
+
+	*j = NULL;
+	hv_http_response_init(&resp, max);
+	if ((r = call(g, &c, &resp, e)) == 0 &&
+	    (r = hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, j, e)) < 0)
+		hv_err_wrap(e, "%s %s", g->account, method);
+	hv_http_response_release(&resp);
+	return r == HV_EDATA ? (e->code = HV_EPROTO) : r;
+}
+
+int
+hv_gmail_profile(struct hv_gmail *g, struct hv_buf *history_id, struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096);
+	struct hv_json *j;
+	const char *h;
+	int r;
+
+	api_url(g, &url, "profile");
+	if ((r = get_json(g, "getProfile", url.data, &j, 64 * 1024, e)) == 0) {
+		if ((h = hv_json_get_str(j, "historyId")) == NULL)
+			r = hv_err_set(e, HV_EPROTO, "%s getProfile: no historyId", g->account);
+		else
+			hv_buf_adds(history_id, h);
+	}
+	hv_json_free(j);
+	hv_buf_release(&url);
+	return r;
+}
+
+/* The label ids of a message object, space-separated. */
+static void
+labels_of(const struct hv_json *msg, char *out, size_t max)
+{
+	struct hv_json *l = hv_json_get(msg, "labelIds"), *it;
+	size_t i, n = l ? hv_json_array_len(l) : 0, len = 0;
+	const char *s;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		it = hv_json_array_get(l, i);
+		if ((s = hv_json_str(it)) != NULL && len + strlen(s) + 2 < max)
+			len += (size_t)snprintf(out + len, max - len, "%s%s", len ? " " : "", s);
+		hv_json_free(it);
+	}
+	hv_json_free(l);
+}
+
+static int
+page_param(struct hv_buf *url, const char *name, const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return 0;
+	if (hv_buf_addf(url, "&%s=", name) < 0)
+		return HV_EDATA;
+	return hv_http_escape(url, value);
+}
+
+int
+hv_gmail_history(struct hv_gmail *g, const char *start, const char *label,
+    int (*fn)(const char *id, const char *labels, void *arg), void *arg,
+    struct hv_buf *latest, struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(8192), page = HV_BUF_INIT(1024);
+	struct hv_json *j = NULL, *hist, *h, *added, *a, *msg;
+	char labels[1024];
+	const char *s;
+	size_t i, k, nh, na;
+	int r;
+
+	do {
+		hv_buf_reset(&url);
+		api_url(g, &url, "history?historyTypes=messageAdded&maxResults=500");
+		page_param(&url, "startHistoryId", start);
+		page_param(&url, "labelId", label);
+		page_param(&url, "pageToken", page.data);
+		if ((r = get_json(g, "history.list", url.data, &j, PAGE_MAX, e)) < 0)
+			break;
+		hist = hv_json_get(j, "history");
+		nh = hist ? hv_json_array_len(hist) : 0;
+		for (i = 0; i < nh && r == 0; i++) {
+			h = hv_json_array_get(hist, i);
+			added = hv_json_get(h, "messagesAdded");
+			na = added ? hv_json_array_len(added) : 0;
+			for (k = 0; k < na && r == 0; k++) {
+				a = hv_json_array_get(added, k);
+				if ((msg = hv_json_get(a, "message")) != NULL &&
+				    (s = hv_json_get_str(msg, "id")) != NULL) {
+					labels_of(msg, labels, sizeof labels);
+					r = fn(s, labels, arg);
+				}
+				hv_json_free(msg);
+				hv_json_free(a);
+			}
+			hv_json_free(added);
+			hv_json_free(h);
+		}
+		hv_json_free(hist);
+		if ((s = hv_json_get_str(j, "historyId")) != NULL) {
+			hv_buf_reset(latest);
+			hv_buf_adds(latest, s);
+		}
+		hv_buf_reset(&page);
+		if ((s = hv_json_get_str(j, "nextPageToken")) != NULL)
+			hv_buf_adds(&page, s);
+		hv_json_free(j);
+		j = NULL;
+	} while (r == 0 && page.len > 0);
+	if (r == HV_ENOINPUT)
+		hv_err_wrap(e, "history from %s has expired", start);
+	hv_buf_release(&url);
+	hv_buf_release(&page);
+	return r;
+}
+
+int
+hv_gmail_list(struct hv_gmail *g, const char *query, const char *label,
+    int (*fn)(const char *id, const char *labels, void *arg), void *arg,
+    struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(8192), page = HV_BUF_INIT(1024);
+	struct hv_json *j = NULL, *list, *m;
+	const char *s;
+	size_t i, n;
+	int r;
+
+	do {
+		hv_buf_reset(&url);
+		api_url(g, &url, "messages?maxResults=500");
+		page_param(&url, "q", query);
+		page_param(&url, "labelIds", label);
+		page_param(&url, "pageToken", page.data);
+		if ((r = get_json(g, "messages.list", url.data, &j, PAGE_MAX, e)) < 0)
+			break;
+		list = hv_json_get(j, "messages");
+		n = list ? hv_json_array_len(list) : 0;
+		for (i = 0; i < n && r == 0; i++) {
+			m = hv_json_array_get(list, i);
+			if ((s = hv_json_get_str(m, "id")) != NULL)
+				r = fn(s, "", arg);
+			hv_json_free(m);
+		}
+		hv_json_free(list);
+		hv_buf_reset(&page);
+		if ((s = hv_json_get_str(j, "nextPageToken")) != NULL)
+			hv_buf_adds(&page, s);
+		hv_json_free(j);
+		j = NULL;
+	} while (r == 0 && page.len > 0);
+	hv_buf_release(&url);
+	hv_buf_release(&page);
+	return r;
+}
+
+void
+hv_gmail_message_init(struct hv_gmail_message *m)
+{
+	memset(m, 0, sizeof *m);
+	hv_buf_init_secret(&m->raw, HV_GMAIL_RAW_MAX);
+}
+
+void
+hv_gmail_message_release(struct hv_gmail_message *m)
+{
+	hv_buf_release(&m->raw);
+}
+
+static void
+copy_str(char *out, size_t max, const struct hv_json *j, const char *key)
+{
+	const char *s = hv_json_get_str(j, key);
+
+	snprintf(out, max, "%s", s ? s : "");
+}
+
+/* Gmail's raw is base64url, sometimes padded; the decoder wants it bare. */
+static int
+decode_raw(struct hv_buf *out, const char *text)
+{
+	size_t n = strlen(text), got;
+
+	while (n > 0 && text[n - 1] == '=')
+		n--;
+	if (hv_buf_grow(out, n / 4 * 3 + 3) < 0)
+		return HV_EDATA;
+	if (hv_b64url_decode(text, n, (uint8_t *)out->data + out->len,
+	    out->cap - out->len - 1, &got) < 0)
+		return HV_EDATA;
+	out->len += got;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+int
+hv_gmail_get_raw(struct hv_gmail *g, const char *id, struct hv_gmail_message *m,
+    struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096);
+	struct hv_json *j;
+	const char *raw, *date;
+	int r;
+
+	api_url(g, &url, "messages/");
+	hv_http_escape(&url, id);
+	hv_buf_adds(&url, "?format=raw");
+	r = get_json(g, "messages.get", url.data, &j, HV_GMAIL_RAW_MAX / 3 * 4 + 65536, e);
+	if (r == 0) {
+		copy_str(m->id, sizeof m->id, j, "id");
+		copy_str(m->thread_id, sizeof m->thread_id, j, "threadId");
+		copy_str(m->history_id, sizeof m->history_id, j, "historyId");
+		labels_of(j, m->labels, sizeof m->labels);
+		date = hv_json_get_str(j, "internalDate");
+		m->internal_date = date ? strtoll(date, NULL, 10) : 0;
+		if ((raw = hv_json_get_str(j, "raw")) == NULL || decode_raw(&m->raw, raw) < 0)
+			r = hv_err_set(e, HV_EPROTO, "%s messages.get %s: no usable raw", g->account,
+			    id);
+	}
+	hv_json_free(j);
+	hv_buf_release(&url);
+	return r;
+}
+
+static int
+find_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096);
+	struct hv_json *j, *list, *l;
+	const char *s;
+	size_t i, n;
+	int r;
+
+	api_url(g, &url, "labels");
+	if ((r = get_json(g, "labels.list", url.data, &j, PAGE_MAX, e)) < 0)
+		goto out;
+	list = hv_json_get(j, "labels");
+	n = list ? hv_json_array_len(list) : 0;
+	r = HV_ENOINPUT;
+	for (i = 0; i < n && r == HV_ENOINPUT; i++) {
+		l = hv_json_array_get(list, i);
+		/* Gmail compares label names without regard to case. */
+		if ((s = hv_json_get_str(l, "name")) != NULL && strcasecmp(s, name) == 0) {
+			copy_str(id, 64, l, "id");
+			r = 0;
+		}
+		hv_json_free(l);
+	}
+	hv_json_free(list);
+	hv_json_free(j);
+out:
+	hv_buf_release(&url);
+	return r;
+}
+
+int
+hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(4096);
+	struct hv_http_response resp;
+	struct hv_json *j = NULL, *req = hv_json_object();
+	struct call c = { "labels.create", "POST", NULL, "application/json", NULL, 0 };
+	int r;
+
+	if ((r = find_label(g, name, id, e)) != HV_ENOINPUT)
+		goto out;
+	hv_json_set_str(req, "name", name);
+	hv_json_set_str(req, "labelListVisibility", "labelShow");
+	hv_json_set_str(req, "messageListVisibility", "show");
+	hv_json_dump(req, &body);
+	api_url(g, &url, "labels");
+	c.url = url.data;
+	c.body = body.data;
+	c.len = body.len;
+	hv_http_response_init(&resp, 64 * 1024);
+	r = call(g, &c, &resp, e);
+	if (r == 0 && hv_json_parse(resp.body.data, resp.body.len, &j, e) == 0 &&
+	    hv_json_get_str(j, "id") != NULL)
+		copy_str(id, 64, j, "id");
+	else if (r == 0)
+		r = hv_err_set(e, HV_EPROTO, "%s labels.create: no id", g->account);
+	else if (r == HV_EPROTO && resp.status == 409)
+		r = find_label(g, name, id, e);	/* someone made it meanwhile */
+	hv_http_response_release(&resp);
+out:
+	hv_json_free(j);
+	hv_json_free(req);
+	hv_buf_release(&url);
+	hv_buf_release(&body);
+	return r;
+}
+
+static int
+multipart(struct hv_buf *body, char boundary[40], const void *raw, size_t len,
+    const char *labels)
+{
+	struct hv_json *meta = hv_json_object();
+	struct hv_buf json = HV_BUF_INIT(8192), list = HV_BUF_INIT(8192);
+	uint8_t rnd[16];
+	int i, r;
+
+	/* A boundary that the message itself does not contain. */
+	do {
+		if (hv_random(rnd, sizeof rnd, NULL) < 0)
+			return HV_EINTERNAL;
+		for (i = 0; i < 16; i++)
+			snprintf(boundary + 2 * i, 3, "%02x", rnd[i]);
+		memcpy(boundary + 32, "hvpart", 7);
+	} while (memmem(raw, len, boundary, 38) != NULL);
+	hv_buf_add(&list, "[", 1);
+	for (const char *p = labels; *p; ) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0)
+			hv_buf_addf(&list, "%s\"%.*s\"", list.len > 1 ? "," : "", (int)n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	hv_buf_add(&list, "]", 1);
+	hv_json_free(meta);
+	r = hv_buf_addf(&json, "{\"labelIds\":%s}", list.data);
+	if (r == 0)
+		r = hv_buf_addf(body, "--%s\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
+		    "%s\r\n--%s\r\nContent-Type: message/rfc822\r\n\r\n", boundary, json.data,
+		    boundary);
+	if (r == 0)
+		r = hv_buf_add(body, raw, len);
+	if (r == 0)
+		r = hv_buf_addf(body, "\r\n--%s--\r\n", boundary);
+	hv_buf_release(&json);
+	hv_buf_release(&list);
+	return r;
+}
+
+int
+hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
+    int use_import, char new_id[64], struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096), body, type = HV_BUF_INIT(128);
+	struct hv_http_response resp;
+	struct hv_json *j = NULL;
+	char boundary[40];
+	struct call c = { use_import ? "messages.import" : "messages.insert", "POST", NULL,
+	    NULL, NULL, 0 };
+	int r;
+
+	hv_buf_init_secret(&body, HV_GMAIL_RAW_MAX + 65536);
+	hv_http_response_init(&resp, 64 * 1024);
+	if (multipart(&body, boundary, raw, len, labels) < 0) {
+		r = hv_err_set(e, HV_EDATA, "message too large to upload (%zu bytes)", len);
+		goto out;
+	}
+	hv_buf_addf(&type, "multipart/related; boundary=%s", boundary);
+	hv_buf_addf(&url, "%s/upload/gmail/v1/users/%s/messages%s?uploadType=multipart"
+	    "&internalDateSource=dateHeader%s", g->cfg->google.api, g->user,
+	    use_import ? "/import" : "", use_import ? "&neverMarkSpam=true" : "");
+	c.url = url.data;
+	c.content_type = type.data;
+	c.body = body.data;
+	c.len = body.len;
+	if ((r = call(g, &c, &resp, e)) < 0)
+		goto out;
+	if (hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, &j, e) < 0 ||
+	    hv_json_get_str(j, "id") == NULL)
+		r = hv_err_set(e, HV_EPROTO, "%s %s: answer without an id", g->account, c.method);
+	else
+		copy_str(new_id, 64, j, "id");
+out:
+	hv_json_free(j);
+	hv_http_response_release(&resp);
+	hv_buf_release(&url);
+	hv_buf_release(&body);
+	hv_buf_release(&type);
+	return r;
+}

@@ -1,0 +1,78 @@
+/*
+ * gmail: the Gmail API v1 calls hv makes, for one mailbox.
+ *
+ * Each call is paced by the mailbox's quota bucket, and retried on 429,
+ * 5xx, resets and timeouts with jittered exponential backoff that honours
+ * Retry-After, within a time budget; a 401 stops at once (HV_EPERM), as
+ * does a 403 other than a rate limit.  Nothing is counted done before
+ * Google answered 2xx.  Tokens come from hv_auth_token().
+ */
+#ifndef HV_GMAIL_H
+#define HV_GMAIL_H
+
+#include <stddef.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "err.h"
+#include "quota.h"
+
+#define HV_GMAIL_RAW_MAX (50 * 1024 * 1024)	/* Gmail's own message limit */
+
+struct hv_gmail;
+
+/* A client for account's mailbox; auth and c are borrowed. */
+int hv_gmail_new(struct hv_gmail **g, const struct hv_config *c, struct hv_auth *auth,
+    const char *account, struct hv_err *e);
+void hv_gmail_free(struct hv_gmail *g);
+
+/* Units charged and calls made so far (for reports and the bench). */
+double hv_gmail_units(const struct hv_gmail *g);
+long hv_gmail_calls(const struct hv_gmail *g);
+
+/* The mailbox's current historyId (getProfile). */
+int hv_gmail_profile(struct hv_gmail *g, struct hv_buf *history_id, struct hv_err *e);
+
+/*
+ * Messages added since start (history.list, historyTypes=messageAdded,
+ * every page), optionally within label: fn gets each id and its labels
+ * (space-separated).  *latest gets the history id to resume from.
+ * HV_ENOINPUT when start has expired (Google's 404): list in full instead.
+ */
+int hv_gmail_history(struct hv_gmail *g, const char *start, const char *label,
+    int (*fn)(const char *id, const char *labels, void *arg), void *arg,
+    struct hv_buf *latest, struct hv_err *e);
+
+/* Every message matching query and label (messages.list, every page). */
+int hv_gmail_list(struct hv_gmail *g, const char *query, const char *label,
+    int (*fn)(const char *id, const char *labels, void *arg), void *arg,
+    struct hv_err *e);
+
+struct hv_gmail_message {
+	char id[64], thread_id[64], history_id[32];
+	char labels[1024];		/* space-separated label ids */
+	long long internal_date;	/* ms */
+	struct hv_buf raw;		/* owned, secret: the RFC 5322 bytes */
+};
+
+void hv_gmail_message_init(struct hv_gmail_message *m);
+void hv_gmail_message_release(struct hv_gmail_message *m);
+
+/* messages.get format=raw. HV_ENOINPUT when the message is gone. */
+int hv_gmail_get_raw(struct hv_gmail *g, const char *id, struct hv_gmail_message *m,
+    struct hv_err *e);
+
+/* The id of the user label name, created when missing (labels.list,
+ * labels.create; a 409 from a racing creator is answered by listing). */
+int hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e);
+
+/*
+ * Upload raw into the mailbox with labels (space-separated ids):
+ * messages.import (use_import) or messages.insert, uploadType=multipart so
+ * the labels travel with the message.  *new_id gets the message's id.
+ */
+int hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
+    int use_import, char new_id[64], struct hv_err *e);
+
+#endif
