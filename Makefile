@@ -2,6 +2,7 @@
 include config.mk
 
 LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crypto.o crypto_sign.o directory.o err.o file.o \
+	epoch.o spool.o \
 	http.o json.o json_jq.o \
 	gmail.o keys.o loopback.o mime.o quota.o \
 	mem.o msg.o oauth.o store.o \
@@ -10,7 +11,7 @@ BIN = hv-audit hv-auth hv-seal
 MAN1 = hv-audit.1 hv-seal.1
 MAN5 = hv-audit.5 hv.conf.5 hv-seal.5
 MAN7 = hv.7
-UNIT = audit buf config crypto err json keys seal mime
+UNIT = audit buf config crypto err json keys seal mime spool
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal
 
 # One object tree per compiler and sanitizer setting, so builds never mix.
