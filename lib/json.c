@@ -85,6 +85,12 @@ hv_json_set_bool(struct hv_json *o, const char *key, int value)
 	set(o, key, value ? jv_true() : jv_false());
 }
 
+void
+hv_json_set(struct hv_json *o, const char *key, const struct hv_json *v)
+{
+	set(o, key, jv_copy(v->v));
+}
+
 /* The member as a new reference, or invalid when o is not an object. */
 static jv
 member(const struct hv_json *o, const char *key)

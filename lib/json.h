@@ -30,6 +30,9 @@ void hv_json_set_strn(struct hv_json *o, const char *key, const char *value, siz
 void hv_json_set_int(struct hv_json *o, const char *key, long long value);
 void hv_json_set_bool(struct hv_json *o, const char *key, int value);
 
+/* Set a member to a copy of v (v stays the caller's). */
+void hv_json_set(struct hv_json *o, const char *key, const struct hv_json *v);
+
 /* The string member key, or NULL when absent or not a string (borrowed). */
 const char *hv_json_get_str(const struct hv_json *o, const char *key);
 

@@ -1,0 +1,105 @@
+/*
+ * hv-fetch: new mail of a team's shared mailbox into the spool, a JSON line each.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "fetch.h"
+#include "msg.h"
+#include "banned.h"
+
+static const char usage_text[] =
+    "usage: hv-fetch -t team [--full] [--max n] [--query q] [--label id]\n"
+    "common options: [-c config] [-v | -q] [-h] [-V]\n";
+
+static int
+usage(int status)
+{
+	fputs(usage_text, status == 0 ? stdout : stderr);
+	return status == 0 ? 0 : 64;
+}
+
+static int
+emit(const char *line, void *arg)
+{
+	(void)arg;
+	if (puts(line) == EOF)
+		return -1;
+	/* The next stage of the pipe works while we fetch. */
+	return fflush(stdout) == EOF ? -1 : 0;
+}
+
+static void
+note(int progress, const char *msg, void *arg)
+{
+	int tty = *(int *)arg;
+
+	if (progress && !tty)
+		return;
+	if (progress)
+		fprintf(stderr, "\r%s: %s", hv_progname, msg);
+	else
+		hv_warnx("%s", msg);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "full", no_argument, NULL, 'F' },
+		{ "max", required_argument, NULL, 'm' },
+		{ "query", required_argument, NULL, 'Q' },
+		{ "label", required_argument, NULL, 'L' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hv_fetch_opts o = { 0 };
+	struct hv_fetch_stats st;
+	struct hv_config c;
+	struct hv_err e = { 0 };
+	const char *config = NULL;
+	int tty, ch, r;
+	struct hv_fetch_io io = { emit, note, &tty };
+	char *end;
+
+	hv_init(argv[0]);
+	while ((ch = getopt_long(argc, argv, "c:hqt:vV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'F': o.full = 1; break;
+		case 'h': return usage(0);
+		case 'L': o.label = optarg; break;
+		case 'm':
+			o.max = strtol(optarg, &end, 10);
+			if (*end != '\0' || o.max <= 0)
+				return usage(64);
+			break;
+		case 'Q': o.query = optarg; break;
+		case 'q': hv_verbosity--; break;
+		case 't': o.team = optarg; break;
+		case 'v': hv_verbosity++; break;
+		case 'V': puts("hv-fetch " HV_VERSION); return 0;
+		default: return usage(64);
+		}
+	}
+	if (optind != argc || o.team == NULL)
+		return usage(64);
+	tty = isatty(STDERR_FILENO);
+	if ((r = hv_config_load(&c, config, &e)) < 0)
+		return hv_report(r, &e);
+	r = hv_fetch_run(&c, &o, &io, &st, &e);
+	if (tty && st.full)
+		fputc('\n', stderr);
+	if (hv_verbosity >= 0 && (st.fetched || st.refetched || st.failed || hv_verbosity > 0))
+		hv_warnx("%s: fetched %ld, again %ld, skipped %ld, failed %ld; %ld calls, %.0f units%s",
+		    o.team, st.fetched, st.refetched, st.skipped, st.failed, st.calls, st.units,
+		    st.cut ? "; more to come" : "");
+	hv_config_free(&c);
+	return hv_stdout_close(hv_report(r, &e));
+}

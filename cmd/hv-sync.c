@@ -1,0 +1,191 @@
+/*
+ * hv-sync: fetched mail into every member's mailbox; and did it get there?
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "crypto.h"
+#include "err.h"
+#include "index.h"
+#include "json.h"
+#include "keys.h"
+#include "msg.h"
+#include "sync.h"
+#include "banned.h"
+
+static const char usage_text[] =
+    "usage: hv-sync -t team [file]\n"
+    "       hv-sync status message-id\n"
+    "common options: [-c config] [-v | -q] [-h] [-V]\n";
+
+static int
+usage(int status)
+{
+	fputs(usage_text, status == 0 ? stdout : stderr);
+	return status == 0 ? 0 : 64;
+}
+
+static int
+emit(const char *line, void *arg)
+{
+	(void)arg;
+	return puts(line) == EOF || fflush(stdout) == EOF ? -1 : 0;
+}
+
+static void
+note(const char *msg, void *arg)
+{
+	(void)arg;
+	hv_warnx("%s", msg);
+}
+
+/* Lines come from a pipe or a file on stdin; a terminal or /dev/null
+ * (cron) means the spool. */
+static int
+stdin_has_lines(void)
+{
+	struct stat st;
+
+	if (isatty(STDIN_FILENO) || fstat(STDIN_FILENO, &st) < 0)
+		return 0;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+	    (S_ISREG(st.st_mode) && st.st_size > 0);
+}
+
+struct status {
+	const struct hv_config *cfg;
+	int copies;
+	int json;
+};
+
+static int
+print_copy(const struct hv_index_copy *c, void *arg)
+{
+	struct status *s = arg;
+	struct hv_json *j;
+	struct hv_buf line = HV_BUF_INIT(4096);
+
+	s->copies++;
+	if (!s->json) {
+		printf("%-16s %-32s %s\n", c->team, c->member, c->gmail_id);
+		return 0;
+	}
+	j = hv_json_object();
+	hv_json_set_str(j, "team", c->team);
+	hv_json_set_str(j, "member", c->member);
+	hv_json_set_str(j, "id", c->gmail_id);
+	hv_json_set_int(j, "imported", c->imported);
+	hv_json_dump(j, &line);
+	puts(line.data);
+	hv_json_free(j);
+	hv_buf_release(&line);
+	return 0;
+}
+
+/* Does every member of the team have the message?  1 when one lacks it. */
+static int
+missing(struct hv_auth *a, const struct hv_team *t, const uint8_t *mid)
+{
+	size_t i;
+	int lack = 0;
+
+	for (i = 0; i < t->nmembers; i++)
+		if (hv_index_copy_get(hv_auth_store(a), t->name, mid, t->members[i], NULL,
+		    NULL) != 0) {
+			hv_warnx("%s: %s does not have it yet", t->name, t->members[i]);
+			lack = 1;
+		}
+	return lack;
+}
+
+static int
+cmd_status(const struct hv_config *c, const char *message_id, struct hv_err *e)
+{
+	struct hv_auth *a = NULL;
+	struct status s = { c, 0, !isatty(STDOUT_FILENO) };
+	uint8_t mid[HV_INDEX_MID_LEN];
+	size_t i;
+	int r, lack = 0, known = 0;
+
+	if ((r = hv_auth_open(&a, c, e)) < 0)
+		return r;
+	hv_hmac_sha256(mid, hv_auth_key(a, HV_AUTH_KEY_INDEX), HV_KEY_LEN, message_id,
+	    strlen(message_id));
+	if ((r = hv_index_copies(hv_auth_store(a), mid, print_copy, &s, e)) == 0) {
+		for (i = 0; i < c->nteams; i++) {
+			if (hv_index_message_get(hv_auth_store(a), c->teams[i].name, mid, NULL,
+			    NULL) != 0)
+				continue;
+			known = 1;
+			lack |= missing(a, &c->teams[i], mid);
+		}
+		if (!known) {
+			hv_warnx("%s: not in the index", message_id);
+			r = HV_ENO;
+		} else if (lack) {
+			r = HV_ENO;
+		}
+	}
+	hv_auth_close(a);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hv_sync_opts o = { 0 };
+	struct hv_sync_stats st;
+	struct hv_sync_io io = { emit, note, NULL };
+	struct hv_config c;
+	struct hv_err e = { 0 };
+	const char *config = NULL, *cmd = NULL;
+	int ch, r;
+
+	hv_init(argv[0]);
+	if (argc > 1 && strcmp(argv[1], "status") == 0) {
+		cmd = argv[1];
+		argv++;
+		argc--;
+	}
+	while ((ch = getopt_long(argc, argv, "c:hqt:vV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'h': return usage(0);
+		case 'q': hv_verbosity--; break;
+		case 't': o.team = optarg; break;
+		case 'v': hv_verbosity++; break;
+		case 'V': puts("hv-sync " HV_VERSION); return 0;
+		default: return usage(64);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (cmd != NULL ? argc != 1 || o.team != NULL : argc > 1 || o.team == NULL)
+		return usage(64);
+	if ((r = hv_config_load(&c, config, &e)) < 0)
+		return hv_report(r, &e);
+	if (cmd != NULL) {
+		r = cmd_status(&c, argv[0], &e);
+	} else {
+		o.input = argc == 1 ? argv[0] : stdin_has_lines() ? "-" : NULL;
+		r = hv_sync_run(&c, &o, &io, &st, &e);
+		if (hv_verbosity >= 0 && (st.messages || hv_verbosity > 0))
+			hv_warnx("%s: %ld messages: imported %ld, had %ld, done %ld, pending %ld, "
+			    "gone %ld, failed %ld; %ld calls, %.0f units", o.team, st.messages,
+			    st.imported, st.skipped, st.done, st.pending, st.gone, st.failed,
+			    st.calls, st.units);
+	}
+	hv_config_free(&c);
+	return hv_stdout_close(hv_report(r, &e));
+}

@@ -1,0 +1,387 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "clock.h"
+#include "crypto.h"
+#include "fetch.h"
+#include "gmail.h"
+#include "index.h"
+#include "json.h"
+#include "keys.h"
+#include "mem.h"
+#include "mime.h"
+#include "seal.h"
+#include "spool.h"
+#include "banned.h"
+
+/* A message to look at: its id, what history said of its labels, and
+ * whether the index already waits on it (a re-fetch). */
+struct cand {
+	char *id;
+	char *labels;
+	int refetch;
+};
+
+struct run {
+	const struct hv_config *cfg;
+	const struct hv_team *team;
+	const struct hv_fetch_opts *opts;
+	const struct hv_fetch_io *io;
+	struct hv_fetch_stats *st;
+	struct hv_auth *auth;
+	struct hv_store *store;
+	struct hv_spool *spool;
+	struct hv_gmail *gmail;
+	struct hv_seal_key *subjects;
+	struct cand *c;
+	size_t n, cap;
+	char **spooled;		/* ids with a spool file now, sorted */
+	size_t nspooled;
+};
+
+static void
+note(struct run *r, int progress, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+note(struct run *r, int progress, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (r->io->note == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	r->io->note(progress, msg, r->io->arg);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+add_cand(const char *id, const char *labels, void *arg)
+{
+	struct run *r = arg;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 256;
+		r->c = hv_xrealloc(r->c, r->cap * sizeof *r->c);
+	}
+	r->c[r->n].id = hv_xstrdup(id);
+	r->c[r->n].labels = hv_xstrdup(labels);
+	r->c[r->n].refetch = 0;
+	r->n++;
+	r->st->listed++;
+	if (r->st->full && r->st->listed % 1000 == 0)
+		note(r, 1, "listed %ld messages", r->st->listed);
+	return 0;
+}
+
+static int
+spooled_id(const struct hv_spool_entry *ent, void *arg)
+{
+	struct run *r = arg;
+
+	if (strcmp(ent->team, r->team->name) != 0)
+		return 0;
+	r->spooled = hv_xrealloc(r->spooled, (r->nspooled + 1) * sizeof *r->spooled);
+	r->spooled[r->nspooled++] = hv_xstrdup(ent->gmail_id);
+	return 0;
+}
+
+static int
+pending(const char *source_id, const uint8_t *mid, void *arg)
+{
+	struct run *r = arg;
+	const char *key = source_id;
+
+	(void)mid;
+	if (r->nspooled && bsearch(&key, r->spooled, r->nspooled, sizeof *r->spooled, cmp_str))
+		return 0;
+	add_cand(source_id, "", r);
+	r->c[r->n - 1].refetch = 1;
+	r->st->listed--;
+	return 0;
+}
+
+/* Which messages to look at, and the cursor to move to afterwards. */
+static int
+candidates(struct run *r, struct hv_buf *latest, struct hv_err *e)
+{
+	struct hv_buf cursor = HV_BUF_INIT(64);
+	const char *query = r->opts->query ? r->opts->query : r->team->query;
+	int rc = HV_ENOINPUT;
+
+	if (!r->opts->full)
+		rc = hv_index_cursor_get(r->store, r->team->source, "fetch", &cursor, e);
+	if (rc == 0) {
+		rc = hv_gmail_history(r->gmail, cursor.data, r->opts->label, add_cand, r, latest, e);
+		if (rc == HV_ENOINPUT)
+			note(r, 0, "%s: history from %s has expired; listing in full",
+			    r->team->source, cursor.data);
+	}
+	if (rc == HV_ENOINPUT) {
+		r->st->full = 1;
+		hv_buf_reset(latest);
+		/* The history id before listing, so nothing added meanwhile is missed. */
+		if ((rc = hv_gmail_profile(r->gmail, latest, e)) == 0)
+			rc = hv_gmail_list(r->gmail, query, r->opts->label, add_cand, r, e);
+		/* Listings come newest first; members should get mail in order. */
+		for (size_t i = 0; rc == 0 && i < r->n / 2; i++) {
+			struct cand t = r->c[i];
+
+			r->c[i] = r->c[r->n - 1 - i];
+			r->c[r->n - 1 - i] = t;
+		}
+	}
+	if (rc == 0 && (rc = hv_spool_each(r->spool, spooled_id, r, NULL, e)) == 0) {
+		qsort(r->spooled, r->nspooled, sizeof *r->spooled, cmp_str);
+		rc = hv_index_pending(r->store, r->team->name, pending, r, e);
+	}
+	hv_buf_release(&cursor);
+	return rc;
+}
+
+static int
+has_label(const char *labels, const char *l)
+{
+	size_t n = strlen(l);
+	const char *p = labels;
+
+	while ((p = strstr(p, l)) != NULL) {
+		if ((p == labels || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Drafts, spam and the bin are not mail the team shares. */
+static int
+unwanted(const char *labels)
+{
+	return has_label(labels, "DRAFT") || has_label(labels, "SPAM") ||
+	    has_label(labels, "TRASH");
+}
+
+static int
+emit_line(struct run *r, const struct hv_gmail_message *m, const char *path,
+    const struct hv_mime_ids *ids)
+{
+	struct hv_json *j = hv_json_object();
+	struct hv_buf line = HV_BUF_INIT(64 * 1024);
+	char when[32];
+	time_t t = (time_t)hv_now();
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	hv_json_set_str(j, "team", r->team->name);
+	hv_json_set_str(j, "account", r->team->source);
+	hv_json_set_str(j, "id", m->id);
+	hv_json_set_str(j, "threadId", m->thread_id);
+	hv_json_set_str(j, "historyId", m->history_id);
+	hv_json_set_str(j, "spool", path);
+	hv_json_set_str(j, "messageId", ids->message_id);
+	hv_json_set_str(j, "subject", ids->subject.data ? ids->subject.data : "");
+	hv_json_set_str(j, "labels", m->labels);
+	hv_json_set_int(j, "size", (long long)m->raw.len);
+	hv_json_set_str(j, "fetched", when);
+	rc = hv_json_dump(j, &line);
+	if (rc == 0 && r->io->emit != NULL)
+		rc = r->io->emit(line.data, r->io->arg);
+	hv_json_free(j);
+	hv_buf_release(&line);
+	return rc;
+}
+
+static void
+mid_of(const struct run *r, const char *message_id, uint8_t mid[HV_INDEX_MID_LEN])
+{
+	hv_hmac_sha256(mid, hv_auth_key(r->auth, HV_AUTH_KEY_INDEX), HV_KEY_LEN, message_id,
+	    strlen(message_id));
+}
+
+static void
+audit(struct run *r, const char *action, const char *message_id, int outcome,
+    const char *error)
+{
+	char msgid[HV_AUDIT_MSGID_LEN + 1];
+	struct hv_audit_field f[3] = {
+		{ "account", r->team->source }, { "team", r->team->name }, { "msgid", msgid },
+	};
+
+	hv_audit_msgid(msgid, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT), message_id,
+	    strlen(message_id));
+	(void)hv_audit_log(r->cfg, action, f, 3, outcome, error, NULL);
+}
+
+/* One message: download, spool, index, report. */
+static int
+fetch_one(struct run *r, const struct cand *c, struct hv_err *e)
+{
+	struct hv_gmail_message m;
+	struct hv_mime_ids ids;
+	struct hv_buf subject = HV_BUF_INIT(HV_MIME_SUBJECT_MAX * 2);
+	uint8_t mid[HV_INDEX_MID_LEN];
+	char *path = NULL;
+	int rc, done = 0;
+
+	hv_gmail_message_init(&m);
+	ids.subject.data = NULL;
+	if ((rc = hv_gmail_get_raw(r->gmail, c->id, &m, e)) < 0) {
+		if (rc == HV_ENOINPUT) {
+			/* Deleted between listing and fetching: nothing to share. */
+			note(r, 0, "%s: message %s is gone", r->team->source, c->id);
+			r->st->skipped++;
+			rc = 0;
+		}
+		goto out;
+	}
+	if (unwanted(m.labels)) {
+		r->st->skipped++;
+		goto out;
+	}
+	if ((rc = hv_mime_ids(&ids, m.raw.data, m.raw.len, m.id, e)) < 0)
+		goto out;
+	if (ids.flags & (HV_MIME_NO_ID | HV_MIME_DUP_ID))
+		note(r, 0, "%s: message %s: %s Message-ID; using %s", r->team->source, m.id,
+		    ids.flags & HV_MIME_NO_ID ? "no usable" : "conflicting", ids.message_id);
+	mid_of(r, ids.message_id, mid);
+	if (!c->refetch && hv_index_message_get(r->store, r->team->name, mid, &done, NULL) == 0) {
+		/* The same Message-ID is already the team's: one copy is enough. */
+		r->st->skipped++;
+		audit(r, HV_AUDIT_MSG_SKIP, ids.message_id, HV_AUDIT_OK, "duplicate Message-ID");
+		goto out;
+	}
+	if ((rc = hv_spool_put(r->spool, r->team->name, r->team->source, m.id, m.raw.data,
+	    m.raw.len, &path, e)) < 0)
+		goto out;
+	if ((rc = hv_seal_mem(r->subjects, r->team->name, strlen(r->team->name),
+	    ids.subject.data ? ids.subject.data : "", ids.subject.len, &subject, e)) < 0 ||
+	    (rc = hv_index_message_put(r->store, r->team->name, mid, r->team->source, m.id,
+	    subject.data, subject.len, hv_now(), e)) < 0)
+		goto out;
+	audit(r, HV_AUDIT_MSG_FETCH, ids.message_id, HV_AUDIT_OK, NULL);
+	if ((rc = emit_line(r, &m, path, &ids)) != 0) {
+		rc = hv_err_set(e, HV_EIO, "cannot write the message line");
+		goto out;
+	}
+	if (c->refetch)
+		r->st->refetched++;
+	else
+		r->st->fetched++;
+out:
+	free(path);
+	hv_buf_release(&subject);
+	if (ids.subject.data != NULL)
+		hv_mime_ids_release(&ids);
+	hv_gmail_message_release(&m);
+	return rc;
+}
+
+static int
+fetch_all(struct run *r, struct hv_err *e)
+{
+	size_t i;
+	long done = 0;
+	int rc = 0, first = 0;
+
+	for (i = 0; i < r->n; i++) {
+		const struct cand *c = &r->c[i];
+
+		if (!c->refetch && (unwanted(c->labels) ||
+		    hv_index_has_source(r->store, r->team->source, c->id, NULL) == 0)) {
+			r->st->skipped++;
+			continue;
+		}
+		if (r->opts->max > 0 && done >= r->opts->max) {
+			r->st->cut = 1;
+			break;
+		}
+		if ((rc = fetch_one(r, c, e)) < 0) {
+			r->st->failed++;
+			/* Access gone or the disk full: nothing else will go better. */
+			if (rc != HV_ETEMP && rc != HV_EPROTO && rc != HV_EDATA)
+				return rc;
+			if (first == 0)
+				first = rc;
+			note(r, 0, "%s", e->msg);
+			continue;
+		}
+		done++;
+		if (r->st->full && done % 100 == 0)
+			note(r, 1, "fetched %ld of %zu", done, r->n);
+	}
+	return first;
+}
+
+static void
+run_release(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		free(r->c[i].id);
+		free(r->c[i].labels);
+	}
+	free(r->c);
+	for (i = 0; i < r->nspooled; i++)
+		free(r->spooled[i]);
+	free(r->spooled);
+	hv_gmail_free(r->gmail);
+	hv_spool_close(r->spool);
+	hv_seal_key_free(r->subjects);
+	hv_auth_close(r->auth);
+}
+
+int
+hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
+    const struct hv_fetch_io *io, struct hv_fetch_stats *st, struct hv_err *e)
+{
+	struct run r = { 0 };
+	struct hv_buf latest = HV_BUF_INIT(64);
+	int rc, on_disk = 0;
+
+	memset(st, 0, sizeof *st);
+	r.cfg = c;
+	r.opts = o;
+	r.io = io;
+	r.st = st;
+	if ((r.team = hv_config_team(c, o->team)) == NULL)
+		return hv_err_set(e, HV_ECONFIG, "no team '%s' in %s", o->team,
+		    c->file ? c->file : "the configuration");
+	if ((rc = hv_auth_open(&r.auth, c, e)) < 0 ||
+	    (rc = hv_spool_open(&r.spool, c, hv_now(), &on_disk, e)) < 0 ||
+	    (rc = hv_gmail_new(&r.gmail, c, r.auth, r.team->source, e)) < 0 ||
+	    (rc = hv_seal_key_symmetric(&r.subjects, hv_auth_key(r.auth, HV_AUTH_KEY_SUBJECTS),
+	    e)) < 0)
+		goto out;
+	r.store = hv_auth_store(r.auth);
+	if (on_disk)
+		note(&r, 0, "the spool '%s' is on persistent storage (allow_disk = yes)",
+		    hv_spool_root(r.spool));
+	if ((rc = candidates(&r, &latest, e)) < 0)
+		goto out;
+	rc = fetch_all(&r, e);
+	/* Every spool file of this run is durable now; only then move on. */
+	if (rc == 0 && !st->cut && latest.len > 0)
+		rc = hv_index_cursor_put(r.store, r.team->source, "fetch", latest.data, hv_now(), e);
+out:
+	if (r.gmail != NULL) {
+		st->units = hv_gmail_units(r.gmail);
+		st->calls = hv_gmail_calls(r.gmail);
+	}
+	hv_buf_release(&latest);
+	run_release(&r);
+	return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * fetch: what hv-fetch does: new mail of a team's shared mailbox, sealed
+ * into the spool, one JSON line each.
+ *
+ * Incremental through history.list from the stored cursor; a full listing
+ * the first time, with --full, or when the history has expired (Google's
+ * 404), skipping what the index already holds so a resync copies nothing
+ * twice.  The cursor moves only after every spool file of the run is
+ * durable, so a crash re-fetches and never skips.  Messages the index
+ * still waits on whose spool file is gone (its epoch key expired, or it
+ * was purged) are fetched again.
+ */
+#ifndef HV_FETCH_H
+#define HV_FETCH_H
+
+#include "config.h"
+#include "err.h"
+
+struct hv_fetch_opts {
+	const char *team;
+	int full;		/* list everything, whatever the cursor */
+	long max;		/* at most this many messages (0: no bound) */
+	const char *query;	/* Gmail search, instead of the team's */
+	const char *label;	/* only messages with this label id */
+};
+
+struct hv_fetch_stats {
+	long listed, fetched, skipped, refetched, failed;
+	double units;
+	long calls;
+	int full;		/* a full listing was made */
+	int cut;		/* --max stopped the run early */
+};
+
+struct hv_fetch_io {
+	/* One JSON line (no newline) for stdout; non-zero stops the run. */
+	int (*emit)(const char *line, void *arg);
+	/* Something a person should know ("no Message-ID", progress). */
+	void (*note)(int progress, const char *msg, void *arg);
+	void *arg;
+};
+
+/*
+ * Run one fetch.  0 when the run finished; HV_ETEMP when it was cut short
+ * by rate limits or the network (what was spooled stays spooled: the next
+ * run resumes); HV_EPERM when the account's access is gone.
+ */
+int hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
+    const struct hv_fetch_io *io, struct hv_fetch_stats *st, struct hv_err *e);
+
+#endif

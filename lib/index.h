@@ -1,0 +1,70 @@
+/*
+ * index: what hv remembers of the mail it syncs: identifiers, a sealed
+ * subject and sync state, nothing else.
+ *
+ * A message is known to a team by the HMAC of its Message-ID (mid below,
+ * HV_INDEX_MID_LEN bytes), so the index alone names no message; the
+ * subject is kept sealed.  A copy row says a member's mailbox holds the
+ * message, under which Gmail id.  Cursors are the history ids each
+ * mailbox was read up to.  Part of the store module (lib/store_index.c).
+ */
+#ifndef HV_INDEX_H
+#define HV_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "store.h"
+
+#define HV_INDEX_MID_LEN 32
+
+/* The cursor of account's mailbox for kind ("fetch", "labels"):
+ * HV_ENOINPUT when there is none yet. */
+int hv_index_cursor_get(struct hv_store *s, const char *account, const char *kind,
+    struct hv_buf *history_id, struct hv_err *e);
+int hv_index_cursor_put(struct hv_store *s, const char *account, const char *kind,
+    const char *history_id, long long now, struct hv_err *e);
+
+/* 0 when source's message source_id is in the index, else HV_ENOINPUT. */
+int hv_index_has_source(struct hv_store *s, const char *source, const char *source_id,
+    struct hv_err *e);
+
+/* The message of a team: 0 and *done, or HV_ENOINPUT. */
+int hv_index_message_get(struct hv_store *s, const char *team, const uint8_t *mid,
+    int *done, struct hv_err *e);
+
+/* Record a fetched message (kept when already there). */
+int hv_index_message_put(struct hv_store *s, const char *team, const uint8_t *mid,
+    const char *source, const char *source_id, const void *subject, size_t subject_len,
+    long long now, struct hv_err *e);
+
+int hv_index_message_done(struct hv_store *s, const char *team, const uint8_t *mid,
+    struct hv_err *e);
+
+/* Messages of team not yet done: fn gets the source id and mid. */
+int hv_index_pending(struct hv_store *s, const char *team,
+    int (*fn)(const char *source_id, const uint8_t *mid, void *arg), void *arg,
+    struct hv_err *e);
+
+/* A member's copy: 0 (gmail_id filled when not NULL, 64 bytes) or HV_ENOINPUT. */
+int hv_index_copy_get(struct hv_store *s, const char *team, const uint8_t *mid,
+    const char *member, char *gmail_id, struct hv_err *e);
+int hv_index_copy_put(struct hv_store *s, const char *team, const uint8_t *mid,
+    const char *member, const char *gmail_id, long long now, struct hv_err *e);
+
+/* Remember that account is a member of team. */
+int hv_index_member_put(struct hv_store *s, const char *team, const char *account,
+    struct hv_err *e);
+
+struct hv_index_copy {
+	const char *team, *member, *gmail_id;	/* borrowed for the call */
+	long long imported;
+};
+
+/* Every copy of the message mid (any team), for "did it reach everyone?". */
+int hv_index_copies(struct hv_store *s, const uint8_t *mid,
+    int (*fn)(const struct hv_index_copy *c, void *arg), void *arg, struct hv_err *e);
+
+#endif
