@@ -4,10 +4,10 @@ include config.mk
 LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crypto.o crypto_sign.o directory.o err.o file.o \
 	epoch.o spool.o \
 	http.o json.o json_jq.o \
-	gmail.o keys.o loopback.o mime.o quota.o \
-	mem.o msg.o oauth.o store.o \
+	fetch.o gmail.o keys.o loopback.o mime.o quota.o \
+	mem.o msg.o oauth.o store.o store_index.o sync.o \
 	seal.o seal_io.o
-BIN = hv-audit hv-auth hv-seal
+BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync
 MAN1 = hv-audit.1 hv-seal.1
 MAN5 = hv-audit.5 hv.conf.5 hv-seal.5
 MAN7 = hv.7
