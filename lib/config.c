@@ -54,6 +54,8 @@ static const struct key keys[] = {
 	{ "backup", "endpoint", K_STR, C(backup.endpoint), 0 },
 	{ "backup", "region", K_STR, C(backup.region), 0 },
 	{ "backup", "recipient", K_STR, C(backup.recipient), 0 },
+	{ "backup", "credentials", K_PATH, C(backup.credentials), 0 },
+	{ "backup", "ca_file", K_PATH, C(backup.ca_file), 0 },
 	{ "backup", "every", K_DURATION, C(backup.every), 0 },
 	{ "backup", "keep", K_COUNT, C(backup.keep), 0 },
 	{ "audit", "checkpoint_events", K_COUNT, C(audit.checkpoint_events), 0 },
@@ -607,5 +609,7 @@ hv_config_free(struct hv_config *c)
 	free(c->backup.endpoint);
 	free(c->backup.region);
 	free(c->backup.recipient);
+	free(c->backup.credentials);
+	free(c->backup.ca_file);
 	memset(c, 0, sizeof *c);
 }

@@ -55,6 +55,8 @@ struct hv_config {
 		char **to;	/* NULL-terminated */
 		size_t nto;
 		char *endpoint, *region, *recipient;
+		char *credentials;	/* s3: access_key and secret_key lines, 0600 */
+		char *ca_file;		/* s3: extra CA bundle (tests), or NULL */
 		long every, keep;
 	} backup;
 	struct {

@@ -97,4 +97,60 @@ int hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *c
 /* Checkpoint the WAL into the main file and truncate it. */
 int hv_store_checkpoint(struct hv_store *s, struct hv_err *e);
 
+/*
+ * Snapshots, for backups (lib/store_snapshot.c).
+ *
+ * hv_store_snapshot writes a consistent copy of the store to path with
+ * VACUUM INTO: one read transaction, so writers go on meanwhile (WAL), and
+ * only live rows travel (no free pages, so nothing erased comes back).  path
+ * is created here 0600 and must not exist; on failure it is removed.  It is
+ * plaintext: the caller picks where it may live.
+ */
+int hv_store_snapshot(struct hv_store *s, const char *path, struct hv_err *e);
+
+/*
+ * Check a database file nobody has open: PRAGMA integrity_check answers
+ * "ok" and its schema version is one this hv knows (1 to HV_STORE_VERSION,
+ * left in *version).  HV_EDATA naming what is wrong otherwise.  Opens it
+ * read-only and changes nothing.
+ */
+int hv_store_check_file(const char *path, int *version, struct hv_err *e);
+
+/*
+ * Replace the whole content of the open store s with the database at src
+ * (checked first), through SQLite's backup API under the store's write
+ * lock: other processes wait, then see the old content or the new, never
+ * a mix.  HV_ETEMP when the lock cannot be had within the busy timeout.
+ */
+int hv_store_replace(struct hv_store *s, const char *src, struct hv_err *e);
+
+/*
+ * Spool purge records (lib/store_purge.c): the age in seconds of each
+ * spool file hv-purge removed, at when.  hv_store_purged_record adds ages
+ * (n of them) and forgets records older than forget_before, in one
+ * transaction; hv_store_purged_since gives the ages recorded since a time,
+ * ascending, in *ages (the caller frees).
+ */
+int hv_store_purged_record(struct hv_store *s, long long at, const long long *ages,
+    size_t n, long long forget_before, struct hv_err *e);
+int hv_store_purged_since(struct hv_store *s, long long since, long long **ages,
+    size_t *n, struct hv_err *e);
+
+/* Whether the index marks team's message source_id (of source) done; 0
+ * and *done = 0 when the index does not know it. */
+int hv_store_message_is_done(struct hv_store *s, const char *team, const char *source,
+    const char *source_id, int *done, struct hv_err *e);
+
+/*
+ * Erasure (lib/store_erase.c): every row naming account (copies in its
+ * mailbox, messages it was the source of and their copies, memberships,
+ * cursors, secrets, the account) deleted in one transaction with
+ * secure_delete on, then a TRUNCATE checkpoint so no copy of a deleted
+ * page stays in the write-ahead log.  *rows counts the rows deleted.
+ * HV_ETEMP when a reader held the log open: the rows are gone from the
+ * database, run again to empty the log.
+ */
+int hv_store_erase_account(struct hv_store *s, const char *account, long long *rows,
+    struct hv_err *e);
+
 #endif

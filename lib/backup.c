@@ -1,0 +1,1030 @@
+/*
+ * hv-backup's flows.  The plaintext snapshot lives only on tmpfs and only
+ * until it is sealed; everything that leaves the host is sealed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "backup.h"
+#include "clock.h"
+#include "crypto_sign.h"
+#include "file.h"
+#include "http_s3.h"
+#include "keys.h"
+#include "mem.h"
+#include "seal.h"
+#include "store.h"
+#include "banned.h"
+
+#define TMPFS_MAGIC_ 0x01021994
+#define RAMFS_MAGIC_ 0x858458f6
+#define ACTION_VERIFY "backup.verify"
+#define ACTION_PRUNE "backup.prune"
+#define DAY 86400LL
+
+struct target {
+	const char *spec;	/* borrowed from the config */
+	char *dir;		/* a directory target, or NULL */
+	char *bucket, *prefix;	/* an s3:// target; prefix may be "" */
+};
+
+struct item {
+	char name[HV_BACKUP_NAME_LEN + 1];
+	long long size;
+};
+
+struct ctx {
+	const struct hv_config *c;
+	struct target *t;
+	size_t nt;
+	struct hv_s3 *s3;	/* made on first use */
+	char *scratch;		/* a tmpfs directory for plaintext */
+	hv_backup_fn fn;
+	void *arg;
+	int worst;
+	struct hv_err first;	/* the first failure on a target */
+};
+
+static int
+digits_at(const char *p, int off, int n)
+{
+	int v = 0;
+
+	for (p += off; n-- > 0; p++)
+		v = v * 10 + (*p - '0');
+	return v;
+}
+
+int
+hv_backup_name_time(const char *name, long long *t)
+{
+	struct tm tm;
+	const char *p;
+	int i;
+
+	if (strlen(name) != HV_BACKUP_NAME_LEN || strncmp(name, "hv-", 3) != 0 ||
+	    name[11] != 'T' || strcmp(name + 18, "Z.hvb") != 0)
+		return HV_EDATA;
+	for (i = 3; i < 18; i++)
+		if (i != 11 && (name[i] < '0' || name[i] > '9'))
+			return HV_EDATA;
+	memset(&tm, 0, sizeof tm);
+	p = name + 3;
+	tm.tm_year = digits_at(p, 0, 4) - 1900;
+	tm.tm_mon = digits_at(p, 4, 2) - 1;
+	tm.tm_mday = digits_at(p, 6, 2);
+	tm.tm_hour = digits_at(p, 9, 2);
+	tm.tm_min = digits_at(p, 11, 2);
+	tm.tm_sec = digits_at(p, 13, 2);
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
+		return HV_EDATA;
+	*t = (long long)timegm(&tm);
+	return 0;
+}
+
+static int
+make_name(char name[HV_BACKUP_NAME_LEN + 1], long long now)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(name, HV_BACKUP_NAME_LEN + 1, "hv-%Y%m%dT%H%M%SZ.hvb", &tm) !=
+	    HV_BACKUP_NAME_LEN)
+		return HV_EINTERNAL;
+	return 0;
+}
+
+/* ---- the audit trail: every flow records what it did, here ---- */
+
+static int
+audit(const struct ctx *x, const char *action, const char *name, const char *target,
+    int status, const char *error, struct hv_err *e)
+{
+	struct hv_audit_field f[2];
+	size_t n = 0;
+
+	if (name != NULL)
+		f[n++] = (struct hv_audit_field){ "backup", name };
+	if (target != NULL)
+		f[n++] = (struct hv_audit_field){ "target", target };
+	return hv_audit_log(x->c, action, f, n,
+	    status == 0 ? HV_AUDIT_OK : status == HV_EPERM ? HV_AUDIT_REFUSED : HV_AUDIT_FAIL,
+	    status == 0 ? NULL : error, e);
+}
+
+/* ---- targets ---- */
+
+static int
+parse_target(struct target *t, const char *spec, struct hv_err *e)
+{
+	const char *slash;
+	size_t n;
+
+	memset(t, 0, sizeof *t);
+	t->spec = spec;
+	if (strncmp(spec, "s3://", 5) != 0) {
+		if (spec[0] != '/')
+			return hv_err_set(e, HV_ECONFIG, "[backup] to: '%s' is neither an "
+			    "absolute directory nor s3://BUCKET[/PREFIX]", spec);
+		t->dir = hv_xstrdup(spec);
+		return 0;
+	}
+	spec += 5;
+	slash = strchr(spec, '/');
+	t->bucket = slash ? strndup(spec, (size_t)(slash - spec)) : hv_xstrdup(spec);
+	t->prefix = hv_xstrdup(slash ? slash + 1 : "");
+	if (t->bucket == NULL)
+		abort();
+	n = strlen(t->prefix);
+	while (n > 0 && t->prefix[n - 1] == '/')
+		t->prefix[--n] = '\0';
+	if (!hv_s3_name_ok(t->bucket) || strchr(t->bucket, '/') ||
+	    (n > 0 && !hv_s3_name_ok(t->prefix)))
+		return hv_err_set(e, HV_ECONFIG, "[backup] to: bad S3 target '%s' (bucket "
+		    "and prefix of [A-Za-z0-9._/-])", t->spec);
+	return 0;
+}
+
+static void
+ctx_release(struct ctx *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nt; i++) {
+		free(x->t[i].dir);
+		free(x->t[i].bucket);
+		free(x->t[i].prefix);
+	}
+	free(x->t);
+	hv_s3_free(x->s3);
+	free(x->scratch);
+}
+
+static int
+is_tmpfs(const char *dir)
+{
+	struct statfs sf;
+	struct stat st;
+
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0 &&
+	    statfs(dir, &sf) == 0 &&
+	    ((unsigned long)sf.f_type == TMPFS_MAGIC_ || (unsigned long)sf.f_type == RAMFS_MAGIC_);
+}
+
+/* Where plaintext may sit for a moment: tmpfs, or disk when allowed. */
+static int
+scratch_dir(struct ctx *x, struct hv_err *e)
+{
+	const char *cand[4];
+	char *spool_parent = hv_xstrdup(x->c->paths.spool ? x->c->paths.spool : ""), *s;
+	size_t i;
+
+	if ((s = strrchr(spool_parent, '/')) != NULL)
+		*s = '\0';
+	cand[0] = spool_parent;
+	cand[1] = getenv("XDG_RUNTIME_DIR");
+	cand[2] = "/dev/shm";
+	cand[3] = NULL;
+	for (i = 0; i < 3; i++)
+		if (cand[i] != NULL && cand[i][0] == '/' && is_tmpfs(cand[i])) {
+			x->scratch = hv_xstrdup(cand[i]);
+			break;
+		}
+	free(spool_parent);
+	if (x->scratch == NULL && x->c->spool.allow_disk)
+		x->scratch = hv_xstrdup(getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ?
+		    getenv("TMPDIR") : "/tmp");
+	if (x->scratch == NULL)
+		return hv_err_set(e, HV_ECONFIG, "no tmpfs for the plaintext snapshot (tried "
+		    "the spool's directory, $XDG_RUNTIME_DIR, /dev/shm): mount one, or "
+		    "set [spool] allow_disk = yes");
+	return 0;
+}
+
+static int
+ctx_init(struct ctx *x, const struct hv_config *c, hv_backup_fn fn, void *arg,
+    struct hv_err *e)
+{
+	size_t i;
+	int r;
+
+	memset(x, 0, sizeof *x);
+	x->c = c;
+	x->fn = fn;
+	x->arg = arg;
+	if (c->backup.nto == 0)
+		return hv_err_set(e, HV_ECONFIG, "no backup target: set [backup] to");
+	x->t = hv_xcalloc(c->backup.nto, sizeof *x->t);
+	for (i = 0; i < c->backup.nto; i++, x->nt++)
+		if ((r = parse_target(&x->t[i], c->backup.to[i], e)) < 0)
+			return r;
+	return scratch_dir(x, e);
+}
+
+static int
+s3(struct ctx *x, struct hv_s3 **out, struct hv_err *e)
+{
+	int r = 0;
+
+	if (x->s3 == NULL)
+		r = hv_s3_new(&x->s3, x->c->backup.endpoint, x->c->backup.region,
+		    x->c->backup.credentials, x->c->backup.ca_file, e);
+	*out = x->s3;
+	return r;
+}
+
+static void
+object_key(char *key, size_t len, const struct target *t, const char *name)
+{
+	snprintf(key, len, "%s%s%s", t->prefix, *t->prefix ? "/" : "", name);
+}
+
+static void
+dir_path(char *path, size_t len, const struct target *t, const char *name)
+{
+	snprintf(path, len, "%s/%s", t->dir, name);
+}
+
+/* Record one outcome on a target: the callback, the worst status. */
+static int
+report(struct ctx *x, struct hv_backup_entry *b, int status, const struct hv_err *why)
+{
+	b->status = status;
+	b->error = status < 0 && why != NULL ? why->msg : NULL;
+	if (status < 0) {
+		if (x->first.code == 0)
+			x->first = *why;
+		x->worst = x->worst == 0 ? status :
+		    -hv_exit_worst(hv_exit_code(x->worst), hv_exit_code(status));
+	}
+	return x->fn != NULL ? x->fn(b, x->arg) : 0;
+}
+
+static int
+scratch_file(const struct ctx *x, char **path, int *fd, struct hv_err *e)
+{
+	size_t n = strlen(x->scratch) + 32;
+
+	*path = hv_xmalloc(n);
+	snprintf(*path, n, "%s/hv-backup.XXXXXX", x->scratch);
+	if ((*fd = mkostemp(*path, O_CLOEXEC)) < 0) {
+		hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create a file in '%s'",
+		    x->scratch);
+		free(*path);
+		*path = NULL;
+		return HV_ECANTCREAT;
+	}
+	return 0;
+}
+
+static void
+scratch_drop(char **path, int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	if (*path != NULL)
+		unlink(*path);
+	free(*path);
+	*path = NULL;
+}
+
+/* Size and SHA-256 (hex) of what fd holds, read from the start. */
+static int
+fd_digest(int fd, const char *what, long long *size, char hexout[65], struct hv_err *e)
+{
+	static const char digits[] = "0123456789abcdef";
+	struct hv_sha256 *h = hv_sha256_new();
+	uint8_t *buf = hv_xmalloc(1 << 16), md[32];
+	ssize_t got;
+	off_t off = 0;
+	int i, r = 0;
+
+	while ((got = pread(fd, buf, 1 << 16, off)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", what);
+			break;
+		}
+		hv_sha256_update(h, buf, (size_t)got);
+		off += got;
+	}
+	hv_sha256_final(h, md);
+	hv_sha256_free(h);
+	free(buf);
+	for (i = 0; i < 32; i++) {
+		hexout[2 * i] = digits[md[i] >> 4];
+		hexout[2 * i + 1] = digits[md[i] & 15];
+	}
+	hexout[64] = '\0';
+	*size = (long long)off;
+	return r;
+}
+
+static int
+copy_fd(int in, int out, const char *what, struct hv_err *e)
+{
+	char *buf = hv_xmalloc(1 << 16);
+	ssize_t got;
+	off_t off = 0;
+	int r = 0;
+
+	while ((got = pread(in, buf, 1 << 16, off)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 || hv_write_all(out, buf, (size_t)got) < 0) {
+			r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", what);
+			break;
+		}
+		off += got;
+	}
+	free(buf);
+	return r;
+}
+
+static int
+readback_mismatch(const char *where, long long size, long long want_size,
+    const char *sha, const char *want_sha, struct hv_err *e)
+{
+	if (size != want_size)
+		return hv_err_set(e, HV_ETEMP, "%s: read back %lld bytes, sent %lld", where,
+		    size, want_size);
+	if (strcmp(sha, want_sha) != 0)
+		return hv_err_set(e, HV_ETEMP, "%s: read back bytes that differ from "
+		    "those sent", where);
+	return 0;
+}
+
+static int
+dir_put(const struct target *t, const char *name, int fd, long long size,
+    const char *sha, struct hv_err *e)
+{
+	struct hv_atomic a = { -1, NULL, NULL };
+	char path[4096], got_sha[65];
+	long long got_size;
+	int r, rfd;
+
+	dir_path(path, sizeof path, t, name);
+	if (access(path, F_OK) == 0)
+		return hv_err_set(e, HV_ETEMP, "'%s' exists already", path);
+	if ((r = hv_mkdirs(t->dir, e)) < 0 || (r = hv_atomic_begin(&a, path, 0600, e)) < 0)
+		return r;
+	if ((r = copy_fd(fd, a.fd, a.tmp, e)) == 0)
+		r = hv_atomic_commit(&a, e);
+	hv_atomic_abort(&a);
+	if (r < 0)
+		return r;
+	if ((rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot read back '%s'", path);
+	else if ((r = fd_digest(rfd, path, &got_size, got_sha, e)) == 0)
+		r = readback_mismatch(path, got_size, size, got_sha, sha, e);
+	if (rfd >= 0)
+		close(rfd);
+	if (r < 0)
+		unlink(path);
+	return r;
+}
+
+static void
+to_hex(char out[65], const uint8_t md[32])
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = digits[md[i] >> 4];
+		out[2 * i + 1] = digits[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static int
+s3_put(struct ctx *x, const struct target *t, const char *name, int fd, long long size,
+    const char *sha, struct hv_err *e)
+{
+	struct hv_s3 *c;
+	char key[HV_S3_KEY_MAX + 1], where[HV_S3_KEY_MAX + 512], got_sha[65];
+	long long got_size, head_size;
+	uint8_t md[32];
+	int r;
+
+	object_key(key, sizeof key, t, name);
+	snprintf(where, sizeof where, "s3://%s/%s", t->bucket, key);
+	if ((r = s3(x, &c, e)) < 0)
+		return r;
+	if ((r = hv_s3_head(c, t->bucket, key, &head_size, e)) == 0)
+		return hv_err_set(e, HV_ETEMP, "%s exists already", where);
+	if (r != HV_ENOINPUT)
+		return r;
+	if ((r = hv_s3_put(c, t->bucket, key, fd, e)) < 0)
+		return r;
+	if ((r = hv_s3_head(c, t->bucket, key, &head_size, e)) == 0 &&
+	    (r = hv_s3_sha256(c, t->bucket, key, &got_size, md, e)) == 0) {
+		to_hex(got_sha, md);
+		if ((r = readback_mismatch(where, head_size, size, got_sha, sha, e)) == 0)
+			r = readback_mismatch(where, got_size, size, got_sha, sha, e);
+	}
+	/* Nothing unconfirmed stays behind to pass for a backup. */
+	if (r < 0)
+		(void)hv_s3_delete(c, t->bucket, key, NULL);
+	return r;
+}
+
+static int
+target_put(struct ctx *x, const struct target *t, const char *name, int fd,
+    long long size, const char *sha, struct hv_err *e)
+{
+	if (t->dir != NULL)
+		return dir_put(t, name, fd, size, sha, e);
+	return s3_put(x, t, name, fd, size, sha, e);
+}
+
+/* ---- create ---- */
+
+static int
+seal_snapshot(struct ctx *x, const char *name, int *sealed_fd, char **sealed,
+    struct hv_err *e)
+{
+	struct hv_store *s = NULL;
+	struct hv_seal_key *k = NULL;
+	char *plain = NULL, ctx[64];
+	int pfd = -1, r;
+
+	*sealed_fd = -1;
+	if (x->c->backup.recipient == NULL)
+		return hv_err_set(e, HV_ECONFIG, "no [backup] recipient (an hvpub1... "
+		    "from hv-seal keygen -p)");
+	if ((r = hv_key_recipient(&k, x->c->backup.recipient, e)) < 0) {
+		hv_err_wrap(e, "[backup] recipient");
+		if (r == HV_EDATA)
+			r = HV_ECONFIG;
+		return r;
+	}
+	if ((r = scratch_file(x, &plain, &pfd, e)) < 0)
+		goto out;
+	close(pfd);
+	pfd = -1;
+	unlink(plain);
+	if ((r = hv_store_open(&s, x->c->paths.state, 0, e)) < 0 ||
+	    (r = hv_store_snapshot(s, plain, e)) < 0)
+		goto out;
+	hv_store_close(s);
+	s = NULL;
+	if ((pfd = open(plain, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		r = hv_err_errno(e, HV_EIO, errno, "cannot open '%s'", plain);
+		goto out;
+	}
+	/* The name is hv's own, so the plaintext is gone as soon as it is read. */
+	unlink(plain);
+	if ((r = scratch_file(x, sealed, sealed_fd, e)) < 0)
+		goto out;
+	snprintf(ctx, sizeof ctx, "backup:%s", name);
+	r = hv_seal_fd(k, ctx, strlen(ctx), pfd, *sealed_fd, e);
+out:
+	hv_store_close(s);
+	if (pfd >= 0)
+		close(pfd);
+	if (plain != NULL)
+		unlink(plain);
+	free(plain);
+	hv_seal_key_free(k);
+	if (r < 0 && *sealed_fd >= 0)
+		scratch_drop(sealed, sealed_fd);
+	return r;
+}
+
+int
+hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct hv_err *e)
+{
+	struct ctx x;
+	struct hv_backup_entry b;
+	struct hv_err te;
+	char name[HV_BACKUP_NAME_LEN + 1], sha[65], *sealed = NULL;
+	long long now = hv_now(), size;
+	int r, fd = -1, tr;
+	size_t i;
+
+	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now)) < 0)
+		goto out;
+	if ((r = seal_snapshot(&x, name, &fd, &sealed, e)) < 0 ||
+	    (r = fd_digest(fd, sealed, &size, sha, e)) < 0) {
+		(void)audit(&x, HV_AUDIT_BACKUP, name, NULL, r, e->msg, NULL);
+		goto out;
+	}
+	for (i = 0; i < x.nt && r == 0; i++) {
+		memset(&te, 0, sizeof te);
+		tr = target_put(&x, &x.t[i], name, fd, size, sha, &te);
+		if ((r = audit(&x, HV_AUDIT_BACKUP, name, x.t[i].spec, tr, te.msg, e)) < 0)
+			break;
+		b = (struct hv_backup_entry){ name, x.t[i].spec, now, size, sha, 0, NULL, 0,
+		    NULL };
+		r = report(&x, &b, tr, &te);
+	}
+	if (r == 0 && x.worst < 0) {
+		*e = x.first;
+		r = x.worst;
+	}
+out:
+	scratch_drop(&sealed, &fd);
+	ctx_release(&x);
+	return r;
+}
+
+/* ---- list ---- */
+
+struct collect {
+	struct item *v;
+	size_t n, cap;
+	const char *prefix;	/* s3: the key prefix and "/" to strip */
+};
+
+static void
+collect_add(struct collect *l, const char *name, long long size)
+{
+	long long t;
+
+	if (hv_backup_name_time(name, &t) < 0)
+		return;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v = hv_xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	memcpy(l->v[l->n].name, name, HV_BACKUP_NAME_LEN + 1);
+	l->v[l->n++].size = size;
+}
+
+static int
+on_object(const struct hv_s3_object *o, void *arg)
+{
+	struct collect *l = arg;
+	size_t n = strlen(l->prefix);
+
+	if (strncmp(o->key, l->prefix, n) == 0 && strchr(o->key + n, '/') == NULL)
+		collect_add(l, o->key + n, o->size);
+	return 0;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct item *)a)->name, ((const struct item *)b)->name);
+}
+
+static int
+dir_list(const struct target *t, struct collect *l, struct hv_err *e)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+
+	if ((dp = opendir(t->dir)) == NULL)
+		return errno == ENOENT ? 0 :
+		    hv_err_errno(e, HV_ENOINPUT, errno, "cannot list '%s'", t->dir);
+	while ((d = readdir(dp)) != NULL)
+		if (fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			collect_add(l, d->d_name, (long long)st.st_size);
+	closedir(dp);
+	return 0;
+}
+
+/* The backups on one target, sorted by name (which is by time). */
+static int
+target_list(struct ctx *x, const struct target *t, struct collect *l, struct hv_err *e)
+{
+	struct hv_s3 *c;
+	char prefix[HV_S3_KEY_MAX + 2];
+	int r;
+
+	memset(l, 0, sizeof *l);
+	if (t->dir != NULL) {
+		r = dir_list(t, l, e);
+	} else {
+		snprintf(prefix, sizeof prefix, "%s%s", t->prefix, *t->prefix ? "/" : "");
+		l->prefix = prefix;
+		if ((r = s3(x, &c, e)) == 0)
+			r = hv_s3_list(c, t->bucket, prefix, on_object, l, e);
+		l->prefix = NULL;
+	}
+	if (r == 0 && l->n > 1)
+		qsort(l->v, l->n, sizeof *l->v, by_name);
+	return r;
+}
+
+int
+hv_backup_list(const struct hv_config *c, hv_backup_fn fn, void *arg, struct hv_err *e)
+{
+	struct hv_backup_entry b;
+	struct collect l;
+	struct ctx x;
+	struct hv_err te;
+	size_t i, j;
+	int r;
+
+	if ((r = ctx_init(&x, c, fn, arg, e)) < 0)
+		goto out;
+	for (i = 0; i < x.nt && r == 0; i++) {
+		memset(&te, 0, sizeof te);
+		if (target_list(&x, &x.t[i], &l, &te) < 0) {
+			b = (struct hv_backup_entry){ NULL, x.t[i].spec, 0, -1, NULL, 0, NULL, 0,
+			    NULL };
+			r = report(&x, &b, te.code, &te);
+		}
+		for (j = 0; j < l.n && r == 0; j++) {
+			b = (struct hv_backup_entry){ l.v[j].name, x.t[i].spec, 0, l.v[j].size,
+			    NULL, 0, NULL, 0, NULL };
+			hv_backup_name_time(l.v[j].name, &b.time);
+			r = report(&x, &b, 0, NULL);
+		}
+		free(l.v);
+	}
+	if (r == 0 && x.worst < 0) {
+		*e = x.first;
+		r = x.worst;
+	}
+out:
+	ctx_release(&x);
+	return r;
+}
+
+/* ---- fetching and opening ---- */
+
+/* A descriptor to read backup name from t: the file itself, or a download. */
+static int
+target_fetch(struct ctx *x, const struct target *t, const char *name, int *fd,
+    char **tmp, struct hv_err *e)
+{
+	struct hv_s3 *c;
+	char path[4096], key[HV_S3_KEY_MAX + 1];
+	int r;
+
+	*fd = -1;
+	*tmp = NULL;
+	if (t->dir != NULL) {
+		dir_path(path, sizeof path, t, name);
+		if ((*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", path);
+		return 0;
+	}
+	object_key(key, sizeof key, t, name);
+	if ((r = s3(x, &c, e)) < 0 || (r = scratch_file(x, tmp, fd, e)) < 0)
+		return r;
+	if ((r = hv_s3_get(c, t->bucket, key, *fd, e)) < 0)
+		scratch_drop(tmp, fd);
+	return r;
+}
+
+/* Open sealed (at in) with k into out, and check the store it holds. */
+static int
+open_and_check(const char *name, const struct hv_seal_key *k, int in, int out,
+    const char *out_path, int *schema, struct hv_err *e)
+{
+	char ctx[64];
+	int r;
+
+	snprintf(ctx, sizeof ctx, "backup:%s", name);
+	if (lseek(in, 0, SEEK_SET) < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot read %s", name);
+	if ((r = hv_open_fd(k, ctx, strlen(ctx), in, out, e)) < 0) {
+		hv_err_wrap(e, "%s", name);
+		return r;
+	}
+	if ((r = hv_store_check_file(out_path, schema, e)) < 0)
+		hv_err_wrap(e, "%s", name);
+	return r;
+}
+
+/* The newest backup on any target, for verify without a name. */
+static int
+newest(struct ctx *x, char name[HV_BACKUP_NAME_LEN + 1], struct hv_err *e)
+{
+	struct collect l;
+	size_t i;
+	int r = 0;
+
+	name[0] = '\0';
+	for (i = 0; i < x->nt && r == 0; i++) {
+		if ((r = target_list(x, &x->t[i], &l, e)) == 0 && l.n > 0 &&
+		    strcmp(l.v[l.n - 1].name, name) > 0)
+			memcpy(name, l.v[l.n - 1].name, HV_BACKUP_NAME_LEN + 1);
+		free(l.v);
+	}
+	if (r == 0 && name[0] == '\0')
+		r = hv_err_set(e, HV_ENOINPUT, "no backup on any target");
+	return r;
+}
+
+static int
+verify_one(struct ctx *x, const struct target *t, const char *name,
+    const struct hv_seal_key *k, struct hv_backup_entry *b, struct hv_err *e)
+{
+	char *sealed = NULL, *plain = NULL;
+	int in = -1, out = -1, r;
+	struct stat st;
+
+	if ((r = target_fetch(x, t, name, &in, &sealed, e)) < 0)
+		return r;
+	if (fstat(in, &st) == 0)
+		b->size = (long long)st.st_size;
+	if ((r = scratch_file(x, &plain, &out, e)) == 0)
+		r = open_and_check(name, k, in, out, plain, &b->schema, e);
+	scratch_drop(&plain, &out);
+	if (sealed != NULL)
+		scratch_drop(&sealed, &in);
+	else
+		close(in);
+	return r;
+}
+
+int
+hv_backup_verify(const struct hv_config *c, const char *name, const char *identity,
+    hv_backup_fn fn, void *arg, struct hv_err *e)
+{
+	struct hv_backup_entry b;
+	struct hv_seal_key *k = NULL;
+	struct collect l;
+	struct ctx x;
+	struct hv_err te;
+	char want[HV_BACKUP_NAME_LEN + 1];
+	long long t;
+	size_t i, j;
+	int r, found = 0, tr;
+
+	if ((r = ctx_init(&x, c, fn, arg, e)) < 0)
+		goto out;
+	if (name != NULL && hv_backup_name_time(name, &t) < 0) {
+		r = hv_err_set(e, HV_EUSAGE, "'%s' is not a backup name "
+		    "(hv-YYYYMMDDTHHMMSSZ.hvb)", name);
+		goto out;
+	}
+	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) < 0)
+		goto out;
+	if (name == NULL && (r = newest(&x, want, e)) < 0)
+		goto out;
+	if (name != NULL)
+		memcpy(want, name, HV_BACKUP_NAME_LEN + 1);
+	hv_backup_name_time(want, &t);
+	for (i = 0; i < x.nt && r == 0; i++) {
+		memset(&te, 0, sizeof te);
+		if ((tr = target_list(&x, &x.t[i], &l, &te)) == 0) {
+			for (j = 0; j < l.n && strcmp(l.v[j].name, want) != 0; j++)
+				;
+			if (j == l.n) {
+				free(l.v);
+				continue;
+			}
+			found = 1;
+			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
+			    0, NULL };
+			tr = verify_one(&x, &x.t[i], want, k, &b, &te);
+		} else {
+			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
+			    0, NULL };
+		}
+		free(l.v);
+		if ((r = audit(&x, ACTION_VERIFY, want, x.t[i].spec, tr, te.msg, e)) == 0)
+			r = report(&x, &b, tr, &te);
+	}
+	if (r == 0 && x.worst < 0) {
+		*e = x.first;
+		r = x.worst;
+	} else if (r == 0 && !found) {
+		r = hv_err_set(e, HV_ENOINPUT, "no target holds %s", want);
+	}
+out:
+	hv_seal_key_free(k);
+	ctx_release(&x);
+	return r;
+}
+
+/* ---- restore ---- */
+
+static int
+restore_new(const char *name, const struct hv_seal_key *k, int in, const char *to,
+    int *schema, struct hv_err *e)
+{
+	struct hv_atomic a = { -1, NULL, NULL };
+	char *dir = hv_xstrdup(to), *slash = strrchr(dir, '/');
+	int r = 0;
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		r = hv_mkdirs(dir, e);
+	}
+	free(dir);
+	if (r < 0 || (r = hv_atomic_begin(&a, to, 0600, e)) < 0)
+		return r;
+	if ((r = open_and_check(name, k, in, a.fd, a.tmp, schema, e)) == 0)
+		r = hv_atomic_commit(&a, e);
+	hv_atomic_abort(&a);
+	return r;
+}
+
+static int
+restore_over(struct ctx *x, const char *name, const struct hv_seal_key *k, int in,
+    const char *to, int *schema, struct hv_err *e)
+{
+	struct hv_store *s = NULL;
+	char *plain = NULL;
+	int out = -1, r;
+
+	if ((r = scratch_file(x, &plain, &out, e)) < 0)
+		return r;
+	if ((r = open_and_check(name, k, in, out, plain, schema, e)) == 0 &&
+	    (r = hv_store_open(&s, to, 0, e)) == 0)
+		r = hv_store_replace(s, plain, e);
+	hv_store_close(s);
+	scratch_drop(&plain, &out);
+	return r;
+}
+
+static int
+restore_from(struct ctx *x, const char *name, const struct hv_seal_key *k,
+    const char *to, int force, struct hv_backup_entry *b, struct hv_err *e)
+{
+	struct collect l;
+	char *sealed = NULL;
+	size_t i, j;
+	int in = -1, r = HV_ENOINPUT;
+
+	for (i = 0; i < x->nt; i++) {
+		if (target_list(x, &x->t[i], &l, e) < 0)
+			continue;
+		for (j = 0; j < l.n && strcmp(l.v[j].name, name) != 0; j++)
+			;
+		free(l.v);
+		if (j < l.n)
+			break;
+	}
+	if (i == x->nt)
+		return hv_err_set(e, HV_ENOINPUT, "no target holds %s", name);
+	b->target = x->t[i].spec;
+	if ((r = target_fetch(x, &x->t[i], name, &in, &sealed, e)) < 0)
+		return r;
+	if (access(to, F_OK) < 0)
+		r = restore_new(name, k, in, to, &b->schema, e);
+	else if (force)
+		r = restore_over(x, name, k, in, to, &b->schema, e);
+	else
+		r = hv_err_set(e, HV_ECANTCREAT, "refusing to restore over '%s', which "
+		    "exists (--force replaces it under the store's lock)", to);
+	if (sealed != NULL)
+		scratch_drop(&sealed, &in);
+	else
+		close(in);
+	return r;
+}
+
+int
+hv_backup_restore(const struct hv_config *c, const char *name, const char *identity,
+    const char *to, int force, hv_backup_fn fn, void *arg, struct hv_err *e)
+{
+	struct hv_backup_entry b = { name, NULL, 0, -1, NULL, 0, NULL, 0, NULL };
+	struct hv_seal_key *k = NULL;
+	struct ctx x;
+	int r, ar;
+
+	if ((r = ctx_init(&x, c, fn, arg, e)) < 0)
+		goto out;
+	if (to == NULL)
+		to = c->paths.state;
+	if (hv_backup_name_time(name, &b.time) < 0) {
+		r = hv_err_set(e, HV_EUSAGE, "'%s' is not a backup name "
+		    "(hv-YYYYMMDDTHHMMSSZ.hvb)", name);
+		goto out;
+	}
+	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) == 0)
+		r = restore_from(&x, name, k, to, force, &b, e);
+	if ((ar = audit(&x, HV_AUDIT_RESTORE, name, b.target, r, e->msg,
+	    r == 0 ? e : NULL)) < 0 && r == 0)
+		r = ar;
+	if (r == 0 && fn != NULL)
+		r = fn(&b, arg);
+out:
+	hv_seal_key_free(k);
+	ctx_release(&x);
+	return r;
+}
+
+/* ---- prune ---- */
+
+static int
+by_time_desc(const void *a, const void *b)
+{
+	long long x = **(const long long *const *)a, y = **(const long long *const *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void
+hv_backup_prune_select(const long long *t, size_t n, long keep, long long now, int *keepv)
+{
+	const long long **order = hv_xcalloc(n ? n : 1, sizeof *order);
+	long long today = now - ((now % DAY) + DAY) % DAY, day;
+	size_t i;
+	int d;
+
+	for (i = 0; i < n; i++) {
+		order[i] = &t[i];
+		keepv[i] = 0;
+	}
+	qsort(order, n, sizeof *order, by_time_desc);
+	for (i = 0; i < n && (long)i < keep; i++)
+		keepv[order[i] - t] = 1;
+	/* Newest first, so the first found in a day is that day's newest. */
+	for (d = 0; d < 7; d++) {
+		day = today - d * DAY;
+		for (i = 0; i < n; i++)
+			if (*order[i] >= day && *order[i] < day + DAY) {
+				keepv[order[i] - t] = 1;
+				break;
+			}
+	}
+	free(order);
+}
+
+static int
+target_delete(struct ctx *x, const struct target *t, const char *name, struct hv_err *e)
+{
+	struct hv_s3 *c;
+	char path[4096], key[HV_S3_KEY_MAX + 1];
+	int r;
+
+	if (t->dir != NULL) {
+		dir_path(path, sizeof path, t, name);
+		if (unlink(path) < 0 && errno != ENOENT)
+			return hv_err_errno(e, HV_EIO, errno, "cannot remove '%s'", path);
+		return 0;
+	}
+	object_key(key, sizeof key, t, name);
+	if ((r = s3(x, &c, e)) == 0)
+		r = hv_s3_delete(c, t->bucket, key, e);
+	return r;
+}
+
+static int
+prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
+{
+	struct hv_backup_entry b;
+	struct hv_err te;
+	struct collect l;
+	long long *times;
+	int *keepv, r, tr;
+	size_t i;
+
+	if ((r = target_list(x, t, &l, &te)) < 0) {
+		b = (struct hv_backup_entry){ NULL, t->spec, 0, -1, NULL, 0, NULL, 0, NULL };
+		return report(x, &b, r, &te);
+	}
+	times = hv_xcalloc(l.n + 1, sizeof *times);
+	keepv = hv_xcalloc(l.n + 1, sizeof *keepv);
+	for (i = 0; i < l.n; i++)
+		hv_backup_name_time(l.v[i].name, &times[i]);
+	hv_backup_prune_select(times, l.n, x->c->backup.keep, hv_now(), keepv);
+	for (i = 0; i < l.n && r == 0; i++) {
+		b = (struct hv_backup_entry){ l.v[i].name, t->spec, times[i], l.v[i].size,
+		    NULL, 0, keepv[i] ? "keep" : "delete", 0, NULL };
+		memset(&te, 0, sizeof te);
+		tr = keepv[i] ? 0 : target_delete(x, t, l.v[i].name, &te);
+		if (!keepv[i] &&
+		    (r = audit(x, ACTION_PRUNE, l.v[i].name, t->spec, tr, te.msg, e)) < 0)
+			break;
+		r = report(x, &b, tr, &te);
+	}
+	free(times);
+	free(keepv);
+	free(l.v);
+	return r;
+}
+
+int
+hv_backup_prune(const struct hv_config *c, hv_backup_fn fn, void *arg, struct hv_err *e)
+{
+	struct ctx x;
+	size_t i;
+	int r;
+
+	if ((r = ctx_init(&x, c, fn, arg, e)) < 0)
+		goto out;
+	for (i = 0; i < x.nt && r == 0; i++)
+		r = prune_target(&x, &x.t[i], e);
+	if (r == 0 && x.worst < 0) {
+		*e = x.first;
+		r = x.worst;
+	}
+out:
+	ctx_release(&x);
+	return r;
+}

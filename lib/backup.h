@@ -1,0 +1,93 @@
+/*
+ * backup: hv-backup's flows, from the store to its targets and back.
+ *
+ * A backup is a snapshot of the state database (VACUUM INTO, written to a
+ * 0600 file on tmpfs: the spool's, $XDG_RUNTIME_DIR or /dev/shm; disk only
+ * with [spool] allow_disk), sealed in hv-seal(5) recipient mode to
+ * [backup] recipient with the context "backup:NAME", and named by its UTC
+ * time, hv-YYYYMMDDTHHMMSSZ.hvb.  The host that makes backups holds only
+ * the recipient, so it cannot read them; opening needs the identity.
+ *
+ * Targets, [backup] to: a directory (written atomically, 0600) or
+ * s3://BUCKET[/PREFIX] ([backup] endpoint, region, credentials, ca_file).
+ * A backup counts on a target only when the target has confirmed it and a
+ * read-back of its size and SHA-256 matches what was sent; one that fails
+ * on the way is removed again where that can be done.
+ *
+ * Every flow appends to the audit trail (backup.create, backup.verify,
+ * backup.restore, backup.prune) and treats a failure to log as a failure.
+ * Each flow reports what it did per target through a callback and returns
+ * the worst status over the targets, with e naming a failure.
+ */
+#ifndef HV_BACKUP_H
+#define HV_BACKUP_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+
+#define HV_BACKUP_NAME_LEN 23	/* strlen("hv-20261129T114900Z.hvb") */
+
+struct hv_backup_entry {
+	const char *name;	/* borrowed: hv-YYYYMMDDTHHMMSSZ.hvb */
+	const char *target;	/* borrowed: as written in [backup] to */
+	long long time;		/* Unix seconds, from the name */
+	long long size;		/* bytes stored, or -1 */
+	const char *sha256;	/* hex of the stored bytes (create), or NULL */
+	int schema;		/* the store's schema version (verify), or 0 */
+	const char *action;	/* prune: "keep" or "delete"; else NULL */
+	int status;		/* 0, or what went wrong on this target */
+	const char *error;	/* borrowed: why, when status is not 0 */
+};
+
+/* Called once per target and backup; a non-zero return stops the flow. */
+typedef int (*hv_backup_fn)(const struct hv_backup_entry *b, void *arg);
+
+/* Make a backup now and write it to every target. */
+int hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg,
+    struct hv_err *e);
+
+/* The backups on every target, oldest first per target. */
+int hv_backup_list(const struct hv_config *c, hv_backup_fn fn, void *arg,
+    struct hv_err *e);
+
+/*
+ * Download backup name (NULL: the newest) from every target that holds it,
+ * open it with the identity file, and check the database inside
+ * (integrity_check, schema version) in a scratch file on tmpfs; nothing is
+ * restored.  HV_EDATA when a copy is tampered, truncated or not a store,
+ * HV_EPERM when it was sealed to another recipient, HV_ENOINPUT when no
+ * target holds it.
+ */
+int hv_backup_verify(const struct hv_config *c, const char *name, const char *identity,
+    hv_backup_fn fn, void *arg, struct hv_err *e);
+
+/*
+ * Restore backup name from the first target that holds it to the store at
+ * to (NULL: [paths] state).  A file already at to is replaced only with
+ * force (else HV_ECANTCREAT), and then through hv_store_replace(), under
+ * the store's write lock, so tools that have it open see the old content
+ * or the new.  The database is checked before it is put in place.
+ */
+int hv_backup_restore(const struct hv_config *c, const char *name, const char *identity,
+    const char *to, int force, hv_backup_fn fn, void *arg, struct hv_err *e);
+
+/*
+ * Delete old backups from every target: kept are the newest [backup] keep
+ * and, for each of the last 7 UTC days (today included), that day's newest.
+ */
+int hv_backup_prune(const struct hv_config *c, hv_backup_fn fn, void *arg,
+    struct hv_err *e);
+
+/*
+ * The prune rule alone: keepv[i] = 1 for each of the n backup times t[i]
+ * (any order, distinct) to keep, at time now.
+ */
+void hv_backup_prune_select(const long long *t, size_t n, long keep, long long now,
+    int *keepv);
+
+/* The time a backup name stands for: 0, or HV_EDATA when it is not one. */
+int hv_backup_name_time(const char *name, long long *t);
+
+#endif
