@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -248,6 +249,96 @@ test_fd_retract(void)
 	unlink(out);
 }
 
+/* A pipe that a child feeds n bytes of p in chunks of odd sizes. */
+static int
+dribble(const uint8_t *p, size_t n, pid_t *pid)
+{
+	int fds[2];
+	size_t off, len;
+
+	if (pipe(fds) < 0 || (*pid = fork()) < 0)
+		return -1;
+	if (*pid == 0) {
+		close(fds[0]);
+		for (off = 0; off < n; off += len) {
+			len = n - off < 4093 ? n - off : 4093;
+			if (write(fds[1], p + off, len) != (ssize_t)len)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	return fds[0];
+}
+
+/*
+ * hv_seal_fd and hv_open_fd round trips around the driver's batches (four
+ * segments) from a pipe that delivers short reads, to a regular file.
+ */
+static void
+test_fd_round_trips(void)
+{
+	static const size_t sizes[] = { 0, 1, 4 * SEG - 1, 4 * SEG, 4 * SEG + 1,
+	    8 * SEG, 9 * SEG + 5 };
+	char sp[] = "/tmp/hv-seal-s.XXXXXX", op[] = "/tmp/hv-seal-o.XXXXXX";
+	struct hv_err e = { 0 };
+	struct stat st;
+	uint8_t *p, *q;
+	size_t i, n;
+	pid_t pid = -1;
+	int sfd = mkstemp(sp), ofd = mkstemp(op), in, r, status;
+
+	p = malloc(9 * SEG + 5);
+	q = malloc(9 * SEG + 5);
+	fill(p, 9 * SEG + 5, 3);
+	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		n = sizes[i];
+		if (ftruncate(sfd, 0) < 0 || ftruncate(ofd, 0) < 0)
+			printf("# cannot truncate\n");
+		lseek(sfd, 0, SEEK_SET);
+		lseek(ofd, 0, SEEK_SET);
+		in = dribble(p, n, &pid);
+		r = hv_seal_fd(rcpt, "c", 1, in, sfd, &e);
+		close(in);
+		waitpid(pid, &status, 0);
+		is_int(r, 0, "fd seal of %zu bytes from a pipe", n);
+		lseek(sfd, 0, SEEK_SET);
+		is_int(hv_open_fd(ident, "c", 1, sfd, ofd, &e), 0, "fd open of %zu bytes", n);
+		ok(fstat(ofd, &st) == 0 && (size_t)st.st_size == n &&
+		    pread(ofd, q, n, 0) == (ssize_t)n && memcmp(p, q, n) == 0,
+		    "gives the %zu bytes back", n);
+	}
+	free(p);
+	free(q);
+	close(sfd);
+	close(ofd);
+	unlink(sp);
+	unlink(op);
+}
+
+/* A failed write, from the writer thread too, is an I/O error. */
+static void
+test_fd_write_error(void)
+{
+	char in[] = "/tmp/hv-seal-in.XXXXXX";
+	struct hv_buf s;
+	struct hv_err e = { 0 };
+	int ifd = mkstemp(in), full = open("/dev/full", O_WRONLY);
+
+	seal(sym, "c", 20 * SEG, 5, &s);
+	ok(write(ifd, s.data, s.len) == (ssize_t)s.len && lseek(ifd, 0, SEEK_SET) == 0,
+	    "write a file of many batches");
+	is_int(hv_seal_fd(sym, "c", 1, ifd, full, &e), HV_EIO, "sealing to a full device fails");
+	ok(strstr(e.msg, "No space left") != NULL, "and says why: %s", e.msg);
+	lseek(ifd, 0, SEEK_SET);
+	is_int(hv_open_fd(sym, "c", 1, ifd, full, &e), HV_EIO, "opening to a full device fails");
+	ok(strstr(e.msg, "No space left") != NULL, "and says why: %s", e.msg);
+	hv_buf_release(&s);
+	close(full);
+	close(ifd);
+	unlink(in);
+}
+
 #include "vectors.h"
 
 int
@@ -271,6 +362,8 @@ main(void)
 	test_bit_flips(rcpt, ident, "recipient");
 	test_structure();
 	test_fd_retract();
+	test_fd_round_trips();
+	test_fd_write_error();
 	test_vectors();
 
 	hv_seal_key_free(sym);
