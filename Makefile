@@ -1,7 +1,8 @@
 # hv: see README.  Targets: all check install clean demo bench fuzz.
 include config.mk
 
-LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crypto.o crypto_sign.o directory.o err.o file.o \
+LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.o crypto_sign.o \
+	directory.o err.o file.o \
 	backup.o http_s3.o http_s3_list.o store_snapshot.o \
 	epoch.o spool.o \
 	http.o json.o json_jq.o \

@@ -96,9 +96,11 @@ main(int argc, char **argv)
 	r = hv_fetch_run(&c, &o, &io, &st, &e);
 	if (tty && st.full)
 		fputc('\n', stderr);
-	if (hv_verbosity >= 0 && (st.fetched || st.refetched || st.failed || hv_verbosity > 0))
-		hv_warnx("%s: fetched %ld, again %ld, skipped %ld, failed %ld; %ld calls, %.0f units%s",
-		    o.team, st.fetched, st.refetched, st.skipped, st.failed, st.calls, st.units,
+	if (hv_verbosity >= 0 && (st.fetched || st.refetched || st.again || st.failed ||
+	    hv_verbosity > 0))
+		hv_warnx("%s: fetched %ld, refetched %ld, still spooled %ld, skipped %ld, "
+		    "failed %ld; %ld calls, %.0f units%s", o.team, st.fetched, st.refetched,
+		    st.again, st.skipped, st.failed, st.calls, st.units,
 		    st.cut ? "; more to come" : "");
 	hv_config_free(&c);
 	return hv_stdout_close(hv_report(r, &e));

@@ -95,9 +95,12 @@ missing(struct hv_auth *a, const struct hv_team *t, const uint8_t *mid)
 	size_t i;
 	int lack = 0;
 
+	char id[64];
+
 	for (i = 0; i < t->nmembers; i++)
-		if (hv_index_copy_get(hv_auth_store(a), t->name, mid, t->members[i], NULL,
-		    NULL) != 0) {
+		/* A copy without an id was tried, not confirmed. */
+		if (hv_index_copy_get(hv_auth_store(a), t->name, mid, t->members[i], id,
+		    NULL) != 0 || id[0] == '\0') {
 			hv_warnx("%s: %s does not have it yet", t->name, t->members[i]);
 			lack = 1;
 		}

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "clock.h"
+#include "crashpoint.h"
 #include "crypto.h"
 #include "fetch.h"
 #include "gmail.h"
@@ -23,7 +24,8 @@
 struct cand {
 	char *id;
 	char *labels;
-	int refetch;
+	int refetch;		/* the index waits on it and its spool file is gone */
+	char *spooled;		/* the index waits on it and this spool file has it */
 };
 
 struct run {
@@ -39,7 +41,7 @@ struct run {
 	struct hv_seal_key *subjects;
 	struct cand *c;
 	size_t n, cap;
-	char **spooled;		/* ids with a spool file now, sorted */
+	char **spooled;		/* "id/path" of the team's spool files, sorted */
 	size_t nspooled;
 };
 
@@ -60,10 +62,25 @@ note(struct run *r, int progress, const char *fmt, ...)
 	r->io->note(progress, msg, r->io->arg);
 }
 
-static int
-cmp_str(const void *a, const void *b)
+static void
+sprintf_id_path(char *out, const char *id, const char *path)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t n = strlen(id);
+
+	memcpy(out, id, n);
+	out[n] = '/';
+	memcpy(out + n + 1, path, strlen(path) + 1);
+}
+
+/* Order "id/path" strings by id alone. */
+static int
+cmp_id(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t nx = strcspn(x, "/"), ny = strcspn(y, "/");
+	int c = strncmp(x, y, nx < ny ? nx : ny);
+
+	return c ? c : (nx > ny) - (nx < ny);
 }
 
 static int
@@ -78,6 +95,7 @@ add_cand(const char *id, const char *labels, void *arg)
 	r->c[r->n].id = hv_xstrdup(id);
 	r->c[r->n].labels = hv_xstrdup(labels);
 	r->c[r->n].refetch = 0;
+	r->c[r->n].spooled = NULL;
 	r->n++;
 	r->st->listed++;
 	if (r->st->full && r->st->listed % 1000 == 0)
@@ -90,10 +108,16 @@ spooled_id(const struct hv_spool_entry *ent, void *arg)
 {
 	struct run *r = arg;
 
+	long long E = r->cfg->spool.epoch;
+
 	if (strcmp(ent->team, r->team->name) != 0)
 		return 0;
+	/* Past ttl + epoch its key is gone: the file is noise, fetch anew. */
+	if ((ent->epoch + 1) * E + r->cfg->spool.ttl <= hv_now())
+		return 0;
 	r->spooled = hv_xrealloc(r->spooled, (r->nspooled + 1) * sizeof *r->spooled);
-	r->spooled[r->nspooled++] = hv_xstrdup(ent->gmail_id);
+	r->spooled[r->nspooled] = hv_xmalloc(strlen(ent->gmail_id) + strlen(ent->path) + 2);
+	sprintf_id_path(r->spooled[r->nspooled++], ent->gmail_id, ent->path);
 	return 0;
 }
 
@@ -102,13 +126,18 @@ pending(const char *source_id, const uint8_t *mid, void *arg)
 {
 	struct run *r = arg;
 	const char *key = source_id;
+	char **hit;
 
 	(void)mid;
-	if (r->nspooled && bsearch(&key, r->spooled, r->nspooled, sizeof *r->spooled, cmp_str))
-		return 0;
+	hit = r->nspooled ? bsearch(&key, r->spooled, r->nspooled, sizeof *r->spooled,
+	    cmp_id) : NULL;
 	add_cand(source_id, "", r);
-	r->c[r->n - 1].refetch = 1;
 	r->st->listed--;
+	/* Spooled but not synced (a crash, a cut run): tell hv-sync again. */
+	if (hit != NULL)
+		r->c[r->n - 1].spooled = hv_xstrdup(*hit + strlen(source_id) + 1);
+	else
+		r->c[r->n - 1].refetch = 1;
 	return 0;
 }
 
@@ -143,7 +172,7 @@ candidates(struct run *r, struct hv_buf *latest, struct hv_err *e)
 		}
 	}
 	if (rc == 0 && (rc = hv_spool_each(r->spool, spooled_id, r, NULL, e)) == 0) {
-		qsort(r->spooled, r->nspooled, sizeof *r->spooled, cmp_str);
+		qsort(r->spooled, r->nspooled, sizeof *r->spooled, cmp_id);
 		rc = hv_index_pending(r->store, r->team->name, pending, r, e);
 	}
 	hv_buf_release(&cursor);
@@ -196,6 +225,27 @@ emit_line(struct run *r, const struct hv_gmail_message *m, const char *path,
 	hv_json_set_str(j, "labels", m->labels);
 	hv_json_set_int(j, "size", (long long)m->raw.len);
 	hv_json_set_str(j, "fetched", when);
+	rc = hv_json_dump(j, &line);
+	if (rc == 0 && r->io->emit != NULL)
+		rc = r->io->emit(line.data, r->io->arg);
+	hv_json_free(j);
+	hv_buf_release(&line);
+	return rc;
+}
+
+/* The line for a message already spooled: what hv-sync needs to find it. */
+static int
+emit_again(struct run *r, const struct cand *c)
+{
+	struct hv_json *j = hv_json_object();
+	struct hv_buf line = HV_BUF_INIT(8192);
+	int rc;
+
+	hv_json_set_str(j, "team", r->team->name);
+	hv_json_set_str(j, "account", r->team->source);
+	hv_json_set_str(j, "id", c->id);
+	hv_json_set_str(j, "spool", c->spooled);
+	hv_json_set_bool(j, "again", 1);
 	rc = hv_json_dump(j, &line);
 	if (rc == 0 && r->io->emit != NULL)
 		rc = r->io->emit(line.data, r->io->arg);
@@ -266,11 +316,13 @@ fetch_one(struct run *r, const struct cand *c, struct hv_err *e)
 	if ((rc = hv_spool_put(r->spool, r->team->name, r->team->source, m.id, m.raw.data,
 	    m.raw.len, &path, e)) < 0)
 		goto out;
+	hv_crashpoint();
 	if ((rc = hv_seal_mem(r->subjects, r->team->name, strlen(r->team->name),
 	    ids.subject.data ? ids.subject.data : "", ids.subject.len, &subject, e)) < 0 ||
 	    (rc = hv_index_message_put(r->store, r->team->name, mid, r->team->source, m.id,
 	    subject.data, subject.len, hv_now(), e)) < 0)
 		goto out;
+	hv_crashpoint();
 	audit(r, HV_AUDIT_MSG_FETCH, ids.message_id, HV_AUDIT_OK, NULL);
 	if ((rc = emit_line(r, &m, path, &ids)) != 0) {
 		rc = hv_err_set(e, HV_EIO, "cannot write the message line");
@@ -299,6 +351,12 @@ fetch_all(struct run *r, struct hv_err *e)
 	for (i = 0; i < r->n; i++) {
 		const struct cand *c = &r->c[i];
 
+		if (c->spooled != NULL) {
+			if (emit_again(r, c) != 0)
+				return hv_err_set(e, HV_EIO, "cannot write the message line");
+			r->st->again++;
+			continue;
+		}
 		if (!c->refetch && (unwanted(c->labels) ||
 		    hv_index_has_source(r->store, r->team->source, c->id, NULL) == 0)) {
 			r->st->skipped++;
@@ -333,6 +391,7 @@ run_release(struct run *r)
 	for (i = 0; i < r->n; i++) {
 		free(r->c[i].id);
 		free(r->c[i].labels);
+		free(r->c[i].spooled);
 	}
 	free(r->c);
 	for (i = 0; i < r->nspooled; i++)
@@ -374,8 +433,10 @@ hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
 		goto out;
 	rc = fetch_all(&r, e);
 	/* Every spool file of this run is durable now; only then move on. */
-	if (rc == 0 && !st->cut && latest.len > 0)
-		rc = hv_index_cursor_put(r.store, r.team->source, "fetch", latest.data, hv_now(), e);
+	if (rc == 0 && !st->cut && latest.len > 0 &&
+	    (rc = hv_index_cursor_put(r.store, r.team->source, "fetch", latest.data, hv_now(),
+	    e)) == 0)
+		hv_crashpoint();
 out:
 	if (r.gmail != NULL) {
 		st->units = hv_gmail_units(r.gmail);

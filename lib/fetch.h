@@ -7,8 +7,9 @@
  * 404), skipping what the index already holds so a resync copies nothing
  * twice.  The cursor moves only after every spool file of the run is
  * durable, so a crash re-fetches and never skips.  Messages the index
- * still waits on whose spool file is gone (its epoch key expired, or it
- * was purged) are fetched again.
+ * still waits on are named again: by a line of their spool file when it
+ * is there, fetched anew when it is gone (its epoch key expired, or it
+ * was purged).
  */
 #ifndef HV_FETCH_H
 #define HV_FETCH_H
@@ -25,7 +26,7 @@ struct hv_fetch_opts {
 };
 
 struct hv_fetch_stats {
-	long listed, fetched, skipped, refetched, failed;
+	long listed, fetched, skipped, refetched, again, failed;
 	double units;
 	long calls;
 	int full;		/* a full listing was made */

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "clock.h"
+#include "crashpoint.h"
 #include "crypto.h"
 #include "directory.h"
 #include "gmail.h"
@@ -127,10 +128,11 @@ static int
 copy_to(struct run *r, struct member *m, const uint8_t *mid, const struct hv_buf *raw,
     const char *message_id, const char **state, struct hv_err *e)
 {
-	char id[64], labels[256];
-	int rc;
+	char id[64] = "", labels[256];
+	int rc, tried;
 
-	if (hv_index_copy_get(r->store, r->team->name, mid, m->account, NULL, NULL) == 0) {
+	tried = hv_index_copy_get(r->store, r->team->name, mid, m->account, id, NULL) == 0;
+	if (tried && id[0] != '\0') {
 		*state = "had";
 		r->st->skipped++;
 		return 0;
@@ -145,13 +147,29 @@ copy_to(struct run *r, struct member *m, const uint8_t *mid, const struct hv_buf
 	if (m->label[0] == '\0' &&
 	    (rc = hv_gmail_label(m->gmail, r->team->label, m->label, e)) < 0)
 		goto fail;
+	/*
+	 * The attempt is recorded before the upload.  One found without an id
+	 * died between Google's answer and ours; uploading again is safe with
+	 * messages.import, which drops a second copy of a Message-ID the
+	 * mailbox holds and answers with the first.  (Finding it otherwise
+	 * would take a read scope members are not given; with insert, such a
+	 * crash can leave a second copy.)
+	 */
+	if (!tried) {
+		if ((rc = hv_index_copy_put(r->store, r->team->name, mid, m->account, "",
+		    hv_now(), e)) < 0)
+			return rc;
+		hv_crashpoint();
+	}
 	snprintf(labels, sizeof labels, "INBOX UNREAD %s", m->label);
 	if ((rc = hv_gmail_upload(m->gmail, raw->data, raw->len, labels, r->team->import, id,
 	    e)) < 0)
 		goto fail;
+	hv_crashpoint();
 	if ((rc = hv_index_copy_put(r->store, r->team->name, mid, m->account, id, hv_now(),
 	    e)) < 0)
 		return rc;
+	hv_crashpoint();
 	audit(r, HV_AUDIT_MSG_IMPORT, m->account, message_id, HV_AUDIT_OK, NULL);
 	*state = "imported";
 	r->st->imported++;
@@ -216,9 +234,11 @@ sync_one(struct run *r, const char *account, const char *id, const char *path)
 		goto out;
 	}
 	if (rc < 0 || (rc = hv_mime_ids(&ids, raw.data, raw.len, id, &e)) < 0) {
+		/* Left in the spool for a person to look at; the others go on. */
 		r->st->failed++;
 		worst(r, rc);
 		note(r, "%s", e.msg);
+		rc = emit(r, id, "", NULL, 0, e.msg);
 		goto out;
 	}
 	hv_hmac_sha256(mid, hv_auth_key(r->auth, HV_AUTH_KEY_INDEX), HV_KEY_LEN,
@@ -244,8 +264,11 @@ sync_one(struct run *r, const char *account, const char *id, const char *path)
 		}
 	}
 	if (all) {
-		if ((rc = hv_index_message_done(r->store, r->team->name, mid, &e)) == 0 &&
-		    (rc = hv_spool_remove(r->spool, path, &e)) == 0) {
+		/* Raw mail goes first: a crash before the index says done costs
+		 * one download again, never a spool file left behind. */
+		if ((rc = hv_spool_remove(r->spool, path, &e)) == 0 &&
+		    (hv_crashpoint(), rc = hv_index_message_done(r->store, r->team->name, mid,
+		    &e)) == 0) {
 			done = 1;
 			r->st->done++;
 		} else {

@@ -16,7 +16,21 @@ export PATH HV_BIN HV_TOP
 umask 077
 T=$(mktemp -d "${TMPDIR:-/tmp}/hv-test.XXXXXX")
 # HV_TEST_KEEP=1 keeps the scratch directory for a look afterwards.
-_cleanup() { [ -n "${HV_TEST_KEEP:-}" ] && echo "# kept $T" || rm -rf "$T"; }
+# The spool must be on tmpfs: a directory of /dev/shm, or, where there
+# is none, one on disk that the config allows (allow_disk).
+if [ -d /dev/shm ] && SPOOL=$(mktemp -d /dev/shm/hv-spool.XXXXXX 2>/dev/null); then
+	SPOOL_DISK=no
+else
+	SPOOL=$T/spool
+	SPOOL_DISK=yes
+fi
+_cleanup() {
+	if [ -n "${HV_TEST_KEEP:-}" ]; then
+		echo "# kept $T and $SPOOL"
+	else
+		rm -rf "$T" "$SPOOL"
+	fi
+}
 trap _cleanup EXIT
 # A config nobody else's: tests never read the user's.
 export HV_CONFIG="$T/hv.conf"
@@ -116,7 +130,7 @@ emu_config() {
 	cat >"$HV_CONFIG" <<CONF
 [paths]
 state = $T/state/hv.db
-spool = $T/spool
+spool = $SPOOL
 audit = $T/state/audit.log
 [keys]
 master = $T/master.key
@@ -127,6 +141,8 @@ accounts = $EMU_URL
 directory = $EMU_URL
 ca_file = $EMU_CA
 client = $T/client.json
+[spool]
+allow_disk = $SPOOL_DISK
 $*
 CONF
 	emu POST /_emu/clients '{}' >"$T/client.json"
@@ -146,4 +162,18 @@ consent_url() {
 		_i=$((_i + 1))
 	done
 	grep -m1 '^https://' "$1"
+}
+
+# deliver EMAIL RAW [LABEL...]: mail arrives in EMAIL's mailbox.
+deliver() {
+	_to=$1 _raw=$2
+	shift 2
+	_labels=$(printf '"%s",' "${@:-INBOX}" | sed 's/,$//')
+	emu POST /_emu/deliver "{\"email\":\"$_to\",\"raw\":\"$(printf '%s' "$_raw" |
+	    base64 -w0 | tr '+/' '-_' | tr -d '=')\",\"labelIds\":[$_labels]}" >/dev/null
+}
+
+# mailbox EMAIL [LABEL-ID]: "total=N unique=M dups=D labels=L" of a mailbox.
+mailbox() {
+	emu GET "/_emu/mailbox/$1" | node "$HV_TOP/tests/e2e/lib/mailbox.js" ${2:+"$2"}
 }

@@ -1,0 +1,108 @@
+#!/bin/sh
+# hv-fetch | hv-sync against the emulator: exactly once, in every member's
+# mailbox, under the team label; incremental; crash-safe; spool emptied.
+. "$(dirname "$0")/lib.sh"
+
+emu_start --quota off
+cd "$T" || exit 1
+# Key files, not the keyring, so a test can take an epoch's key away.
+HV_SPOOL_KEYS=files
+export HV_SPOOL_KEYS
+emu_config '[team "support"]
+source = support@example.com
+members = a@example.com b@example.com
+label = Support'
+for u in support a b; do emu POST /_emu/users "{\"email\":\"$u@example.com\"}" >/dev/null; done
+emu POST /_emu/service-accounts '{"domain":"example.com"}' >sa.json
+chmod 600 sa.json
+hv-auth init 2>/dev/null && hv-auth service-account sa.json 2>/dev/null
+
+msg() {	# n [subject]
+	printf 'Message-ID: <m%s@example.net>\r\nSubject: %s\r\nFrom: c@example.net\r\nTo: support@example.com\r\n\r\nbody %s\r\n' \
+	    "$1" "${2:-message $1}" "$1"
+}
+i=1
+while [ $i -le 10 ]; do deliver support@example.com "$(msg $i)"; i=$((i + 1)); done
+deliver support@example.com "$(printf 'Subject: =?UTF-8?B?w6l0w6k=?=\r\n\r\nno id\r\n')"
+deliver support@example.com "$(msg dup 'first')"
+deliver support@example.com "$(msg dup 'second, same Message-ID')"
+deliver support@example.com "$(msg spam)" SPAM
+deliver support@example.com "$(msg draft)" DRAFT
+
+# pipe: run hv-fetch | hv-sync, keeping both exit codes.
+pipe() {
+	( hv-fetch -t support "$@" 2>>"$T/fetch.err"; echo $? >"$T/rc.fetch" ) |
+	    ( hv-sync -t support 2>>"$T/sync.err"; echo $? >"$T/rc.sync" ) >"$T/sync.out"
+	[ "$(cat "$T/rc.fetch")" -eq 0 ] && [ "$(cat "$T/rc.sync")" -eq 0 ]
+}
+
+ok 'the first run syncs everything' pipe
+cp sync.out first.out
+ok 'hv-fetch says it made up a Message-ID' grep -q 'no usable Message-ID; using <gmail-' "$T/fetch.err"
+ok 'one result line per message' test "$(wc -l <sync.out)" -eq 12
+ok 'each done' test "$(grep -c '"done":true' sync.out)" -eq 12
+ok 'for both members' test "$(grep -c '"a@example.com":"imported","b@example.com":"imported"' sync.out)" -eq 12
+ta=$(hv-auth token a@example.com)
+label=$(curl -s --cacert "$EMU_CA" -H "Authorization: Bearer $ta" "$EMU_URL/gmail/v1/users/a@example.com/labels" |
+    jq -r '.labels[] | select(.name == "Support") | .id')
+ok 'the team label was created' test -n "$label"
+ok 'a has 12 messages, each once, all labelled' test "$(mailbox a@example.com "$label")" = 'total=12 unique=12 dups=0 labels=12'
+ok 'b likewise' test "$(mailbox b@example.com)" = 'total=12 unique=12 dups=0 labels=0'
+ok 'the spool is empty' test -z "$(ls "$SPOOL" | grep 'hvs$')"
+expect_success 'status says everyone has a message' hv-sync status '<m3@example.net>'
+expect_failure 1 'status of an unknown message' hv-sync status '<nope@x>'
+
+: >"$T/fetch.err"
+emu DELETE /_emu/stats >/dev/null
+ok 'a second run finds nothing new' pipe
+ok 'and writes no result' test ! -s sync.out
+emu GET /_emu/stats >stats.json
+ok 'through history alone' test "$(jq '.calls["gmail.users.history.list"] // 0' stats.json)" -ge 1 -a \
+    "$(jq '.calls["gmail.users.messages.list"] // 0' stats.json)" -eq 0
+
+deliver support@example.com "$(msg 11)"
+deliver support@example.com "$(msg 12)"
+ok 'new mail is picked up incrementally' pipe
+ok 'two messages synced' test "$(grep -c '"done":true' sync.out)" -eq 2
+ok 'a has 14, no duplicates' test "$(mailbox a@example.com)" = 'total=14 unique=14 dups=0 labels=0'
+
+# A crash after every durable step, then a clean rerun: nothing lost, nothing twice.
+n=1
+while [ $n -le 9 ]; do
+	deliver support@example.com "$(msg "crash$n")"
+	( HV_TEST_CRASH_AT=$n hv-fetch -t support 2>/dev/null; true ) |
+	    ( HV_TEST_CRASH_AT=$n hv-sync -t support >/dev/null 2>&1; true )
+	pipe
+	n=$((n + 1))
+done
+ok 'crashes at every step lose nothing and copy nothing twice (a)' test "$(mailbox a@example.com)" = 'total=23 unique=23 dups=0 labels=0'
+ok '(b)' test "$(mailbox b@example.com)" = 'total=23 unique=23 dups=0 labels=0'
+ok 'and the spool is empty again' test -z "$(ls "$SPOOL" | grep 'hvs$')"
+
+# Nothing ran for longer than ttl + epoch: the epoch's key is gone, the
+# file is noise, and the message is fetched again.
+deliver support@example.com "$(msg keygone)"
+hv-fetch -t support >lines 2>/dev/null
+emu POST /_emu/clock '{"advance":1000}' >/dev/null
+HV_TEST_CLOCK_OFFSET=1000
+export HV_TEST_CLOCK_OFFSET
+hv-sync -t support <lines >sync.out 2>sync.err
+ok 'hv-sync says the epoch key is gone' grep -q 'hv-fetch will fetch it again' sync.err
+ok 'and counts it as not done' grep -q '"done":false' sync.out
+ok 'the next run fetches it again and syncs it' pipe
+ok 'now everyone has it, once' test "$(mailbox a@example.com)" = 'total=24 unique=24 dups=0 labels=0'
+
+# Expired history: a full listing that copies nothing twice.
+deliver support@example.com "$(msg afterexpiry)"
+emu POST /_emu/expire-history '{"email":"support@example.com"}' >/dev/null
+: >"$T/fetch.err"
+ok 'expired history falls back to a full listing' pipe
+ok 'and says so' grep -q 'has expired; listing in full' "$T/fetch.err"
+ok 'copying only the new message' test "$(mailbox a@example.com)" = 'total=25 unique=25 dups=0 labels=0'
+
+# A member whose access is gone stops there; the others go on.
+emu POST /_emu/revoke-user '{"email":"b@example.com"}' >/dev/null
+expect_failure 64 'hv-sync without a team' hv-sync
+expect_failure 78 'an unknown team' hv-fetch -t nope
+
+done_testing
