@@ -329,7 +329,8 @@ request_headers(const struct req *q)
 
 	snprintf(h, sizeof h, "x-amz-content-sha256: %s", q->sha);
 	l = curl_slist_append(l, h);
-	l = curl_slist_append(l, "Expect:");
+	/* No "Expect:" to suppress 100-continue: libcurl would sign the
+	 * empty header it never sends, and S3 would refuse the signature. */
 	if (q->body != NULL && q->body_len > 0)
 		l = curl_slist_append(l, "Content-Type: application/xml");
 	else if (q->in_fd >= 0)
