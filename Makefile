@@ -4,16 +4,16 @@ include config.mk
 LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.o crypto_sign.o \
 	directory.o err.o file.o \
 	backup.o http_s3.o http_s3_list.o store_snapshot.o \
-	epoch.o spool.o \
+	epoch.o purge.o spool.o store_erase.o store_purge.o \
 	http.o json.o json_jq.o \
 	fetch.o gmail.o keys.o loopback.o mime.o quota.o \
 	mem.o msg.o oauth.o store.o store_index.o sync.o \
 	seal.o seal_io.o
-BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup
-MAN1 = hv-audit.1 hv-seal.1
+BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge
+MAN1 = hv-audit.1 hv-seal.1 hv-purge.1
 MAN5 = hv-audit.5 hv.conf.5 hv-seal.5
 MAN7 = hv.7
-UNIT = audit buf config crypto err json keys seal mime spool backup
+UNIT = audit buf config crypto err json keys seal mime spool backup purge
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list
 
 # One object tree per compiler and sanitizer setting, so builds never mix.

@@ -362,7 +362,7 @@ hv_purge_stats(const struct hv_config *c, long long now, struct hv_purge_stat *s
 	    (r = hv_spool_each(sp, age_fn, &a, NULL, e)) < 0 ||
 	    (r = open_store(c, &st, e)) < 0)
 		goto out;
-	if (st != NULL && (r = hv_store_purged_since(st, now - 3600, &ages, &n, e)) < 0)
+	if (st != NULL && (r = hv_store_purged_since(st, now - 3600, now, &ages, &n, e)) < 0)
 		goto out;
 	qsort(a.v, a.n, sizeof *a.v, cmp_ll);
 	hv_purge_stat_of(spool, a.v, a.n);
@@ -419,6 +419,10 @@ hv_purge_erase(const struct hv_config *c, const char *account,
 	int r;
 
 	memset(rep, 0, sizeof *rep);
+	/* Secrets of "hv" and "domain:..." are not an account's. */
+	if (strchr(account, '@') == NULL || strncmp(account, "domain:", 7) == 0)
+		return hv_err_set(e, HV_EUSAGE, "erase: '%s' is not an account (an email "
+		    "address)", account);
 	if ((r = hv_auth_open(&a, c, e)) < 0)
 		return r;
 	hv_audit_msgid(rep->account_hmac, hv_auth_key(a, HV_AUTH_KEY_AUDIT), account,

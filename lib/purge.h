@@ -93,8 +93,10 @@ struct hv_erase_report {
  * in one transaction with secure_delete, the write-ahead log emptied, and
  * the spool files of the teams it is the source of.  Needs the master key
  * (HV_EPERM, nothing erased, when it cannot be had): the account.erase
- * event names the account only by HMAC under the audit key (what
- * `hv-audit msgid ACCOUNT` prints), with the number of rows.
+ * event names the account only by its HMAC under the store's audit key
+ * (the key that names Message-IDs in the pipeline's events), with the
+ * number of rows; the caller shows it to whoever asked for the erasure.
+ * HV_EUSAGE when account is not an email address.
  */
 int hv_purge_erase(const struct hv_config *c, const char *account,
     struct hv_erase_report *rep, struct hv_err *e);

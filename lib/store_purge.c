@@ -42,8 +42,8 @@ fail:
 }
 
 int
-hv_store_purged_since(struct hv_store *s, long long since, long long **ages, size_t *n,
-    struct hv_err *e)
+hv_store_purged_since(struct hv_store *s, long long since, long long until,
+    long long **ages, size_t *n, struct hv_err *e)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
@@ -51,10 +51,11 @@ hv_store_purged_since(struct hv_store *s, long long since, long long **ages, siz
 
 	*ages = NULL;
 	*n = 0;
-	if ((r = store_prepare(s, &st, "SELECT age FROM purged WHERE at >= ?1 ORDER BY age",
+	if ((r = store_prepare(s, &st, "SELECT age FROM purged WHERE at BETWEEN ?1 AND ?2 ORDER BY age",
 	    e)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, until);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 256;
