@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "auth_int.h"
 #include "clock.h"
 #include "crypto.h"
@@ -149,8 +150,13 @@ open_store(struct hv_auth *a, const struct hv_config *c, int create,
 		r = hv_store_meta_put(a->store, "master_key_check", check, e);
 	else if (r == 0 && strcmp(have.data, check) != 0 &&
 	    finish_rotation(c->keys.master, master, have.data, e) != 0)
+	{
+		struct hv_audit_field f = { "file", c->keys.master };
+
 		r = hv_err_set(e, HV_EPERM, "the master key from '%s' does not open the "
 		    "state database '%s'", c->keys.master, c->paths.state);
+		(void)hv_audit_log(c, HV_AUDIT_KEY_REFUSE, &f, 1, HV_AUDIT_REFUSED, e->msg, NULL);
+	}
 	else if (r == HV_ENOINPUT)
 		r = hv_err_set(e, HV_EDATA, "state database '%s' has no master key check",
 		    c->paths.state);
@@ -196,6 +202,16 @@ data_keys(struct hv_auth *a, struct hv_err *e)
 	}
 	hv_buf_release(&k);
 	return r;
+}
+
+void
+auth_audit(struct hv_auth *a, const char *action, const char *key, const char *value,
+    int ok, const struct hv_err *e)
+{
+	struct hv_audit_field f = { key, value };
+
+	(void)hv_audit_log(a->cfg, action, &f, key ? 1 : 0, ok ? HV_AUDIT_OK : HV_AUDIT_FAIL,
+	    ok || e == NULL ? NULL : e->msg, NULL);
 }
 
 static int
@@ -516,6 +532,8 @@ hv_auth_token(struct hv_auth *a, const char *account, struct hv_buf *token,
 	if (r == 0 && (r = keep_token(a, account, &t, e)) == 0 &&
 	    hv_buf_add(token, t.access.data, t.access.len) < 0)
 		r = hv_err_set(e, HV_EDATA, "access token too long");
+	auth_audit(a, acct.kind == HV_ACCOUNT_SERVICE ? HV_AUDIT_TOKEN_MINT : HV_AUDIT_TOKEN_REFRESH,
+	    "account", account, r == 0, e);
 	hv_oauth_token_release(&t);
 out:
 	hv_lock_release(lock);

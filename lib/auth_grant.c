@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "auth_int.h"
 #include "clock.h"
 #include "file.h"
@@ -91,6 +92,7 @@ hv_auth_login(struct hv_auth *a, const char *account, const char *scopes,
 		goto out;
 	r = store_login(a, account, &t, e);
 out:
+	auth_audit(a, HV_AUDIT_TOKEN_MINT, "account", account, r == 0, e);
 	hv_wipe(&pkce, sizeof pkce);
 	hv_loopback_close(&l);
 	hv_oauth_client_release(&client);
@@ -151,6 +153,7 @@ hv_auth_service_account(struct hv_auth *a, const char *key_path, const char *dom
 	}
 	hv_oauth_sa_release(&sa);
 out:
+	auth_audit(a, HV_AUDIT_TOKEN_MINT, "domain", domain, r == 0, e);
 	hv_buf_release(&text);
 	hv_buf_release(&owner);
 	return r;
@@ -193,7 +196,10 @@ hv_auth_revoke(struct hv_auth *a, const char *account, struct hv_err *e)
 			google = told.code;
 	}
 	hv_buf_release(&tok);
-	if ((r = erase_account(a, account, e)) < 0)
+	r = erase_account(a, account, e);
+	auth_audit(a, HV_AUDIT_TOKEN_REVOKE, "account", account, r == 0 && google == 0,
+	    r < 0 ? e : &told);
+	if (r < 0)
 		return r;
 	if (google < 0)
 		return hv_err_set(e, google == HV_ETEMP ? HV_ETEMP : google,
@@ -281,6 +287,7 @@ hv_auth_rotate_key(struct hv_auth *a, int *count, struct hv_err *e)
 	rs.next = NULL;
 	*count = rs.count;
 out:
+	auth_audit(a, HV_AUDIT_KEY_ROTATE, NULL, NULL, r == 0, e);
 	if (r < 0 && next.data != NULL && rs.count == 0)
 		unlink(next.data);
 	hv_seal_key_free(rs.next);

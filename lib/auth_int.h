@@ -37,4 +37,9 @@ int auth_key_check(const uint8_t master[HV_KEY_LEN], char out[33], struct hv_err
 int auth_domain_sa(struct hv_auth *a, const char *domain, struct hv_oauth_sa *sa,
     struct hv_err *e);
 
+/* Append an audit event about account (may be NULL) to the trail; the
+ * trail's own failure is left for the next event to meet. */
+void auth_audit(struct hv_auth *a, const char *action, const char *key, const char *value,
+    int ok, const struct hv_err *e);
+
 #endif

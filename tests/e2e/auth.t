@@ -175,4 +175,12 @@ expect_failure 75 'revoke with Google unreachable' hv-auth revoke a@example.com
 ok 'says Google was not told' grep -q 'but Google was not told' "$T/.err"
 ok 'yet the secrets are erased' test "$(sqlite3 state/hv.db "SELECT count(*) FROM secrets WHERE owner = 'a@example.com'")" = 0
 
+# The trail: every grant, refresh, use, revocation and rotation, no secret.
+for action in token.mint token.refresh token.use token.revoke key.rotate key.refuse; do
+	ok "the audit trail records $action" grep -q "\"action\":\"$action\"" state/audit.log
+done
+ok 'and holds no access token' test -z "$(grep -F "$tok2" state/audit.log)"
+ok 'nor a refresh token' test -z "$(grep -F '1//0' state/audit.log)"
+expect_success 'and verifies' hv-audit verify
+
 done_testing
