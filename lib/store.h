@@ -128,13 +128,13 @@ int hv_store_replace(struct hv_store *s, const char *src, struct hv_err *e);
  * Spool purge records (lib/store_purge.c): the age in seconds of each
  * spool file hv-purge removed, at when.  hv_store_purged_record adds ages
  * (n of them) and forgets records older than forget_before, in one
- * transaction; hv_store_purged_since gives the ages recorded since a time,
- * ascending, in *ages (the caller frees).
+ * transaction; hv_store_purged_since gives the ages recorded from since
+ * to until, ascending, in *ages (the caller frees).
  */
 int hv_store_purged_record(struct hv_store *s, long long at, const long long *ages,
     size_t n, long long forget_before, struct hv_err *e);
-int hv_store_purged_since(struct hv_store *s, long long since, long long **ages,
-    size_t *n, struct hv_err *e);
+int hv_store_purged_since(struct hv_store *s, long long since, long long until,
+    long long **ages, size_t *n, struct hv_err *e);
 
 /* Whether the index marks team's message source_id (of source) done; 0
  * and *done = 0 when the index does not know it. */
