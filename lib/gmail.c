@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "gmail.h"
+#include "gmail_int.h"
 #include "http.h"
 #include "json.h"
 #include "mem.h"
@@ -14,17 +15,22 @@
 #define PAGE_MAX (16 * 1024 * 1024)
 #define ATTEMPTS 7
 #define BUDGET 300		/* seconds of retrying one call before giving up */
+#define TIMEOUT 120		/* seconds for one request, upload included */
 
-struct hv_gmail {
-	const struct hv_config *cfg;
-	struct hv_auth *auth;
-	struct hv_http *http;
-	char *account;
-	char *user;		/* account, escaped for a URL path */
-	struct hv_quota quota;
-	struct hv_buf token;	/* secret: the access token in use */
-	long calls;
-};
+/* HV_TEST_HTTP_TIMEOUT shortens the wait for an answer that never comes,
+ * so tests of stalled answers run in seconds. */
+static long
+request_timeout(void)
+{
+	const char *s = getenv("HV_TEST_HTTP_TIMEOUT");
+	char *end;
+	long t;
+
+	if (s == NULL || *s == '\0')
+		return TIMEOUT;
+	t = strtol(s, &end, 10);
+	return *end == '\0' && t > 0 && t < TIMEOUT ? t : TIMEOUT;
+}
 
 int
 hv_gmail_new(struct hv_gmail **out, const struct hv_config *c, struct hv_auth *auth,
@@ -42,7 +48,7 @@ hv_gmail_new(struct hv_gmail **out, const struct hv_config *c, struct hv_auth *a
 	hv_http_escape(&user, account);
 	g->user = hv_buf_detach(&user, NULL);
 	if ((r = hv_quota_init(&g->quota, c->google.quota, e)) < 0 ||
-	    (r = hv_http_new(&g->http, c->google.ca_file, 120, e)) < 0) {
+	    (r = hv_http_new(&g->http, c->google.ca_file, request_timeout(), e)) < 0) {
 		hv_gmail_free(g);
 		return r;
 	}
@@ -139,22 +145,8 @@ backoff(int n, long retry_after)
 	return base * (0.5 + (double)r / 255.0);
 }
 
-struct call {
-	const char *method;		/* for the quota: "messages.get" */
-	const char *verb;		/* "GET", "POST" */
-	const char *url;
-	const char *content_type;
-	const void *body;
-	size_t len;
-};
-
-/*
- * One API call, paced and retried.  0 with a 2xx in resp; HV_ENOINPUT for
- * a 404; HV_EPERM for 401 and a refusing 403; HV_ETEMP when retries run
- * out; HV_EPROTO for any other answer.  e names the method and why.
- */
-static int
-call(struct hv_gmail *g, const struct call *c, struct hv_http_response *resp,
+int
+gmail_call(struct hv_gmail *g, const struct gmail_call *c, struct hv_http_response *resp,
     struct hv_err *e)
 {
 	struct hv_http_request req = { 0 };
@@ -201,26 +193,25 @@ call(struct hv_gmail *g, const struct call *c, struct hv_http_response *resp,
 	}
 }
 
-/* {api}/gmail/v1/users/{user}/{tail} */
-static int
-api_url(struct hv_gmail *g, struct hv_buf *url, const char *tail)
+int
+gmail_url(struct hv_gmail *g, struct hv_buf *url, const char *tail)
 {
 	if (hv_buf_addf(url, "%s/gmail/v1/users/%s/%s", g->cfg->google.api, g->user, tail) < 0)
 		return HV_EDATA;
 	return 0;
 }
 
-static int
-get_json(struct hv_gmail *g, const char *method, const char *url, struct hv_json **j,
+int
+gmail_get_json(struct hv_gmail *g, const char *method, const char *url, struct hv_json **j,
     size_t max, struct hv_err *e)
 {
 	struct hv_http_response resp;
-	struct call c = { method, "GET", url, NULL, NULL, 0 };
+	struct gmail_call c = { method, "GET", url, NULL, NULL, 0 };
 	int r;
 
 	*j = NULL;
 	hv_http_response_init(&resp, max);
-	if ((r = call(g, &c, &resp, e)) == 0 &&
+	if ((r = gmail_call(g, &c, &resp, e)) == 0 &&
 	    (r = hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, j, e)) < 0)
 		hv_err_wrap(e, "%s %s", g->account, method);
 	hv_http_response_release(&resp);
@@ -235,8 +226,8 @@ hv_gmail_profile(struct hv_gmail *g, struct hv_buf *history_id, struct hv_err *e
 	const char *h;
 	int r;
 
-	api_url(g, &url, "profile");
-	if ((r = get_json(g, "getProfile", url.data, &j, 64 * 1024, e)) == 0) {
+	gmail_url(g, &url, "profile");
+	if ((r = gmail_get_json(g, "getProfile", url.data, &j, 64 * 1024, e)) == 0) {
 		if ((h = hv_json_get_str(j, "historyId")) == NULL)
 			r = hv_err_set(e, HV_EPROTO, "%s getProfile: no historyId", g->account);
 		else
@@ -289,11 +280,11 @@ hv_gmail_history(struct hv_gmail *g, const char *start, const char *label,
 
 	do {
 		hv_buf_reset(&url);
-		api_url(g, &url, "history?historyTypes=messageAdded&maxResults=500");
+		gmail_url(g, &url, "history?historyTypes=messageAdded&maxResults=500");
 		page_param(&url, "startHistoryId", start);
 		page_param(&url, "labelId", label);
 		page_param(&url, "pageToken", page.data);
-		if ((r = get_json(g, "history.list", url.data, &j, PAGE_MAX, e)) < 0)
+		if ((r = gmail_get_json(g, "history.list", url.data, &j, PAGE_MAX, e)) < 0)
 			break;
 		hist = hv_json_get(j, "history");
 		nh = hist ? hv_json_array_len(hist) : 0;
@@ -345,11 +336,11 @@ hv_gmail_list(struct hv_gmail *g, const char *query, const char *label,
 
 	do {
 		hv_buf_reset(&url);
-		api_url(g, &url, "messages?maxResults=500");
+		gmail_url(g, &url, "messages?maxResults=500");
 		page_param(&url, "q", query);
 		page_param(&url, "labelIds", label);
 		page_param(&url, "pageToken", page.data);
-		if ((r = get_json(g, "messages.list", url.data, &j, PAGE_MAX, e)) < 0)
+		if ((r = gmail_get_json(g, "messages.list", url.data, &j, PAGE_MAX, e)) < 0)
 			break;
 		list = hv_json_get(j, "messages");
 		n = list ? hv_json_array_len(list) : 0;
@@ -419,10 +410,10 @@ hv_gmail_get_raw(struct hv_gmail *g, const char *id, struct hv_gmail_message *m,
 	const char *raw, *date;
 	int r;
 
-	api_url(g, &url, "messages/");
+	gmail_url(g, &url, "messages/");
 	hv_http_escape(&url, id);
 	hv_buf_adds(&url, "?format=raw");
-	r = get_json(g, "messages.get", url.data, &j, HV_GMAIL_RAW_MAX / 3 * 4 + 65536, e);
+	r = gmail_get_json(g, "messages.get", url.data, &j, HV_GMAIL_RAW_MAX / 3 * 4 + 65536, e);
 	if (r == 0) {
 		copy_str(m->id, sizeof m->id, j, "id");
 		copy_str(m->thread_id, sizeof m->thread_id, j, "threadId");
@@ -448,8 +439,8 @@ find_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e)
 	size_t i, n;
 	int r;
 
-	api_url(g, &url, "labels");
-	if ((r = get_json(g, "labels.list", url.data, &j, PAGE_MAX, e)) < 0)
+	gmail_url(g, &url, "labels");
+	if ((r = gmail_get_json(g, "labels.list", url.data, &j, PAGE_MAX, e)) < 0)
 		goto out;
 	list = hv_json_get(j, "labels");
 	n = list ? hv_json_array_len(list) : 0;
@@ -476,7 +467,7 @@ hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err 
 	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(4096);
 	struct hv_http_response resp;
 	struct hv_json *j = NULL, *req = hv_json_object();
-	struct call c = { "labels.create", "POST", NULL, "application/json", NULL, 0 };
+	struct gmail_call c = { "labels.create", "POST", NULL, "application/json", NULL, 0 };
 	int r;
 
 	if ((r = find_label(g, name, id, e)) != HV_ENOINPUT)
@@ -485,12 +476,12 @@ hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err 
 	hv_json_set_str(req, "labelListVisibility", "labelShow");
 	hv_json_set_str(req, "messageListVisibility", "show");
 	hv_json_dump(req, &body);
-	api_url(g, &url, "labels");
+	gmail_url(g, &url, "labels");
 	c.url = url.data;
 	c.body = body.data;
 	c.len = body.len;
 	hv_http_response_init(&resp, 64 * 1024);
-	r = call(g, &c, &resp, e);
+	r = gmail_call(g, &c, &resp, e);
 	if (r == 0 && hv_json_parse(resp.body.data, resp.body.len, &j, e) == 0 &&
 	    hv_json_get_str(j, "id") != NULL)
 		copy_str(id, 64, j, "id");
@@ -558,7 +549,7 @@ hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *lab
 	struct hv_http_response resp;
 	struct hv_json *j = NULL;
 	char boundary[40];
-	struct call c = { use_import ? "messages.import" : "messages.insert", "POST", NULL,
+	struct gmail_call c = { use_import ? "messages.import" : "messages.insert", "POST", NULL,
 	    NULL, NULL, 0 };
 	int r;
 
@@ -576,7 +567,7 @@ hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *lab
 	c.content_type = type.data;
 	c.body = body.data;
 	c.len = body.len;
-	if ((r = call(g, &c, &resp, e)) < 0)
+	if ((r = gmail_call(g, &c, &resp, e)) < 0)
 		goto out;
 	if (hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, &j, e) < 0 ||
 	    hv_json_get_str(j, "id") == NULL)

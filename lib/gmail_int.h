@@ -1,0 +1,49 @@
+/*
+ * gmail_int: what the Gmail module's files share (lib/gmail*.c only).
+ */
+#ifndef HV_GMAIL_INT_H
+#define HV_GMAIL_INT_H
+
+#include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "http.h"
+#include "json.h"
+#include "quota.h"
+
+struct hv_gmail {
+	const struct hv_config *cfg;
+	struct hv_auth *auth;
+	struct hv_http *http;
+	char *account;
+	char *user;		/* account, escaped for a URL path */
+	struct hv_quota quota;
+	struct hv_buf token;	/* secret: the access token in use */
+	long calls;
+};
+
+struct gmail_call {
+	const char *method;		/* for the quota: "messages.get" */
+	const char *verb;		/* "GET", "POST" */
+	const char *url;
+	const char *content_type;
+	const void *body;
+	size_t len;
+};
+
+/*
+ * One API call, paced and retried.  0 with a 2xx in resp; HV_ENOINPUT for
+ * a 404; HV_EPERM for 401 and a refusing 403; HV_ETEMP when retries run
+ * out; HV_EPROTO for any other answer.  e names the method and why.
+ */
+int gmail_call(struct hv_gmail *g, const struct gmail_call *c,
+    struct hv_http_response *resp, struct hv_err *e);
+
+/* {api}/gmail/v1/users/{user}/{tail} into url. */
+int gmail_url(struct hv_gmail *g, struct hv_buf *url, const char *tail);
+
+/* A GET whose answer is JSON (at most max bytes), parsed into *j. */
+int gmail_get_json(struct hv_gmail *g, const char *method, const char *url,
+    struct hv_json **j, size_t max, struct hv_err *e);
+
+#endif
