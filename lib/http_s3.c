@@ -305,7 +305,9 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	} else if (strncasecmp(line, "etag:", 5) == 0) {
 		for (v = 5; line[v] == ' '; v++)
 			;
-		snprintf(q->etag, sizeof q->etag, "%s", line + v);
+		/* An ETag too long to keep is as good as none: the part fails. */
+		if (strlen(line + v) < sizeof q->etag)
+			memcpy(q->etag, line + v, strlen(line + v) + 1);
 	}
 	return len;
 }

@@ -250,10 +250,12 @@ HV_TEST_CLOCK_OFFSET=$((today + 120 - now)) hv-backup -c prune.conf create >/dev
 ok 'eleven backups to prune' test "$(ls pdir | wc -l)" -eq 11
 expect_success 'prune' hv-backup -c prune.conf prune
 ok 'deleted the three oldest' test "$(last_out | grep -c '"action":"delete"')" -eq 3
-names() { for d in "$@"; do date -u -d "@$((today - d * 86400 + 60))" +hv-%Y%m%dT%H%M%SZ.hvb; done; }
-ok 'kept the newest two and one a day for the week' sh -c "
-    test \"\$(ls pdir | sort)\" = \"\$( (names_() { :; }; $(printf 'echo %s;' $(names 0 1 2 3 4 5 6)) \
-    date -u -d @$((today + 120)) +hv-%Y%m%dT%H%M%SZ.hvb) | sort)\""
+# Compared by day: the clock moves on by a second or so while they are made.
+for d in 0 0 1 2 3 4 5 6; do
+	date -u -d "@$((today - d * 86400 + 60))" +hv-%Y%m%d
+done | sort >kept.want
+ls pdir | cut -c1-11 | sort >kept.got
+ok 'kept the newest two and one a day for the week' cmp -s kept.want kept.got || diff kept.want kept.got | sed 's/^/# /'
 expect_success 'prune again changes nothing' hv-backup -c prune.conf prune
 ok 'nothing deleted' test "$(last_out | grep -c '"action":"delete"')" -eq 0
 ok 'prune is in the audit trail' sh -c 'HV_CONFIG=prune.conf hv-audit query ".action == \"backup.prune\"" | grep -q .'
