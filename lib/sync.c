@@ -226,11 +226,12 @@ sync_one(struct run *r, const char *account, const char *id, const char *path)
 	r->st->messages++;
 	rc = hv_spool_get(r->spool, path, account, &raw, &e);
 	if (rc == HV_ENOINPUT || rc == HV_EPERM) {
-		/* Its cursor never skipped it: hv-fetch fetches it again. */
+		/* Its cursor never skipped it: hv-fetch fetches it again, so
+		 * the next run finishes it. */
 		r->st->gone++;
+		worst(r, HV_ETEMP);
 		note(r, "%s: message %s: %s; hv-fetch will fetch it again", account, id, e.msg);
-		emit(r, id, "", NULL, 0, rc == HV_EPERM ? "epoch key gone" : "spool file gone");
-		rc = 0;
+		rc = emit(r, id, "", NULL, 0, rc == HV_EPERM ? "epoch key gone" : "spool file gone");
 		goto out;
 	}
 	if (rc < 0 || (rc = hv_mime_ids(&ids, raw.data, raw.len, id, &e)) < 0) {
@@ -420,7 +421,7 @@ hv_sync_run(const struct hv_config *c, const struct hv_sync_opts *o,
 	rc = o->input != NULL ? sync_input(&r, o->input, e) : sync_spool(&r, e);
 	if (rc == 0 && st->worst != 0)
 		rc = hv_err_set(e, st->worst, "%ld of %ld messages not yet with every member",
-		    st->pending + st->failed, st->messages);
+		    st->pending + st->failed + st->gone, st->messages);
 out:
 	for (i = 0; i < r.nm; i++) {
 		if (r.m[i].gmail != NULL) {
