@@ -432,8 +432,12 @@ hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
 	if ((rc = candidates(&r, &latest, e)) < 0)
 		goto out;
 	rc = fetch_all(&r, e);
-	/* Every spool file of this run is durable now; only then move on. */
-	if (rc == 0 && !st->cut && latest.len > 0 &&
+	/*
+	 * Every spool file of this run is durable now; only then move on.  A
+	 * run narrowed by --label or --query saw only part of the mailbox:
+	 * moving the cursor would skip the rest for good.
+	 */
+	if (rc == 0 && !st->cut && latest.len > 0 && o->label == NULL && o->query == NULL &&
 	    (rc = hv_index_cursor_put(r.store, r.team->source, "fetch", latest.data, hv_now(),
 	    e)) == 0)
 		hv_crashpoint();
