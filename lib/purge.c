@@ -155,17 +155,17 @@ count(struct run *u, long long epoch, const char *reason, long long age)
 
 /* 1 removed, 0 gone meanwhile, or an error. */
 static int
-remove_file(struct run *u, long long epoch, const char *path, struct hv_err *e)
+remove_file(struct run *u, const struct hv_spool_entry *ent, struct hv_err *e)
 {
 	if (u->o->dry_run) {
-		note(u, HV_PURGE_WOULD, epoch, path);
+		note(u, HV_PURGE_WOULD, ent->epoch, ent->path);
 		return 1;
 	}
-	if (unlink(path) == 0)
+	if (unlinkat(ent->dirfd, ent->name, 0) == 0)
 		return 1;
 	if (errno == ENOENT)
 		return 0;
-	return hv_err_errno(e, HV_EIO, errno, "cannot remove '%s'", path);
+	return hv_err_errno(e, HV_EIO, errno, "cannot remove '%s'", ent->path);
 }
 
 static int
@@ -195,7 +195,7 @@ file_fn(const struct hv_spool_entry *ent, void *arg)
 	if (ent->kind == HV_SPOOL_TEMP) {
 		if (age < u->ttl)
 			return 0;
-		if ((r = remove_file(u, ent->epoch, ent->path, u->e)) > 0)
+		if ((r = remove_file(u, ent, u->e)) > 0)
 			u->rep->temp++;
 		return r < 0 ? r : 0;
 	}
@@ -211,7 +211,7 @@ file_fn(const struct hv_spool_entry *ent, void *arg)
 			u->rep->oldest = age;
 		return 0;
 	}
-	if ((r = remove_file(u, ent->epoch, ent->path, u->e)) <= 0)
+	if ((r = remove_file(u, ent, u->e)) <= 0)
 		return r;
 	if (reason[0] == 'e')
 		u->rep->expired++;
@@ -364,7 +364,8 @@ hv_purge_stats(const struct hv_config *c, long long now, struct hv_purge_stat *s
 		goto out;
 	if (st != NULL && (r = hv_store_purged_since(st, now - 3600, now, &ages, &n, e)) < 0)
 		goto out;
-	qsort(a.v, a.n, sizeof *a.v, cmp_ll);
+	if (a.n > 0)
+		qsort(a.v, a.n, sizeof *a.v, cmp_ll);
 	hv_purge_stat_of(spool, a.v, a.n);
 	spool->bytes = a.bytes;
 	hv_purge_stat_of(purged, ages, n);

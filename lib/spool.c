@@ -28,6 +28,7 @@ struct hv_spool {
 	size_t rootlen;
 	struct hv_epochs *ep;
 	long long skew;		/* the caller's clock minus hv_now() */
+	uid_t uid;
 };
 
 static int
@@ -90,6 +91,7 @@ hv_spool_open(struct hv_spool **out, const struct hv_config *c, long long now,
 	sp->root = hv_xstrdup(real);
 	sp->rootlen = strlen(real);
 	sp->skew = now - hv_now();
+	sp->uid = geteuid();
 	*out = sp;
 	return 0;
 }
@@ -336,16 +338,22 @@ scan_one(struct hv_spool *sp, int dfd, const char *name,
 	struct stat st;
 	int tmp = 0;
 
+	size_t n = strlen(name);
+
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;	/* gone meanwhile */
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", sp->root, name) >= sizeof path)
+	if (sp->rootlen + 1 + n >= sizeof path)
 		return 0;
+	memcpy(path, sp->root, sp->rootlen);
+	path[sp->rootlen] = '/';
+	memcpy(path + sp->rootlen + 1, name, n + 1);
 	ent.path = path;
 	ent.name = name;
+	ent.dirfd = dfd;
 	ent.mtime = st.st_mtim.tv_sec;
 	ent.size = st.st_size;
 	ent.epoch = -1;
-	if (S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	if (S_ISREG(st.st_mode) && st.st_uid == sp->uid &&
 	    parse_name(name, &ent.epoch, team, id, &tmp)) {
 		ent.kind = tmp ? HV_SPOOL_TEMP : HV_SPOOL_FILE;
 		ent.team = team;

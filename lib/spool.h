@@ -80,6 +80,7 @@ struct hv_spool_entry {
 	long long size;
 	enum hv_spool_kind kind;
 	const char *name;	/* borrowed: path's last component */
+	int dirfd;		/* the root, open for the call (unlinkat(2) name) */
 };
 
 /*

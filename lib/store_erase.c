@@ -4,17 +4,39 @@
 #include "store_int.h"
 #include "banned.h"
 
-/* Every row that names an account, the rows that hang on them last. */
-static const char *const erase_sql[] = {
-	"DELETE FROM copies WHERE member = ?1",
-	"DELETE FROM copies WHERE (team, mid_hmac) IN "
-	"  (SELECT team, mid_hmac FROM messages WHERE source = ?1)",
-	"DELETE FROM messages WHERE source = ?1",
-	"DELETE FROM members WHERE account = ?1",
-	"DELETE FROM cursors WHERE account = ?1",
-	"DELETE FROM secrets WHERE owner = ?1",
-	"DELETE FROM accounts WHERE email = ?1",
+/*
+ * Every row that names an account, the rows that hang on them last.  A
+ * table that names accounts joins this list when it joins the schema; one
+ * an older schema lacks is skipped.
+ */
+static const struct {
+	const char *table, *sql;
+} erase_sql[] = {
+	{ "labels", "DELETE FROM labels WHERE member = ?1" },
+	{ "copies", "DELETE FROM copies WHERE member = ?1" },
+	{ "copies", "DELETE FROM copies WHERE (team, mid_hmac) IN "
+	    "(SELECT team, mid_hmac FROM messages WHERE source = ?1)" },
+	{ "messages", "DELETE FROM messages WHERE source = ?1" },
+	{ "members", "DELETE FROM members WHERE account = ?1" },
+	{ "cursors", "DELETE FROM cursors WHERE account = ?1" },
+	{ "secrets", "DELETE FROM secrets WHERE owner = ?1" },
+	{ "accounts", "DELETE FROM accounts WHERE email = ?1" },
 };
+
+static int
+has_table(struct hv_store *s, const char *table)
+{
+	sqlite3_stmt *st;
+	int found;
+
+	if (store_prepare(s, &st, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+	    "name = ?1", NULL) < 0)
+		return 1;	/* then the DELETE says what is wrong */
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
 
 static int
 erase_rows(struct hv_store *s, const char *account, long long *rows, struct hv_err *e)
@@ -24,7 +46,9 @@ erase_rows(struct hv_store *s, const char *account, long long *rows, struct hv_e
 	int r;
 
 	for (i = 0; i < sizeof erase_sql / sizeof erase_sql[0]; i++) {
-		if ((r = store_prepare(s, &st, erase_sql[i], e)) < 0)
+		if (!has_table(s, erase_sql[i].table))
+			continue;
+		if ((r = store_prepare(s, &st, erase_sql[i].sql, e)) < 0)
 			return r;
 		sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
 		if ((r = store_run(s, st, "erase", e)) < 0)

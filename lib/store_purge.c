@@ -2,17 +2,77 @@
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "mem.h"
 #include "store.h"
 #include "store_int.h"
 #include "banned.h"
 
+/* Faster than a printf per number, for a hundred thousand of them. */
+static void
+add_number(struct hv_buf *b, long long v, int comma)
+{
+	char digits[24];
+	size_t i = sizeof digits;
+	unsigned long long u = v < 0 ? 0 : (unsigned long long)v;
+
+	do
+		digits[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (comma)
+		digits[--i] = ',';
+	hv_buf_add(b, digits + i, sizeof digits - i);
+}
+
+/* The ages travel as one JSON array through json_each: one statement for
+ * any number of rows, several times faster than a step per row. */
+static int
+insert_ages(struct hv_store *s, long long at, const long long *ages, size_t n,
+    struct hv_err *e)
+{
+	struct hv_buf text;
+	sqlite3_stmt *st;
+	size_t i;
+	int r;
+
+	hv_buf_init(&text, 24 * n + 16);
+	hv_buf_adds(&text, "[");
+	for (i = 0; i < n; i++)
+		add_number(&text, ages[i], i > 0);
+	hv_buf_adds(&text, "]");
+	if ((r = store_prepare(s, &st, "INSERT INTO purged (at, age) "
+	    "SELECT ?1, value FROM json_each(?2)", e)) == 0) {
+		sqlite3_bind_int64(st, 1, at);
+		sqlite3_bind_text(st, 2, text.data, (int)text.len, SQLITE_STATIC);
+		r = store_run(s, st, "record purges", e);
+	}
+	hv_buf_release(&text);
+	return r;
+}
+
+static int record(struct hv_store *, long long, const long long *, size_t, long long,
+    struct hv_err *);
+
 int
 hv_store_purged_record(struct hv_store *s, long long at, const long long *ages, size_t n,
     long long forget_before, struct hv_err *e)
 {
+	int r;
+
+	/* Statistics: a power cut may lose the last of them, and not waiting
+	 * for the disk keeps a purge of 100,000 files as fast as find(1). */
+	if ((r = store_exec(s, "PRAGMA synchronous = NORMAL", e)) < 0)
+		return r;
+	r = record(s, at, ages, n, forget_before, e);
+	store_exec(s, "PRAGMA synchronous = FULL", NULL);
+	return r;
+}
+
+static int
+record(struct hv_store *s, long long at, const long long *ages, size_t n,
+    long long forget_before, struct hv_err *e)
+{
 	sqlite3_stmt *st = NULL;
-	size_t i;
 	int r;
 
 	if ((r = hv_store_begin(s, e)) < 0)
@@ -20,21 +80,9 @@ hv_store_purged_record(struct hv_store *s, long long at, const long long *ages, 
 	if ((r = store_prepare(s, &st, "DELETE FROM purged WHERE at < ?1", e)) < 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, forget_before);
-	if ((r = store_run(s, st, "forget purge records", e)) < 0)
+	if ((r = store_run(s, st, "forget purge records", e)) < 0 ||
+	    (n > 0 && (r = insert_ages(s, at, ages, n, e)) < 0))
 		goto fail;
-	if ((r = store_prepare(s, &st, "INSERT INTO purged (at, age) VALUES (?1, ?2)", e)) < 0)
-		goto fail;
-	sqlite3_bind_int64(st, 1, at);
-	for (i = 0; i < n; i++) {
-		sqlite3_bind_int64(st, 2, ages[i]);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			r = store_fail(s, e, "record a purge");
-			sqlite3_finalize(st);
-			goto fail;
-		}
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
 	return hv_store_commit(s, e);
 fail:
 	hv_store_rollback(s);

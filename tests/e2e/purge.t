@@ -153,31 +153,37 @@ config "$SP" "$ALLOW"
 DB=$T/state/hv.db
 sqlite3 "$DB" >/dev/null <<EOF
 PRAGMA journal_mode = WAL;
-INSERT INTO accounts VALUES ('alice@example.com', 1, 'gmail.insert', 0, 1, 1),
+INSERT INTO accounts (email, kind, scopes, revoked, created, updated) VALUES ('alice@example.com', 1, 'gmail.insert', 0, 1, 1),
   ('bob@example.com', 1, 'gmail.insert', 0, 1, 1);
-INSERT INTO secrets VALUES ('alice@example.com', 'refresh_token', X'a11ce5ec7e7a11ce', 0),
+INSERT INTO secrets (owner, name, blob, expires) VALUES ('alice@example.com', 'refresh_token', X'a11ce5ec7e7a11ce', 0),
   ('bob@example.com', 'refresh_token', X'b0b5ec7e7b0b', 0);
-INSERT INTO cursors VALUES ('alice@example.com', 'labels', 'hist-alice-9876', 1),
+INSERT INTO cursors (account, kind, history_id, updated) VALUES ('alice@example.com', 'labels', 'hist-alice-9876', 1),
   ('bob@example.com', 'labels', 'hist-bob-5432', 1);
-INSERT INTO members VALUES ('support', 'alice@example.com'), ('support', 'bob@example.com');
-INSERT INTO messages VALUES ('support', X'01', 'src@example.com', 'srcid0001', NULL, 1, 1),
+INSERT INTO members (team, account) VALUES ('support', 'alice@example.com'), ('support', 'bob@example.com');
+INSERT INTO messages (team, mid_hmac, source, source_id, subject, fetched, done) VALUES ('support', X'01', 'src@example.com', 'srcid0001', NULL, 1, 1),
   ('alices', X'02', 'alice@example.com', 'alicesrc77', NULL, 1, 0);
-INSERT INTO copies VALUES ('support', X'01', 'alice@example.com', 'gmailalice42', 1),
+INSERT INTO copies (team, mid_hmac, member, gmail_id, imported) VALUES ('support', X'01', 'alice@example.com', 'gmailalice42', 1),
   ('support', X'01', 'bob@example.com', 'gmailbob42', 1),
   ('alices', X'02', 'bob@example.com', 'gmailbobfromalice', 1);
 EOF
+ROWS=7
+if [ "$(sqlite3 "$DB" "SELECT count(*) FROM sqlite_master WHERE name = 'labels'")" = 1 ]; then
+	sqlite3 "$DB" "INSERT INTO labels (team, mid_hmac, member, label, kind) VALUES
+	    ('support', X'01', 'alice@example.com', X'a11ce1abe1', 1)"
+	ROWS=8
+fi
 trace() { cat "$DB" "$DB-wal" "$DB-shm" 2>/dev/null | grep -a -c -e alice -e a11ce -e hist-alice -e gmailalice -e alicesrc; }
 ok 'alice is in the state database before' test "$(trace)" -gt 0
 expect_failure 64 'erase refuses what is not an account' hv-purge erase hv
 expect_success 'erase alice' hv-purge erase alice@example.com
-ok 'reports the rows' test "$(json .rows)" = 7
+ok 'reports the rows' test "$(json .rows)" = $ROWS
 H=$(json .account_hmac)
 ok 'and the HMAC that names it' test "${#H}" = 32
 ok 'no trace of alice in the database, its WAL or shm' test "$(trace)" = 0
 ok 'nor anywhere in the state directory' test -z "$(grep -r -a -l -e alice -e a11ce "$T/state")"
 ok "bob's rows stay" test "$(sqlite3 "$DB" 'SELECT (SELECT count(*) FROM accounts) || (SELECT count(*) FROM copies) || (SELECT count(*) FROM cursors)')" = 111
 hv-audit query 'select(.action == "account.erase") | .target' >erase
-ok 'an account.erase event with the HMAC and the count' test "$(jq -r '[.account_hmac, .rows] | @csv' erase)" = "\"$H\",\"7\""
+ok 'an account.erase event with the HMAC and the count' test "$(jq -r '[.account_hmac, .rows] | @csv' erase)" = "\"$H\",\"$ROWS\""
 ok 'not the account' test "$(grep -c alice erase)" = 0
 expect_success 'erasing again finds nothing' hv-purge erase alice@example.com
 ok 'zero rows' test "$(json .rows)" = 0
