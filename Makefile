@@ -8,6 +8,7 @@ LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.
 	http.o json.o json_jq.o \
 	fetch.o gmail.o keys.o loopback.o mime.o quota.o \
 	mem.o msg.o oauth.o store.o store_index.o sync.o \
+	gmail_labels.o labels.o store_labels.o \
 	seal.o seal_io.o
 BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge
 MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1

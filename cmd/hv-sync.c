@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "config.h"
 #include "crypto.h"
@@ -15,12 +16,15 @@
 #include "index.h"
 #include "json.h"
 #include "keys.h"
+#include "labels.h"
 #include "msg.h"
 #include "sync.h"
 #include "banned.h"
 
 static const char usage_text[] =
     "usage: hv-sync -t team [file]\n"
+    "       hv-sync labels -t team\n"
+    "       hv-sync set -t team message-id status=state | assign=[member]\n"
     "       hv-sync status message-id\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
@@ -88,6 +92,40 @@ print_copy(const struct hv_index_copy *c, void *arg)
 	return 0;
 }
 
+/* The team's state of the message, when the team shares labels. */
+static int
+print_state(struct status *s, struct hv_auth *a, const struct hv_team *t, const uint8_t *mid,
+    struct hv_err *e)
+{
+	struct hv_json *j;
+	struct hv_buf line = HV_BUF_INIT(4096);
+	const char *state, *who;
+	char audit_id[HV_AUDIT_MSGID_LEN + 1];
+	int r;
+
+	if (!t->sync_labels ||
+	    (r = hv_labels_state(a, t, mid, &state, &who, audit_id, e)) < 0)
+		return t->sync_labels ? r : 0;
+	/* A message no one gave a state is in the first one. */
+	if (*state == '\0')
+		state = t->states[0];
+	if (!s->json) {
+		printf("%-16s state %s, assigned to %s, audit msgid %s\n", t->name, state,
+		    *who ? who : "no one", audit_id);
+		return 0;
+	}
+	j = hv_json_object();
+	hv_json_set_str(j, "team", t->name);
+	hv_json_set_str(j, "state", state);
+	hv_json_set_str(j, "assignee", who);
+	hv_json_set_str(j, "msgid", audit_id);
+	hv_json_dump(j, &line);
+	puts(line.data);
+	hv_json_free(j);
+	hv_buf_release(&line);
+	return 0;
+}
+
 /* Does every member of the team have the message?  1 when one lacks it. */
 static int
 missing(struct hv_auth *a, const struct hv_team *t, const uint8_t *mid)
@@ -127,8 +165,12 @@ cmd_status(const struct hv_config *c, const char *message_id, struct hv_err *e)
 				continue;
 			known = 1;
 			lack |= missing(a, &c->teams[i], mid);
+			if ((r = print_state(&s, a, &c->teams[i], mid, e)) < 0)
+				break;
 		}
-		if (!known) {
+		if (r < 0) {
+			;
+		} else if (!known) {
 			hv_warnx("%s: not in the index", message_id);
 			r = HV_ENO;
 		} else if (lack) {
@@ -136,6 +178,23 @@ cmd_status(const struct hv_config *c, const char *message_id, struct hv_err *e)
 		}
 	}
 	hv_auth_close(a);
+	return r;
+}
+
+/* hv-sync labels, and hv-sync set (set: message-id and what). */
+static int
+cmd_labels(const struct hv_config *c, const char *team, char **set, struct hv_err *e)
+{
+	struct hv_labels_io io = { emit, note, NULL };
+	struct hv_labels_stats st;
+	int r;
+
+	r = set == NULL ? hv_labels_run(c, team, &io, &st, e) :
+	    hv_labels_set(c, team, set[0], set[1], &io, &st, e);
+	if (hv_verbosity >= 0 && (st.changes || st.applied || st.deleted || hv_verbosity > 0))
+		hv_warnx("%s: labels: %ld changes, %ld copies updated, %ld deleted by their "
+		    "member, %ld left for the next run, %ld resyncs; %ld calls, %.0f units", team,
+		    st.changes, st.applied, st.deleted, st.failed, st.resyncs, st.calls, st.units);
 	return r;
 }
 
@@ -156,7 +215,8 @@ main(int argc, char **argv)
 	int ch, r;
 
 	hv_init(argv[0]);
-	if (argc > 1 && strcmp(argv[1], "status") == 0) {
+	if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "labels") == 0 ||
+	    strcmp(argv[1], "set") == 0)) {
 		cmd = argv[1];
 		argv++;
 		argc--;
@@ -174,12 +234,17 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (cmd != NULL ? argc != 1 || o.team != NULL : argc > 1 || o.team == NULL)
+	if (cmd == NULL ? argc > 1 || o.team == NULL :
+	    strcmp(cmd, "status") == 0 ? argc != 1 || o.team != NULL :
+	    strcmp(cmd, "labels") == 0 ? argc != 0 || o.team == NULL :
+	    argc != 2 || o.team == NULL)
 		return usage(64);
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
-	if (cmd != NULL) {
+	if (cmd != NULL && strcmp(cmd, "status") == 0) {
 		r = cmd_status(&c, argv[0], &e);
+	} else if (cmd != NULL) {
+		r = cmd_labels(&c, o.team, argc == 2 ? argv : NULL, &e);
 	} else {
 		o.input = argc == 1 ? argv[0] : stdin_has_lines() ? "-" : NULL;
 		r = hv_sync_run(&c, &o, &io, &st, &e);

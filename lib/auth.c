@@ -316,13 +316,19 @@ hv_auth_scopes(const struct hv_config *c, const char *account, const char *extra
 
 	for (i = 0; i < c->nteams; i++) {
 		t = &c->teams[i];
-		if (strcasecmp(t->source, account) == 0)
+		if (strcasecmp(t->source, account) == 0) {
 			scope_add(scopes, "gmail.readonly");
+			if (t->sync_labels)
+				scope_add(scopes, "gmail.modify");
+		}
 		for (m = 0; m < t->nmembers; m++) {
 			if (strcasecmp(t->members[m], account) != 0)
 				continue;
 			scope_add(scopes, "gmail.insert");
 			scope_add(scopes, "gmail.labels");
+			/* Shared labels read history and modify messages. */
+			if (t->sync_labels)
+				scope_add(scopes, "gmail.modify");
 		}
 	}
 	for (p = extra ? extra : ""; *p; p += n) {

@@ -50,6 +50,8 @@ static const struct key keys[] = {
 	{ "team", "label", K_STR, T(label), 0 },
 	{ "team", "query", K_STR, T(query), 0 },
 	{ "team", "import", K_BOOL, T(import), 0 },
+	{ "team", "sync_labels", K_BOOL, T(sync_labels), 0 },
+	{ "team", "states", K_LIST, T(states), T(nstates) },
 	{ "backup", "to", K_LIST, C(backup.to), C(backup.nto) },
 	{ "backup", "endpoint", K_STR, C(backup.endpoint), 0 },
 	{ "backup", "region", K_STR, C(backup.region), 0 },
@@ -455,12 +457,40 @@ config_defaults(struct hv_config *c)
 		c->audit.checkpoint_interval = 900;
 }
 
+/* Shared-label states: open pending closed unless named; each a single
+ * label level, once. */
+static int
+check_states(struct hv_team *t, const char *name, struct hv_err *e)
+{
+	static const char *const def[] = { "open", "pending", "closed" };
+	size_t i, k;
+
+	if (t->nstates == 0) {
+		free(t->states);
+		t->states = hv_xcalloc(4, sizeof *t->states);
+		for (i = 0; i < 3; i++)
+			t->states[i] = hv_xstrdup(def[i]);
+		t->nstates = 3;
+	}
+	for (i = 0; i < t->nstates; i++) {
+		if (strchr(t->states[i], '/') != NULL || strlen(t->states[i]) > 100)
+			return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s': bad state '%s'",
+			    name, t->line, t->name, t->states[i]);
+		for (k = 0; k < i; k++)
+			if (strcasecmp(t->states[k], t->states[i]) == 0)
+				return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s': state "
+				    "'%s' named twice", name, t->line, t->name, t->states[i]);
+	}
+	return 0;
+}
+
 /* What a team needs, and the label default, once its section is read. */
 static int
 check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 {
 	struct hv_team *t;
 	size_t i;
+	int r;
 
 	for (i = 0; i < c->nteams; i++) {
 		t = &c->teams[i];
@@ -472,6 +502,8 @@ check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 			    "members nor group", name, t->line, t->name);
 		if (t->label == NULL)
 			t->label = hv_xstrdup(t->name);
+		if ((r = check_states(t, name, e)) < 0)
+			return r;
 	}
 	if (c->spool.epoch > c->spool.ttl)
 		return hv_err_set(e, HV_ECONFIG, "%s: spool epoch (%lds) is longer than "
@@ -603,6 +635,7 @@ hv_config_free(struct hv_config *c)
 		free(c->teams[i].group);
 		free(c->teams[i].label);
 		free(c->teams[i].query);
+		free_list(c->teams[i].states);
 	}
 	free(c->teams);
 	free_list(c->backup.to);

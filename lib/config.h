@@ -31,6 +31,9 @@ struct hv_team {
 	char *label;		/* default: the team's name */
 	char *query;		/* extra Gmail search, or NULL */
 	int import;		/* 1: messages.import, 0: messages.insert */
+	int sync_labels;	/* hv-sync labels runs for the team */
+	char **states;		/* NULL-terminated; default open pending closed */
+	size_t nstates;
 	int line;		/* where the section starts, for messages */
 };
 

@@ -75,4 +75,53 @@ int hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_
 int hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
     int use_import, char new_id[64], struct hv_err *e);
 
+/*
+ * Label sync (lib/gmail_labels.c).  A change read from history: a label
+ * added to or removed from a message, or the message deleted.  Strings
+ * are borrowed for the call.
+ */
+enum hv_gmail_change_kind {
+	HV_GMAIL_LABEL_ADDED = 1,
+	HV_GMAIL_LABEL_REMOVED,
+	HV_GMAIL_DELETED,
+};
+
+struct hv_gmail_change {
+	const char *id;			/* the message */
+	const char *history_id;		/* the history record */
+	const char *labels;		/* space-separated label ids (not for DELETED) */
+	int kind;			/* enum hv_gmail_change_kind */
+};
+
+/*
+ * Label changes and deletions since start (history.list with historyTypes
+ * labelAdded, labelRemoved, messageDeleted; every page), in history order.
+ * *latest gets the history id to resume from.  HV_ENOINPUT when start has
+ * expired (Google's 404).
+ */
+int hv_gmail_history_labels(struct hv_gmail *g, const char *start,
+    int (*fn)(const struct hv_gmail_change *c, void *arg), void *arg,
+    struct hv_buf *latest, struct hv_err *e);
+
+/* Every label of the mailbox (labels.list): fn gets its id and name. */
+int hv_gmail_labels(struct hv_gmail *g, int (*fn)(const char *id, const char *name, void *arg),
+    void *arg, struct hv_err *e);
+
+/* messages.modify: add and remove are space-separated label ids (either
+ * may be empty).  HV_ENOINPUT when the message is gone. */
+int hv_gmail_modify(struct hv_gmail *g, const char *id, const char *add, const char *remove,
+    struct hv_err *e);
+
+#define HV_GMAIL_BATCH_IDS 1000	/* messages.batchModify's limit */
+
+/* messages.batchModify of n ids (1..HV_GMAIL_BATCH_IDS); Gmail passes over
+ * ids that are gone. */
+int hv_gmail_batch_modify(struct hv_gmail *g, const char *const *ids, size_t n,
+    const char *add, const char *remove, struct hv_err *e);
+
+/* labels.create of name, without looking first (the caller listed the
+ * labels); a 409 from a racing creator is answered by finding it. */
+int hv_gmail_label_create(struct hv_gmail *g, const char *name, char id[64],
+    struct hv_err *e);
+
 #endif

@@ -67,4 +67,50 @@ struct hv_index_copy {
 int hv_index_copies(struct hv_store *s, const uint8_t *mid,
     int (*fn)(const struct hv_index_copy *c, void *arg), void *arg, struct hv_err *e);
 
+/*
+ * Shared labels (lib/store_labels.c).  A label is known by the HMAC of its
+ * name (HV_INDEX_MID_LEN bytes), never by the name.  Each copy has the set
+ * of team labels it is known to carry; member "" holds the team's state of
+ * the message.
+ */
+enum hv_index_label_kind {
+	HV_LABEL_STATUS = 1,	/* <Label>/Status/...: exclusive */
+	HV_LABEL_ASSIGNED,	/* <Label>/Assigned/...: exclusive */
+	HV_LABEL_OTHER,		/* any other <Label>/... */
+};
+
+struct hv_index_label {
+	uint8_t hmac[HV_INDEX_MID_LEN];
+	int kind;		/* enum hv_index_label_kind */
+};
+
+/* The labels of member's copy (or the team's, member ""): *l (owned by the
+ * caller, free()) gets *n of them, in HMAC order; none is not an error. */
+int hv_index_labels_get(struct hv_store *s, const char *team, const uint8_t *mid,
+    const char *member, struct hv_index_label **l, size_t *n, struct hv_err *e);
+/* Replace that set. */
+int hv_index_labels_put(struct hv_store *s, const char *team, const uint8_t *mid,
+    const char *member, const struct hv_index_label *l, size_t n, struct hv_err *e);
+
+/* The message of member's copy gmail_id: 0 and mid, or HV_ENOINPUT. */
+int hv_index_copy_find(struct hv_store *s, const char *team, const char *member,
+    const char *gmail_id, uint8_t *mid, struct hv_err *e);
+/* The member deleted their copy: no labels go to it any more. */
+int hv_index_copy_deleted(struct hv_store *s, const char *team, const uint8_t *mid,
+    const char *member, struct hv_err *e);
+/* Mark (dirty 1) or clear a copy whose labels must reach the team's state. */
+int hv_index_copy_dirty(struct hv_store *s, const char *team, const uint8_t *mid,
+    const char *member, int dirty, struct hv_err *e);
+
+/* The live copies of member in team (confirmed, not deleted), only the
+ * dirty ones when dirty is 1, in mid order: fn gets mid and Gmail id. */
+int hv_index_member_copies(struct hv_store *s, const char *team, const char *member,
+    int dirty, int (*fn)(const uint8_t *mid, const char *gmail_id, void *arg), void *arg,
+    struct hv_err *e);
+
+/* Copy rows for the team's source mailbox (its own Gmail ids), so its
+ * labels take part like a member's; rows already there are kept. */
+int hv_index_source_copies(struct hv_store *s, const char *team, const char *source,
+    struct hv_err *e);
+
 #endif

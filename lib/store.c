@@ -48,6 +48,23 @@ static const char *const migrations[] = {
 	"CREATE INDEX copies_member ON copies (member, gmail_id);"
 	"CREATE TABLE purged (at INTEGER NOT NULL, age INTEGER NOT NULL);"
 	"CREATE INDEX purged_at ON purged (at);",
+
+	/* 3: shared labels: the labels each copy is known to carry and the
+	 * team's state of each message (member ''), by HMAC of their names;
+	 * copies a member deleted, and copies whose labels must be brought to
+	 * the team's state. */
+	"ALTER TABLE copies ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE copies ADD COLUMN labels_dirty INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX copies_dirty ON copies (team, member) WHERE labels_dirty = 1;"
+	"CREATE TABLE labels ("
+	"  team TEXT NOT NULL, mid_hmac BLOB NOT NULL, member TEXT NOT NULL,"
+	"  label BLOB NOT NULL, kind INTEGER NOT NULL,"
+	"  PRIMARY KEY (team, mid_hmac, member, label),"
+	"  FOREIGN KEY (team, mid_hmac) REFERENCES messages (team, mid_hmac)"
+	"    ON DELETE CASCADE);"
+	"CREATE TRIGGER copies_labels AFTER DELETE ON copies BEGIN"
+	"  DELETE FROM labels WHERE team = OLD.team AND mid_hmac = OLD.mid_hmac"
+	"    AND member = OLD.member; END;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0] - 1)

@@ -1,0 +1,289 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "gmail.h"
+#include "gmail_int.h"
+#include "http.h"
+#include "json.h"
+#include "banned.h"
+
+#define PAGE_MAX (16 * 1024 * 1024)
+
+/* Ids Gmail hands out (message ids, label ids) are plain tokens; anything
+ * else would break the JSON bodies built below. */
+static int
+plain_id(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 100)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* A space-separated list of ids as a JSON array member: "key":["a","b"]. */
+static int
+id_array(struct hv_buf *b, const char *key, const char *list)
+{
+	const char *p = list ? list : "";
+	size_t n;
+	int first = 1;
+
+	if (hv_buf_addf(b, "\"%s\":[", key) < 0)
+		return HV_EDATA;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if ((n = strcspn(p, " ")) == 0)
+			break;
+		if (!plain_id(p, n))
+			return HV_EINTERNAL;
+		if (hv_buf_addf(b, "%s\"%.*s\"", first ? "" : ",", (int)n, p) < 0)
+			return HV_EDATA;
+		first = 0;
+		p += n;
+	}
+	return hv_buf_adds(b, "]") < 0 ? HV_EDATA : 0;
+}
+
+static void
+label_ids(const struct hv_json *item, char *out, size_t max)
+{
+	struct hv_json *l = hv_json_get(item, "labelIds"), *it;
+	size_t i, n = l ? hv_json_array_len(l) : 0, len = 0;
+	const char *s;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		it = hv_json_array_get(l, i);
+		if ((s = hv_json_str(it)) != NULL && len + strlen(s) + 2 < max)
+			len += (size_t)snprintf(out + len, max - len, "%s%s", len ? " " : "", s);
+		hv_json_free(it);
+	}
+	hv_json_free(l);
+}
+
+/* The items of one array of a history record, as changes of one kind. */
+static int
+history_items(const struct hv_json *h, const char *field, int kind, const char *hid,
+    int (*fn)(const struct hv_gmail_change *c, void *arg), void *arg)
+{
+	struct hv_json *arr = hv_json_get(h, field), *it, *msg;
+	struct hv_gmail_change c;
+	char labels[1024];
+	size_t i, n = arr ? hv_json_array_len(arr) : 0;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		it = hv_json_array_get(arr, i);
+		msg = hv_json_get(it, "message");
+		label_ids(it, labels, sizeof labels);
+		c.kind = kind;
+		c.history_id = hid;
+		c.labels = labels;
+		if (msg != NULL && (c.id = hv_json_get_str(msg, "id")) != NULL)
+			r = fn(&c, arg);
+		hv_json_free(msg);
+		hv_json_free(it);
+	}
+	hv_json_free(arr);
+	return r;
+}
+
+static int
+history_page(const struct hv_json *j, int (*fn)(const struct hv_gmail_change *c, void *arg),
+    void *arg)
+{
+	struct hv_json *hist = hv_json_get(j, "history"), *h;
+	size_t i, n = hist ? hv_json_array_len(hist) : 0;
+	const char *hid;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		h = hv_json_array_get(hist, i);
+		hid = hv_json_get_str(h, "id");
+		if (hid == NULL)
+			hid = "";
+		if ((r = history_items(h, "labelsAdded", HV_GMAIL_LABEL_ADDED, hid, fn, arg)) == 0 &&
+		    (r = history_items(h, "labelsRemoved", HV_GMAIL_LABEL_REMOVED, hid, fn,
+		    arg)) == 0)
+			r = history_items(h, "messagesDeleted", HV_GMAIL_DELETED, hid, fn, arg);
+		hv_json_free(h);
+	}
+	hv_json_free(hist);
+	return r;
+}
+
+int
+hv_gmail_history_labels(struct hv_gmail *g, const char *start,
+    int (*fn)(const struct hv_gmail_change *c, void *arg), void *arg,
+    struct hv_buf *latest, struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(8192), page = HV_BUF_INIT(1024);
+	struct hv_json *j = NULL;
+	const char *s;
+	int r;
+
+	do {
+		hv_buf_reset(&url);
+		gmail_url(g, &url, "history?historyTypes=labelAdded&historyTypes=labelRemoved"
+		    "&historyTypes=messageDeleted&maxResults=500&startHistoryId=");
+		hv_http_escape(&url, start);
+		if (page.len > 0) {
+			hv_buf_adds(&url, "&pageToken=");
+			hv_http_escape(&url, page.data);
+		}
+		if ((r = gmail_get_json(g, "history.list", url.data, &j, PAGE_MAX, e)) < 0)
+			break;
+		r = history_page(j, fn, arg);
+		if ((s = hv_json_get_str(j, "historyId")) != NULL) {
+			hv_buf_reset(latest);
+			hv_buf_adds(latest, s);
+		}
+		hv_buf_reset(&page);
+		if ((s = hv_json_get_str(j, "nextPageToken")) != NULL)
+			hv_buf_adds(&page, s);
+		hv_json_free(j);
+		j = NULL;
+	} while (r == 0 && page.len > 0);
+	if (r == HV_ENOINPUT)
+		hv_err_wrap(e, "label history from %s has expired", start);
+	hv_buf_release(&url);
+	hv_buf_release(&page);
+	return r;
+}
+
+int
+hv_gmail_labels(struct hv_gmail *g, int (*fn)(const char *id, const char *name, void *arg),
+    void *arg, struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096);
+	struct hv_json *j, *list, *l;
+	const char *id, *name;
+	size_t i, n;
+	int r;
+
+	gmail_url(g, &url, "labels");
+	if ((r = gmail_get_json(g, "labels.list", url.data, &j, PAGE_MAX, e)) == 0) {
+		list = hv_json_get(j, "labels");
+		n = list ? hv_json_array_len(list) : 0;
+		for (i = 0; i < n && r == 0; i++) {
+			l = hv_json_array_get(list, i);
+			if ((id = hv_json_get_str(l, "id")) != NULL &&
+			    (name = hv_json_get_str(l, "name")) != NULL)
+				r = fn(id, name, arg);
+			hv_json_free(l);
+		}
+		hv_json_free(list);
+	}
+	hv_json_free(j);
+	hv_buf_release(&url);
+	return r;
+}
+
+static int
+post_json(struct hv_gmail *g, const char *method, const char *url, const struct hv_buf *body,
+    struct hv_err *e)
+{
+	struct hv_http_response resp;
+	struct gmail_call c = { method, "POST", url, "application/json", body->data, body->len };
+	int r;
+
+	hv_http_response_init(&resp, 1024 * 1024);
+	r = gmail_call(g, &c, &resp, e);
+	hv_http_response_release(&resp);
+	return r;
+}
+
+int
+hv_gmail_modify(struct hv_gmail *g, const char *id, const char *add, const char *remove,
+    struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(64 * 1024);
+	int r;
+
+	if (!plain_id(id, strlen(id)))
+		return hv_err_set(e, HV_EINTERNAL, "bad message id '%s'", id);
+	gmail_url(g, &url, "messages/");
+	hv_buf_addf(&url, "%s/modify", id);
+	if ((r = hv_buf_adds(&body, "{")) < 0 || (r = id_array(&body, "addLabelIds", add)) < 0 ||
+	    (r = hv_buf_adds(&body, ",")) < 0 ||
+	    (r = id_array(&body, "removeLabelIds", remove)) < 0 || (r = hv_buf_adds(&body, "}")) < 0)
+		r = hv_err_set(e, HV_EINTERNAL, "messages.modify: bad label list");
+	else
+		r = post_json(g, "messages.modify", url.data, &body, e);
+	hv_buf_release(&url);
+	hv_buf_release(&body);
+	return r;
+}
+
+int
+hv_gmail_batch_modify(struct hv_gmail *g, const char *const *ids, size_t n, const char *add,
+    const char *remove, struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(256 * 1024);
+	size_t i;
+	int r = 0;
+
+	if (n == 0 || n > HV_GMAIL_BATCH_IDS)
+		return hv_err_set(e, HV_EINTERNAL, "messages.batchModify of %zu ids", n);
+	hv_buf_adds(&body, "{\"ids\":[");
+	for (i = 0; i < n && r == 0; i++) {
+		if (!plain_id(ids[i], strlen(ids[i])))
+			r = HV_EINTERNAL;
+		else if (hv_buf_addf(&body, "%s\"%s\"", i ? "," : "", ids[i]) < 0)
+			r = HV_EDATA;
+	}
+	if (r == 0 && ((r = hv_buf_adds(&body, "],")) < 0 ||
+	    (r = id_array(&body, "addLabelIds", add)) < 0 || (r = hv_buf_adds(&body, ",")) < 0 ||
+	    (r = id_array(&body, "removeLabelIds", remove)) < 0 || (r = hv_buf_adds(&body, "}")) < 0))
+		r = HV_EINTERNAL;
+	if (r < 0) {
+		r = hv_err_set(e, HV_EINTERNAL, "messages.batchModify: bad id list");
+	} else {
+		gmail_url(g, &url, "messages/batchModify");
+		r = post_json(g, "messages.batchModify", url.data, &body, e);
+	}
+	hv_buf_release(&url);
+	hv_buf_release(&body);
+	return r;
+}
+
+int
+hv_gmail_label_create(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(4096);
+	struct hv_http_response resp;
+	struct hv_json *j = NULL, *req = hv_json_object();
+	struct gmail_call c = { "labels.create", "POST", NULL, "application/json", NULL, 0 };
+	const char *s;
+	int r;
+
+	hv_json_set_str(req, "name", name);
+	hv_json_set_str(req, "labelListVisibility", "labelShow");
+	hv_json_set_str(req, "messageListVisibility", "show");
+	hv_json_dump(req, &body);
+	gmail_url(g, &url, "labels");
+	c.url = url.data;
+	c.body = body.data;
+	c.len = body.len;
+	hv_http_response_init(&resp, 64 * 1024);
+	r = gmail_call(g, &c, &resp, e);
+	if (r == 0 && hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, &j,
+	    e) == 0 && (s = hv_json_get_str(j, "id")) != NULL && strlen(s) < 64)
+		memcpy(id, s, strlen(s) + 1);
+	else if (r == 0)
+		r = hv_err_set(e, HV_EPROTO, "%s labels.create: no id", g->account);
+	else if (r == HV_EPROTO && resp.status == 409)
+		r = hv_gmail_label(g, name, id, e);	/* made meanwhile: find it */
+	hv_http_response_release(&resp);
+	hv_json_free(j);
+	hv_json_free(req);
+	hv_buf_release(&url);
+	hv_buf_release(&body);
+	return r;
+}
