@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "auth.h"
 #include "config.h"
 #include "crypto.h"
 #include "err.h"
@@ -960,19 +961,20 @@ cmd_simple(const char *cmd, const struct hv_config *c, int argc, char **argv,
     struct hv_err *e)
 {
 	struct hv_buf b = HV_BUF_INIT(256);
-	uint8_t *key;
+	struct hv_auth *a = NULL;
 	char out[HV_AUDIT_MSGID_LEN + 1], *rotated = NULL;
 	int r;
 
 	if (strcmp(cmd, "msgid") == 0) {
 		if (argc != 1)
 			return hv_err_set(e, HV_EUSAGE, "msgid takes one Message-ID");
-		key = hv_secure_alloc(HV_KEY_LEN);
-		if ((r = purpose_key(c, "audit", key, e)) == 0) {
-			hv_audit_msgid(out, key, argv[0], strlen(argv[0]));
+		/* The key the tools use: random, kept sealed in the state database. */
+		if ((r = hv_auth_open(&a, c, e)) == 0) {
+			hv_audit_msgid(out, hv_auth_key(a, HV_AUTH_KEY_AUDIT), argv[0],
+			    strlen(argv[0]));
 			puts(out);
 		}
-		hv_secure_free(key, HV_KEY_LEN);
+		hv_auth_close(a);
 		return r;
 	}
 	if (argc != 0)

@@ -112,8 +112,8 @@ spooled_id(const struct hv_spool_entry *ent, void *arg)
 
 	if (strcmp(ent->team, r->team->name) != 0)
 		return 0;
-	/* Past ttl + epoch its key is gone: the file is noise, fetch anew. */
-	if ((ent->epoch + 1) * E + r->cfg->spool.ttl <= hv_now())
+	/* A key dies ttl after its epoch began: the file is noise, fetch anew. */
+	if (ent->epoch * E + r->cfg->spool.ttl <= hv_now())
 		return 0;
 	r->spooled = hv_xrealloc(r->spooled, (r->nspooled + 1) * sizeof *r->spooled);
 	r->spooled[r->nspooled] = hv_xmalloc(strlen(ent->gmail_id) + strlen(ent->path) + 2);

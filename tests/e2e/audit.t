@@ -9,6 +9,7 @@ L=$A/audit.log
 cat >"$HV_CONFIG" <<EOF
 [paths]
 audit = $L
+state = $T/state/hv.db
 [keys]
 master = $T/master.key
 EOF
@@ -212,6 +213,8 @@ ok 'names the file' named "$second"
 expect_success 'query reads every file' hv-audit query 'select(.target.account? == "after2@example.com") | .action'
 ok 'finds it' grep -qx '"message.fetch"' "$T/.out"
 
+expect_failure 66 'msgid needs the state database' hv-audit msgid '<x@example.com>'
+hv-auth init 2>/dev/null
 expect_success 'msgid' hv-audit msgid '<x@example.com>'
 ok 'is 32 hex digits' grep -qx '[0-9a-f]\{32\}' "$T/.out"
 cp "$T/.out" id1

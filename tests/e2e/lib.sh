@@ -32,8 +32,13 @@ _cleanup() {
 	fi
 }
 trap _cleanup EXIT
-# A config nobody else's: tests never read the user's.
+# A config nobody else's, and a home of its own, so that no default path
+# (~/.local/state/hv, ~/.config/hv) reaches the user's files.
 export HV_CONFIG="$T/hv.conf"
+HOME=$T/home
+mkdir -p "$HOME"
+unset XDG_CONFIG_HOME XDG_STATE_HOME
+export HOME
 : >"$HV_CONFIG"
 _n=0
 _failed=0
