@@ -177,6 +177,23 @@ hv_oauth_auth_url(struct hv_buf *url, const char *accounts, const char *client_i
 	return 0;
 }
 
+/*
+ * Text from Google or from whoever reached the loopback listener goes to a
+ * terminal: no control characters.  Returns e's code.
+ */
+static int
+printable(struct hv_err *e)
+{
+	char *p;
+
+	if (e == NULL)
+		return HV_EINTERNAL;
+	for (p = e->msg; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	return e->code;
+}
+
 /* The decoded value of name in a query string, or HV_ENOINPUT. */
 static int
 query_get(const char *query, const char *name, struct hv_buf *out)
@@ -208,7 +225,8 @@ hv_oauth_redirect_code(const char *target, const char *state, struct hv_buf *cod
 		return hv_err_set(e, HV_EDATA, "the redirect carries no query (no code)");
 	q++;
 	if (query_get(q, "error", &v) == 0) {
-		r = hv_err_set(e, HV_EPERM, "sign-in refused: %s", v.data);
+		hv_err_set(e, HV_EPERM, "sign-in refused: %.100s", v.data);
+		r = printable(e);
 		goto out;
 	}
 	hv_buf_reset(&v);
@@ -262,8 +280,9 @@ token_error(long status, struct hv_json *j, struct hv_err *e)
 		code = HV_ECONFIG;
 	else
 		code = HV_EPROTO;
-	return hv_err_set(e, code, "token endpoint: HTTP %ld: %s%s%s", status,
+	hv_err_set(e, code, "token endpoint: HTTP %ld: %s%s%s", status,
 	    err ? err : "no error field", why ? ": " : "", why ? why : "");
+	return printable(e);
 }
 
 int
