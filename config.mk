@@ -14,7 +14,8 @@ CFLAGS = -std=c11 -O2 -g $(WARN)
 CPPFLAGS = -D_GNU_SOURCE -DHV_VERSION='"$(VERSION)"' -Ilib
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDFLAGS = -pie -Wl,-z,relro,-z,now
-LIBS = $$($(PKG_CONFIG) --libs libcurl libcrypto sqlite3) -ljq -lm
+# libcurl is not linked: lib/http_curl.c loads it on first use.
+LIBS = $$($(PKG_CONFIG) --libs libcrypto sqlite3) -ljq -lm
 
 # make SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer, no recovery.
 SANITIZE =

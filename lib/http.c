@@ -2,9 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "http.h"
+#include "http_curl.h"
 #include "mem.h"
 #include "banned.h"
 
@@ -15,19 +14,14 @@ struct hv_http {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-static int curl_ready;
-
 int
 hv_http_new(struct hv_http **out, const char *ca_file, long timeout, struct hv_err *e)
 {
 	struct hv_http *h;
 
 	*out = NULL;
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
-		curl_ready = 1;
-	}
+	if (hv_curl_load(e) < 0)
+		return e != NULL ? e->code : HV_EUNAVAIL;
 	h = hv_xcalloc(1, sizeof *h);
 	if ((h->curl = curl_easy_init()) == NULL) {
 		free(h);
@@ -245,10 +239,12 @@ hv_http_request(struct hv_http *h, const struct hv_http_request *req,
 int
 hv_http_escape(struct hv_buf *b, const char *s)
 {
-	char *x = curl_easy_escape(NULL, s, 0);
+	char *x;
 	int r;
 
-	if (x == NULL)
+	if (hv_curl_load(NULL) < 0)
+		return HV_EUNAVAIL;
+	if ((x = curl_easy_escape(NULL, s, 0)) == NULL)
 		return HV_EINTERNAL;
 	r = hv_buf_adds(b, x);
 	hv_wipe(x, strlen(x));
@@ -282,7 +278,7 @@ hv_http_unescape(struct hv_buf *b, const char *s, size_t n)
 			free(plus);
 			return HV_EDATA;
 		}
-	x = curl_easy_unescape(NULL, plus, (int)n, &outlen);
+	x = hv_curl_load(NULL) == 0 ? curl_easy_unescape(NULL, plus, (int)n, &outlen) : NULL;
 	hv_wipe(plus, n);
 	free(plus);
 	if (x == NULL)

@@ -11,12 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #include "crypto.h"
 #include "crypto_sign.h"
 #include "file.h"
 #include "http.h"
+#include "http_curl.h"
 #include "http_s3.h"
 #include "mem.h"
 #include "banned.h"
@@ -195,8 +195,8 @@ hv_s3_new(struct hv_s3 **out, const char *endpoint, const char *region,
 	if (credentials == NULL)
 		return hv_err_set(e, HV_ECONFIG, "an s3:// target needs [backup] "
 		    "credentials = FILE");
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+	if ((r = hv_curl_load(e)) < 0)
+		return r;
 	s = hv_xcalloc(1, sizeof *s);
 	s->endpoint = hv_xstrdup(endpoint);
 	if (s->endpoint[strlen(s->endpoint) - 1] == '/')

@@ -1,0 +1,50 @@
+#include <dlfcn.h>
+#include <stddef.h>
+
+#include "http_curl.h"
+#include "banned.h"
+
+struct hv_curl hv_curl;
+
+static const struct {
+	const char *name;
+	size_t off;
+} syms[] = {
+	{ "curl_global_init", offsetof(struct hv_curl, global_init) },
+	{ "curl_easy_init", offsetof(struct hv_curl, easy_init) },
+	{ "curl_easy_cleanup", offsetof(struct hv_curl, easy_cleanup) },
+	{ "curl_easy_reset", offsetof(struct hv_curl, easy_reset) },
+	{ "curl_easy_setopt", offsetof(struct hv_curl, easy_setopt) },
+	{ "curl_easy_perform", offsetof(struct hv_curl, easy_perform) },
+	{ "curl_easy_getinfo", offsetof(struct hv_curl, easy_getinfo) },
+	{ "curl_easy_strerror", offsetof(struct hv_curl, easy_strerror) },
+	{ "curl_easy_escape", offsetof(struct hv_curl, easy_escape) },
+	{ "curl_easy_unescape", offsetof(struct hv_curl, easy_unescape) },
+	{ "curl_free", offsetof(struct hv_curl, free) },
+	{ "curl_slist_append", offsetof(struct hv_curl, slist_append) },
+	{ "curl_slist_free_all", offsetof(struct hv_curl, slist_free_all) },
+};
+
+int
+hv_curl_load(struct hv_err *e)
+{
+	static int loaded;
+	void *lib, *fn;
+	size_t i;
+
+	if (loaded)
+		return 0;
+	/* The soname the build linked against: the same ABI, found the same way. */
+	if ((lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return hv_err_set(e, HV_EUNAVAIL, "cannot load libcurl: %s", dlerror());
+	for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+		if ((fn = dlsym(lib, syms[i].name)) == NULL)
+			return hv_err_set(e, HV_EUNAVAIL, "libcurl lacks %s", syms[i].name);
+		/* POSIX guarantees object and function pointers convert. */
+		*(void **)((char *)&hv_curl + syms[i].off) = fn;
+	}
+	if (hv_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+	loaded = 1;
+	return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * http_curl: libcurl, loaded when the first request needs it.
+ *
+ * Included by the http module's files instead of <curl/curl.h>.  Most runs
+ * of most tools never touch the network (a token from the cache, a spool
+ * purge, an audit query), and loading libcurl with the thirty-odd
+ * libraries it depends on costs more than all their own work, so the
+ * module binds libcurl's functions with dlopen(3) on first use.  The names
+ * below stand for pointers filled by hv_curl_load().
+ */
+#ifndef HV_HTTP_CURL_H
+#define HV_HTTP_CURL_H
+
+#define CURL_DISABLE_TYPECHECK
+#include <curl/curl.h>
+
+#include "err.h"
+
+struct hv_curl {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *);
+	void (*easy_reset)(CURL *);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
+	char *(*easy_escape)(CURL *, const char *, int);
+	char *(*easy_unescape)(CURL *, const char *, int, int *);
+	void (*free)(void *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+};
+
+extern struct hv_curl hv_curl;
+
+/* Load libcurl and initialise it, once: HV_EUNAVAIL when it cannot be had. */
+int hv_curl_load(struct hv_err *e);
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_global_init	hv_curl.global_init
+#define curl_easy_init		hv_curl.easy_init
+#define curl_easy_cleanup	hv_curl.easy_cleanup
+#define curl_easy_reset		hv_curl.easy_reset
+#define curl_easy_setopt	hv_curl.easy_setopt
+#define curl_easy_perform	hv_curl.easy_perform
+#define curl_easy_getinfo	hv_curl.easy_getinfo
+#define curl_easy_strerror	hv_curl.easy_strerror
+#define curl_easy_escape	hv_curl.easy_escape
+#define curl_easy_unescape	hv_curl.easy_unescape
+#define curl_free		hv_curl.free
+#define curl_slist_append	hv_curl.slist_append
+#define curl_slist_free_all	hv_curl.slist_free_all
+
+#endif
