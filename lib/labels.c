@@ -861,21 +861,26 @@ job_plan(struct run *r, struct part *p, struct job *j, struct hv_err *e)
 	add = hv_xcalloc(j->team.n + 1, sizeof *add);
 	rem = hv_xcalloc(p->nl + 1, sizeof *rem);
 	for (i = 0; i < j->team.n && rc == 0; i++)
+		/* Copies: a label made now may move p->l. */
 		if ((rc = label_id(r, p, j->team.l[i].hmac, j->team.l[i].kind, &id, e)) == 0)
-			add[na++] = (char *)id;
+			add[na++] = hv_xstrdup(id);
 	for (i = 0; i < p->nl && rc == 0; i++) {
 		if (p->l[i].rel == NULL || lset_has(&j->team, p->l[i].h))
 			continue;
 		for (k = 0, excl = 0; k < j->team.n; k++)
 			excl |= p->l[i].kind != HV_LABEL_OTHER && j->team.l[k].kind == p->l[i].kind;
 		if (excl || lset_has(&seen, p->l[i].h))
-			rem[nr++] = p->l[i].id;
+			rem[nr++] = hv_xstrdup(p->l[i].id);
 	}
 	if (rc == 0) {
 		j->add = join_sorted(add, na);
 		j->remove = join_sorted(rem, nr);
 	}
 out:
+	for (i = 0; i < na; i++)
+		free(add[i]);
+	for (i = 0; i < nr; i++)
+		free(rem[i]);
 	free(add);
 	free(rem);
 	free(seen.l);

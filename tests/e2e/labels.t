@@ -25,7 +25,7 @@ msg() {
 	printf 'Message-ID: <m%s@example.net>\r\nSubject: message %s\r\nFrom: c@example.net\r\nTo: support@example.com\r\n\r\nbody %s\r\n' "$1" "$1" "$1"
 }
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do deliver support@example.com "$(msg $i)"; done
-hv-fetch -t support 2>/dev/null | hv-sync -t support >/dev/null 2>&1
+hv-fetch -t support 2>"$T/fetch0.err" | hv-sync -t support >/dev/null 2>"$T/sync0.err"
 
 # act EMAIL N +NAME -NAME...: the member changes labels of message N.
 act() {
