@@ -21,6 +21,9 @@ if [ ! -f "$S3RVER" ]; then
 	fi
 fi
 cd "$T" || exit 1
+# The spool's directory is where the plaintext snapshot goes when it is a
+# tmpfs: a private one under /dev/shm, so the test can see it left nothing.
+SHM=$(mktemp -d /dev/shm/hv-test.XXXXXX)
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -45,7 +48,9 @@ echo pass >proxy.mode
 node "$HV_TOP/tests/e2e/s3proxy.js" "$PXPORT" "$S3PORT" srv.key srv.pem ca.pem \
     "$T/proxy.log" "$T/proxy.mode" >proxy.out 2>&1 &
 pxpid=$!
-trap 'kill $s3pid $pxpid 2>/dev/null; wait 2>/dev/null; _cleanup' EXIT
+wpid=
+trap 'kill $s3pid $pxpid $wpid 2>/dev/null; wait 2>/dev/null; rm -rf "$SHM"; _cleanup' EXIT
+trap 'exit 1' HUP INT PIPE TERM
 i=0
 while ! curl -s -o /dev/null --cacert ca.pem "https://127.0.0.1:$S3PORT/" && [ $i -lt 200 ]; do
 	sleep 0.05
@@ -66,7 +71,7 @@ conf() {
 	cat >"$1" <<CONF
 [paths]
 state = $T/state/hv.db
-spool = $T/spool
+spool = $SHM/spool
 audit = $T/state/audit.log
 [keys]
 master = $T/master.key
@@ -103,10 +108,10 @@ expect_success '-h prints the usage' hv-backup -h
 ok 'which names every command' sh -c 'hv-backup -h | grep -q "restore -i identity"'
 
 # Create while another process writes: pairs of rows in one transaction each.
-( i=0; while [ ! -f stop.writer ]; do
+( i=0; while [ ! -f "$T/stop.writer" ] && [ -d "$T/state" ]; do
 	sqlite3 $db "PRAGMA busy_timeout=10000; BEGIN IMMEDIATE;
 	    INSERT INTO meta VALUES ('w$i.a', 'x'); INSERT INTO meta VALUES ('w$i.b', 'x'); COMMIT;" >/dev/null ||
-	    echo "writer failed at $i" >>writer.err
+	    echo "writer failed at $i" >>"$T/writer.err"
 	i=$((i + 1))
 done ) &
 wpid=$!
@@ -114,6 +119,7 @@ sleep 0.3
 expect_success 'create while the store is written to' hv-backup create
 touch stop.writer
 wait $wpid
+wpid=
 ok 'the writer was never blocked out' test ! -s writer.err
 ok 'one line per target' test "$(last_out | wc -l)" -eq 2
 b1=$(last_out | head -n 1 | jq -r .name)
@@ -121,12 +127,13 @@ ok 'named by UTC time' sh -c "echo $b1 | grep -Eq '^hv-[0-9]{8}T[0-9]{6}Z\.hvb$'
 ok 'stored in the bucket under the prefix' test -n "$(find s3data/backups -path "*hv/$b1*" | head -n 1)"
 ok 'and in the directory, 0600' test "$(stat -c %a dir/$b1)" = 600
 ok 'the directory copy is sealed (hv-seal inspect)' sh -c "hv-seal inspect dir/$b1 | grep -q '\"mode\":\"recipient\"'"
-ok 'no plaintext left in the scratch directories' sh -c '! ls /dev/shm/hv-backup.* 2>/dev/null'
+ok 'no plaintext left in the scratch directory' test -z "$(ls "$SHM")"
 expect_success 'list shows it' hv-backup list
 ok 'on both targets' test "$(last_out | grep -c "\"$b1\"")" -eq 2
 
 expect_success 'verify the newest' hv-backup verify -i id.key
-ok 'on both targets, schema 2' test "$(last_out | grep -c '"schema":2,"ok":true')" -eq 2
+v=$(sqlite3 $db 'PRAGMA user_version')
+ok "on both targets, schema $v" test "$(last_out | grep -c "\"schema\":$v,\"ok\":true")" -eq 2
 expect_failure 77 'verify with another identity: cannot be opened' hv-backup verify -i other.key "$b1"
 expect_success 'restore to a new path' hv-backup restore -i id.key --to "$T/r1/hv.db" "$b1"
 ok 'restored 0600' test "$(stat -c %a r1/hv.db)" = 600
@@ -240,7 +247,7 @@ ok 'so are verify and restore' sh -c 'hv-audit query | grep -q backup.verify && 
 # Prune: keep 2, and each of the last 7 days' newest.
 conf prune.conf "$S3URL" "$T/pdir" "keep = 2"
 sed -i "s|^state = .*|state = $T/small.db|" prune.conf
-sqlite3 small.db 'PRAGMA user_version = 2; CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);'
+hv-auth -c prune.conf init >/dev/null 2>&1
 now=$(date +%s)
 today=$((now - now % 86400))
 for d in 0 1 2 3 4 5 6 7 8 9; do
