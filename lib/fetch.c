@@ -172,7 +172,9 @@ candidates(struct run *r, struct hv_buf *latest, struct hv_err *e)
 		}
 	}
 	if (rc == 0 && (rc = hv_spool_each(r->spool, spooled_id, r, NULL, e)) == 0) {
-		qsort(r->spooled, r->nspooled, sizeof *r->spooled, cmp_id);
+		/* qsort's array must not be NULL, even for no elements. */
+		if (r->nspooled > 0)
+			qsort(r->spooled, r->nspooled, sizeof *r->spooled, cmp_id);
 		rc = hv_index_pending(r->store, r->team->name, pending, r, e);
 	}
 	hv_buf_release(&cursor);
