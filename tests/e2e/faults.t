@@ -31,9 +31,10 @@ export HV_TEST_HTTP_TIMEOUT
 
 # cron: run the pipeline until a run finishes (both exit 0), at most
 # RUNS times, checking each run's exit codes against what it printed.
-# Sets bad (runs whose exit codes are wrong) and cut (runs that exit 75).
+# Sets bad (runs whose exit codes are wrong), cut (runs that exit 75) and
+# first ("F/S", the exit codes of its first run).
 : >codes
-bad=0 cut=0 run=0
+bad=0 cut=0 run=0 first=
 cron() {
 	_k=0
 	while [ $_k -lt "$RUNS" ]; do
@@ -41,6 +42,7 @@ cron() {
 		( hv-fetch -t support 2>>fetch.err; echo $? >rc.fetch ) |
 		    ( hv-sync -t support 2>>sync.err; echo $? >rc.sync ) >out.$run
 		_f=$(cat rc.fetch) _s=$(cat rc.sync)
+		[ $_k -eq 1 ] && first=$_f/$_s
 		echo "run $run: hv-fetch $_f, hv-sync $_s;" \
 		    "$(grep -c '"done":true' out.$run) done, $(grep -c '"done":false' out.$run) not" >>codes
 		case $_f/$_s in
@@ -68,7 +70,8 @@ sed 's/^/# /' codes
 
 ok 'every run exits 0 or 75, as its lines say' test $bad -eq 0
 ok "a run finished with 0 within $RUNS runs" test "$(cat rc.fetch)/$(cat rc.sync)" = 0/0
-for k in 429 500 503 reset stall truncate; do
+# With fewer messages, some kinds may not come up at all.
+[ "$N" -ge 100 ] && for k in 429 500 503 reset stall truncate; do
 	ok "faults of kind $k struck" test "$(jq ".faults[\"$k\"] // 0" stats.json)" -ge 1
 done
 ok 'every 429 was an injected one: hv kept to the quota' \
@@ -95,18 +98,16 @@ msg() {
 for i in 1 2 3; do deliver support@example.com "$(msg $i)"; done
 emu POST /_emu/faults '{"rate":1,"kinds":["429"],"count":7,"seed":1,
     "methods":["gmail.users.messages.get"]}' >/dev/null
-cut=0
 cron
-sed -n '$s/^/# /p' codes
-ok 'a download refused past every retry: hv-fetch exits 75' test $cut -ge 1 -a "$(sed -n 's/.*hv-fetch \([0-9]*\),.*/\1/p' codes | tail -2 | head -1)" -eq 75
+tail -2 codes | sed 's/^/# /'
+ok 'a download refused past every retry: hv-fetch exits 75' test "$first" = 75/0
 ok 'and the next run finishes' test $bad -eq 0 -a "$(cat rc.fetch)/$(cat rc.sync)" = 0/0
 for i in 4 5 6; do deliver support@example.com "$(msg $i)"; done
 emu POST /_emu/faults '{"rate":1,"kinds":["429"],"count":7,"seed":1,
     "methods":["gmail.users.messages.import"],"users":["b@example.com"]}' >/dev/null
-cut=0
 cron
-sed -n '$s/^/# /p' codes
-ok 'an upload refused past every retry: hv-sync exits 75' test $cut -ge 1 -a "$(sed -n 's/.*hv-sync \([0-9]*\);.*/\1/p' codes | tail -2 | head -1)" -eq 75
+tail -2 codes | sed 's/^/# /'
+ok 'an upload refused past every retry: hv-sync exits 75' test "$first" = 0/75
 ok 'and the next run finishes' test $bad -eq 0 -a "$(cat rc.fetch)/$(cat rc.sync)" = 0/0
 N=$((N + 6))
 for u in a b c; do
