@@ -168,12 +168,10 @@ cmd_status(const struct hv_config *c, const char *message_id, struct hv_err *e)
 			if ((r = print_state(&s, a, &c->teams[i], mid, e)) < 0)
 				break;
 		}
-		if (r < 0) {
-			;
-		} else if (!known) {
+		if (r == 0 && !known) {
 			hv_warnx("%s: not in the index", message_id);
 			r = HV_ENO;
-		} else if (lack) {
+		} else if (r == 0 && lack) {
 			r = HV_ENO;
 		}
 	}
