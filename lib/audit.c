@@ -1072,6 +1072,20 @@ hv_audit_msgid(char out[HV_AUDIT_MSGID_LEN + 1], const uint8_t key[32],
 	out[HV_AUDIT_MSGID_LEN] = '\0';
 }
 
+int
+hv_audit_message(const struct hv_config *c, const uint8_t key[32], const char *action,
+    const char *account, const char *team, const char *message_id,
+    enum hv_audit_outcome outcome, const char *error, struct hv_err *e)
+{
+	char msgid[HV_AUDIT_MSGID_LEN + 1];
+	struct hv_audit_field f[3] = {
+		{ "account", account }, { "team", team }, { "msgid", msgid },
+	};
+
+	hv_audit_msgid(msgid, key, message_id, strlen(message_id));
+	return hv_audit_log(c, action, f, 3, outcome, error, e);
+}
+
 /* ---- the files of a trail ---- */
 
 struct rotated {

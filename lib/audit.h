@@ -259,4 +259,13 @@ int hv_audit_parse_time(const char *s, size_t len, time_t *out);
 /* Format t (and usec) as the log writes it: 27 bytes and a NUL. */
 void hv_audit_format_time(char out[28], time_t t, long usec);
 
+/*
+ * The event of an action on one message of a team in account's mailbox:
+ * fields account, team and msgid (the HMAC of message_id under key, the
+ * audit purpose key).  As hv_audit_log otherwise.
+ */
+int hv_audit_message(const struct hv_config *c, const uint8_t key[32], const char *action,
+    const char *account, const char *team, const char *message_id,
+    enum hv_audit_outcome outcome, const char *error, struct hv_err *e);
+
 #endif

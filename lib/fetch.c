@@ -263,18 +263,13 @@ mid_of(const struct run *r, const char *message_id, uint8_t mid[HV_INDEX_MID_LEN
 	    strlen(message_id));
 }
 
-static void
+/* A run that cannot keep its trail stops: access off the record is none. */
+static int
 audit(struct run *r, const char *action, const char *message_id, int outcome,
-    const char *error)
+    const char *error, struct hv_err *e)
 {
-	char msgid[HV_AUDIT_MSGID_LEN + 1];
-	struct hv_audit_field f[3] = {
-		{ "account", r->team->source }, { "team", r->team->name }, { "msgid", msgid },
-	};
-
-	hv_audit_msgid(msgid, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT), message_id,
-	    strlen(message_id));
-	(void)hv_audit_log(r->cfg, action, f, 3, outcome, error, NULL);
+	return hv_audit_message(r->cfg, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT), action,
+	    r->team->source, r->team->name, message_id, outcome, error, e);
 }
 
 /* One message: download, spool, index, report. */
@@ -312,7 +307,8 @@ fetch_one(struct run *r, const struct cand *c, struct hv_err *e)
 	if (!c->refetch && hv_index_message_get(r->store, r->team->name, mid, &done, NULL) == 0) {
 		/* The same Message-ID is already the team's: one copy is enough. */
 		r->st->skipped++;
-		audit(r, HV_AUDIT_MSG_SKIP, ids.message_id, HV_AUDIT_OK, "duplicate Message-ID");
+		rc = audit(r, HV_AUDIT_MSG_SKIP, ids.message_id, HV_AUDIT_OK,
+		    "duplicate Message-ID", e);
 		goto out;
 	}
 	if ((rc = hv_spool_put(r->spool, r->team->name, r->team->source, m.id, m.raw.data,
@@ -325,7 +321,8 @@ fetch_one(struct run *r, const struct cand *c, struct hv_err *e)
 	    subject.data, subject.len, hv_now(), e)) < 0)
 		goto out;
 	hv_crashpoint();
-	audit(r, HV_AUDIT_MSG_FETCH, ids.message_id, HV_AUDIT_OK, NULL);
+	if ((rc = audit(r, HV_AUDIT_MSG_FETCH, ids.message_id, HV_AUDIT_OK, NULL, e)) < 0)
+		goto out;
 	if ((rc = emit_line(r, &m, path, &ids)) != 0) {
 		rc = hv_err_set(e, HV_EIO, "cannot write the message line");
 		goto out;

@@ -109,18 +109,13 @@ members(struct run *r, struct hv_err *e)
 	return rc;
 }
 
-static void
+/* A run that cannot keep its trail stops: access off the record is none. */
+static int
 audit(struct run *r, const char *action, const char *account, const char *message_id,
-    int outcome, const char *error)
+    int outcome, const char *error, struct hv_err *e)
 {
-	char msgid[HV_AUDIT_MSGID_LEN + 1];
-	struct hv_audit_field f[3] = {
-		{ "account", account }, { "team", r->team->name }, { "msgid", msgid },
-	};
-
-	hv_audit_msgid(msgid, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT), message_id,
-	    strlen(message_id));
-	(void)hv_audit_log(r->cfg, action, f, 3, outcome, error, NULL);
+	return hv_audit_message(r->cfg, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT), action,
+	    account, r->team->name, message_id, outcome, error, e);
 }
 
 /* One member's copy: 0 when it is there (now or before). */
@@ -170,12 +165,15 @@ copy_to(struct run *r, struct member *m, const uint8_t *mid, const struct hv_buf
 	    e)) < 0)
 		return rc;
 	hv_crashpoint();
-	audit(r, HV_AUDIT_MSG_IMPORT, m->account, message_id, HV_AUDIT_OK, NULL);
+	if ((rc = audit(r, HV_AUDIT_MSG_IMPORT, m->account, message_id, HV_AUDIT_OK, NULL,
+	    e)) < 0)
+		return rc;
 	*state = "imported";
 	r->st->imported++;
 	return 0;
 fail:
-	audit(r, HV_AUDIT_MSG_IMPORT, m->account, message_id, HV_AUDIT_FAIL, e->msg);
+	(void)audit(r, HV_AUDIT_MSG_IMPORT, m->account, message_id, HV_AUDIT_FAIL, e->msg,
+	    NULL);
 	*state = "failed";
 	if (rc == HV_EPERM) {
 		m->dead = 1;

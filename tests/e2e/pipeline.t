@@ -100,6 +100,15 @@ ok 'expired history falls back to a full listing' pipe
 ok 'and says so' grep -q 'has expired; listing in full' "$T/fetch.err"
 ok 'copying only the new message' test "$(mailbox a@example.com)" = 'total=25 unique=25 dups=0 labels=0'
 
+# A trail that cannot be written stops the run: no access off the record.
+deliver support@example.com "$(msg offrecord)"
+sed "s|^audit = .*|audit = /proc/hv-nowhere/audit.log|" "$HV_CONFIG" >norecord.conf
+hv-fetch -c norecord.conf -t support >lines 2>fetch.err
+ok 'hv-fetch stops when the audit trail cannot be written' test $? -ne 0 -a $? -ne 75
+ok 'and names the trail' grep -q 'hv-nowhere' fetch.err
+ok 'announcing nothing' test ! -s lines
+ok 'the next run with its trail syncs the message' pipe
+
 # A member whose access is gone stops there; the others go on.
 emu POST /_emu/revoke-user '{"email":"b@example.com"}' >/dev/null
 expect_failure 64 'hv-sync without a team' hv-sync
