@@ -227,7 +227,7 @@ run(const char *cmd, int argc, char **argv, const struct opts *o, struct hv_err 
 			    created ? "created" : "using", c.keys.master, c.paths.state);
 		goto out;
 	}
-	if ((r = hv_auth_open(&a, &c, e)) < 0)
+	if ((r = hv_auth_open_tokens(&a, &c, e)) < 0)
 		goto out;
 	if (strcmp(cmd, "login") == 0)
 		r = cmd_login(a, &c, o, argv[0], e);

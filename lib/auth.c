@@ -215,7 +215,8 @@ auth_audit(struct hv_auth *a, const char *action, const char *key, const char *v
 }
 
 static int
-auth_open(struct hv_auth **out, const struct hv_config *c, int create, struct hv_err *e)
+auth_open(struct hv_auth **out, const struct hv_config *c, int create, int data,
+    struct hv_err *e)
 {
 	struct hv_auth *a = hv_xcalloc(1, sizeof *a);
 	uint8_t *master = hv_secure_alloc(2 * HV_KEY_LEN), *tk = master + HV_KEY_LEN;
@@ -229,7 +230,7 @@ auth_open(struct hv_auth **out, const struct hv_config *c, int create, struct hv
 	    (r = open_store(a, c, create, master, e)) < 0 ||
 	    (r = hv_key_derive(tk, master, "tokens", e)) < 0 ||
 	    (r = hv_seal_key_symmetric(&a->tokens, tk, e)) < 0 ||
-	    (r = data_keys(a, e)) < 0)
+	    (data && (r = data_keys(a, e)) < 0))
 		goto out;
 	a->lock_dir = hv_xmalloc(strlen(c->paths.state) + 16);
 	snprintf(a->lock_dir, strlen(c->paths.state) + 16, "%.*s/locks",
@@ -252,7 +253,7 @@ hv_auth_init(const struct hv_config *c, int *created, struct hv_err *e)
 
 	if ((r = create_master(c->keys.master, created, e)) < 0)
 		return r;
-	r = auth_open(&a, c, 1, e);
+	r = auth_open(&a, c, 1, 1, e);
 	hv_auth_close(a);
 	return r;
 }
@@ -260,7 +261,13 @@ hv_auth_init(const struct hv_config *c, int *created, struct hv_err *e)
 int
 hv_auth_open(struct hv_auth **a, const struct hv_config *c, struct hv_err *e)
 {
-	return auth_open(a, c, 0, e);
+	return auth_open(a, c, 0, 1, e);
+}
+
+int
+hv_auth_open_tokens(struct hv_auth **a, const struct hv_config *c, struct hv_err *e)
+{
+	return auth_open(a, c, 0, 0, e);
 }
 
 void
