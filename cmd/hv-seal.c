@@ -122,8 +122,9 @@ run_stream(const struct opts *o, const char *in, const char *out, struct hv_err 
 {
 	struct hv_seal_key *k = NULL;
 	struct hv_atomic a = { -1, NULL, NULL };
+	struct stat st;
 	const char *ctx = o->context ? o->context : "";
-	int in_fd = -1, out_fd = STDOUT_FILENO, r;
+	int in_fd = -1, out_fd = STDOUT_FILENO, dev_fd = -1, r;
 
 	if (!o->open && (out == NULL || strcmp(out, "-") == 0) && isatty(STDOUT_FILENO))
 		return hv_err_set(e, HV_EUSAGE, "refusing to write sealed data to a "
@@ -138,7 +139,15 @@ run_stream(const struct opts *o, const char *in, const char *out, struct hv_err 
 		r = in_fd;
 		goto out;
 	}
-	if (out != NULL && strcmp(out, "-") != 0) {
+	if (out != NULL && strcmp(out, "-") != 0 && stat(out, &st) == 0 &&
+	    !S_ISREG(st.st_mode)) {
+		/* A device or a pipe is written to as it is, like stdout. */
+		if ((dev_fd = open(out, O_WRONLY | O_CLOEXEC)) < 0) {
+			r = hv_err_errno(e, HV_ECANTCREAT, errno, "cannot open '%s'", out);
+			goto out;
+		}
+		out_fd = dev_fd;
+	} else if (out != NULL && strcmp(out, "-") != 0) {
 		if ((r = hv_atomic_begin(&a, out, 0600, e)) < 0)
 			goto out;
 		out_fd = a.fd;
@@ -155,6 +164,8 @@ out:
 	hv_atomic_abort(&a);
 	if (in_fd > STDIN_FILENO)
 		close(in_fd);
+	if (dev_fd >= 0)
+		close(dev_fd);
 	hv_seal_key_free(k);
 	return r;
 }

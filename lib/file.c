@@ -77,8 +77,13 @@ hv_atomic_begin(struct hv_atomic *a, const char *path, mode_t mode, struct hv_er
 {
 	size_t n = strlen(path) + 32;
 	unsigned tries;
+	struct stat st;
 
 	a->fd = -1;
+	a->path = a->tmp = NULL;
+	/* A rename would replace a device, a pipe or a link, not write to it. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return hv_err_set(e, HV_ECANTCREAT, "'%s' is not a regular file", path);
 	a->path = hv_xstrdup(path);
 	a->tmp = hv_xmalloc(n);
 	for (tries = 0; tries < 100; tries++) {

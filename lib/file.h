@@ -23,6 +23,8 @@ struct hv_atomic {
 /*
  * Start an atomic write of path with the given mode: creates a temporary
  * file beside it (O_EXCL, O_NOFOLLOW) and leaves its fd in a->fd.
+ * HV_ECANTCREAT when path exists and is not a regular file (a device, a
+ * pipe, a symbolic link): renaming over it would replace it.
  */
 int hv_atomic_begin(struct hv_atomic *a, const char *path, mode_t mode, struct hv_err *e);
 

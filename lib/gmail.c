@@ -211,11 +211,14 @@ gmail_get_json(struct hv_gmail *g, const char *method, const char *url, struct h
 
 	*j = NULL;
 	hv_http_response_init(&resp, max);
+	/* An answer that is not JSON is Google breaking the protocol. */
 	if ((r = gmail_call(g, &c, &resp, e)) == 0 &&
-	    (r = hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, j, e)) < 0)
+	    hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, j, e) < 0) {
 		hv_err_wrap(e, "%s %s", g->account, method);
+		r = e->code = HV_EPROTO;
+	}
 	hv_http_response_release(&resp);
-	return r == HV_EDATA ? (e->code = HV_EPROTO) : r;
+	return r;
 }
 
 int

@@ -352,6 +352,7 @@ sync_input(struct run *r, const char *input, struct hv_err *e)
 }
 
 struct found {
+	struct run *r;
 	char **path, **id;
 	size_t n;
 };
@@ -359,10 +360,9 @@ struct found {
 static int
 spool_entry(const struct hv_spool_entry *ent, void *arg)
 {
-	struct run *r = ((void **)arg)[0];
-	struct found *f = ((void **)arg)[1];
+	struct found *f = arg;
 
-	if (strcmp(ent->team, r->team->name) != 0)
+	if (strcmp(ent->team, f->r->team->name) != 0)
 		return 0;
 	f->path = hv_xrealloc(f->path, (f->n + 1) * sizeof *f->path);
 	f->id = hv_xrealloc(f->id, (f->n + 1) * sizeof *f->id);
@@ -375,10 +375,9 @@ spool_entry(const struct hv_spool_entry *ent, void *arg)
 static int
 sync_spool(struct run *r, struct hv_err *e)
 {
-	struct found f = { NULL, NULL, 0 };
-	void *arg[2] = { r, &f };
+	struct found f = { r, NULL, NULL, 0 };
 	size_t i;
-	int rc = hv_spool_each(r->spool, spool_entry, arg, NULL, e);
+	int rc = hv_spool_each(r->spool, spool_entry, &f, NULL, e);
 
 	for (i = 0; i < f.n; i++) {
 		if (rc == 0)

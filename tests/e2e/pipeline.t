@@ -66,6 +66,13 @@ ok 'new mail is picked up incrementally' pipe
 ok 'two messages synced' test "$(grep -c '"done":true' sync.out)" -eq 2
 ok 'a has 14, no duplicates' test "$(mailbox a@example.com)" = 'total=14 unique=14 dups=0 labels=0'
 
+# No lines on stdin (cron's /dev/null): whatever the spool holds.
+deliver support@example.com "$(msg fromspool)"
+hv-fetch -t support >/dev/null 2>&1
+hv-sync -t support </dev/null >sync.out 2>spoolsync.err
+ok 'hv-sync with no input syncs what the spool holds' test $? -eq 0
+ok 'one message, done' test "$(grep -c '"done":true' sync.out)" -eq 1
+
 # A crash after every durable step, then a clean rerun: nothing lost, nothing twice.
 n=1
 while [ $n -le 9 ]; do
@@ -75,8 +82,8 @@ while [ $n -le 9 ]; do
 	pipe
 	n=$((n + 1))
 done
-ok 'crashes at every step lose nothing and copy nothing twice (a)' test "$(mailbox a@example.com)" = 'total=23 unique=23 dups=0 labels=0'
-ok '(b)' test "$(mailbox b@example.com)" = 'total=23 unique=23 dups=0 labels=0'
+ok 'crashes at every step lose nothing and copy nothing twice (a)' test "$(mailbox a@example.com)" = 'total=24 unique=24 dups=0 labels=0'
+ok '(b)' test "$(mailbox b@example.com)" = 'total=24 unique=24 dups=0 labels=0'
 ok 'and the spool is empty again' test -z "$(ls "$SPOOL" | grep 'hvs$')"
 
 # Nothing ran for longer than ttl + epoch: the epoch's key is gone, the
@@ -90,7 +97,7 @@ hv-sync -t support <lines >sync.out 2>sync.err
 ok 'hv-sync says the epoch key is gone' grep -q 'hv-fetch will fetch it again' sync.err
 ok 'and counts it as not done' grep -q '"done":false' sync.out
 ok 'the next run fetches it again and syncs it' pipe
-ok 'now everyone has it, once' test "$(mailbox a@example.com)" = 'total=24 unique=24 dups=0 labels=0'
+ok 'now everyone has it, once' test "$(mailbox a@example.com)" = 'total=25 unique=25 dups=0 labels=0'
 
 # Expired history: a full listing that copies nothing twice.
 deliver support@example.com "$(msg afterexpiry)"
@@ -98,7 +105,7 @@ emu POST /_emu/expire-history '{"email":"support@example.com"}' >/dev/null
 : >"$T/fetch.err"
 ok 'expired history falls back to a full listing' pipe
 ok 'and says so' grep -q 'has expired; listing in full' "$T/fetch.err"
-ok 'copying only the new message' test "$(mailbox a@example.com)" = 'total=25 unique=25 dups=0 labels=0'
+ok 'copying only the new message' test "$(mailbox a@example.com)" = 'total=26 unique=26 dups=0 labels=0'
 
 # A trail that cannot be written stops the run: no access off the record.
 deliver support@example.com "$(msg offrecord)"

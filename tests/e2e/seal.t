@@ -29,6 +29,15 @@ expect_success 'seal a file to a file' hv-seal -k key -a 'spool:a@x:1' plain sea
 ok 'sealed output is 0600' test "$(stat -c %a sealed)" = 600
 expect_success 'open it to a file' hv-seal -d -k key -a 'spool:a@x:1' sealed opened
 ok 'same bytes' cmp -s plain opened
+mkfifo fifo
+cat fifo >from-fifo &
+expect_success 'open into a named pipe' hv-seal -d -k key -a 'spool:a@x:1' sealed fifo
+wait $!
+ok 'the pipe got the plaintext' cmp -s plain from-fifo
+ok 'and is still a pipe' test -p fifo
+ln -s plain link
+expect_failure 73 'a symbolic link as the output is refused' hv-seal -k key -a x plain link
+ok 'and left as it was' test -L link
 expect_success 'seal stdin to stdout' sh -c 'hv-seal -k key <plain >sealed2'
 expect_success 'open stdin to stdout' sh -c 'hv-seal -d -k key <sealed2 >opened2'
 ok 'same bytes through pipes' cmp -s plain opened2
