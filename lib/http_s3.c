@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "crypto.h"
 #include "crypto_sign.h"
 #include "file.h"
@@ -184,23 +183,23 @@ hv_s3_new(struct hv_s3 **out, const char *endpoint, const char *region,
 		region = "us-east-1";
 	if (*region == '\0' || strlen(region) > 64 || strpbrk(region, ":/ ") != NULL)
 		return hv_err_set(e, HV_ECONFIG, "bad region '%s'", region);
-	if (endpoint == NULL) {
+	if (endpoint == NULL)
 		snprintf(buf, sizeof buf, "https://s3.%s.amazonaws.com", region);
-		endpoint = buf;
-	}
-	if (!endpoint_ok(endpoint) && (strlen(endpoint) < 2 ||
-	    endpoint[strlen(endpoint) - 1] != '/'))
+	else if (snprintf(buf, sizeof buf, "%s", endpoint) >= (int)sizeof buf)
+		return hv_err_set(e, HV_ECONFIG, "endpoint too long");
+	/* One trailing slash is harmless; any other path is not. */
+	if (strlen(buf) > 8 && buf[strlen(buf) - 1] == '/')
+		buf[strlen(buf) - 1] = '\0';
+	if (!endpoint_ok(buf))
 		return hv_err_set(e, HV_ECONFIG, "bad endpoint '%s': https://HOST[:PORT] "
-		    "(http only to a loopback test server)", endpoint);
+		    "(http only to a loopback test server)", buf);
 	if (credentials == NULL)
 		return hv_err_set(e, HV_ECONFIG, "an s3:// target needs [backup] "
 		    "credentials = FILE");
 	if ((r = hv_curl_load(e)) < 0)
 		return r;
 	s = hv_xcalloc(1, sizeof *s);
-	s->endpoint = hv_xstrdup(endpoint);
-	if (s->endpoint[strlen(s->endpoint) - 1] == '/')
-		s->endpoint[strlen(s->endpoint) - 1] = '\0';
+	s->endpoint = hv_xstrdup(buf);
 	snprintf(buf, sizeof buf, "aws:amz:%s:s3", region);
 	s->sigv4 = hv_xstrdup(buf);
 	s->ca_file = ca_file ? hv_xstrdup(ca_file) : NULL;

@@ -228,6 +228,13 @@ chmod 644 creds
 expect_failure 77 'a credentials file others can read is refused' hv-backup -c s3only.conf list
 chmod 600 creds
 
+conf path.conf "$S3URL/some/path" "s3://backups/hv"
+expect_failure 78 'an endpoint with a path is a configuration error' hv-backup -c path.conf list
+conf plain.conf "http://example.com" "s3://backups/hv"
+expect_failure 78 'plain http beyond loopback is refused' hv-backup -c plain.conf list
+conf slash.conf "$S3URL/" "s3://backups/hv"
+expect_success 'a trailing slash on the endpoint is fine' hv-backup -c slash.conf list
+
 # SigV4: every request of a create through the proxy, checked by botocore.
 : >proxy.log
 sleep 1
