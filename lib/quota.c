@@ -3,6 +3,16 @@
 #include "quota.h"
 #include "banned.h"
 
+/*
+ * Seconds of refill kept in reserve.  Google's bucket sees each call a
+ * little after it is sent, and not every call equally late: when the
+ * first of a burst arrives later than those after it, Google counts less
+ * refill between them than we did, and a bucket run down to exactly zero
+ * here is short there (a 429).  The reserve absorbs that much jitter; the
+ * steady rate is unchanged.
+ */
+#define RESERVE 0.2
+
 static const struct {
 	const char *method;
 	int cost;
@@ -33,6 +43,7 @@ hv_quota_init(struct hv_quota *q, const char *table, struct hv_err *e)
 	}
 	/* Start with a tenth of the bucket: another run may have spent the rest. */
 	q->level = q->burst / 10;
+	q->reserve = q->rate * RESERVE;
 	q->last = -1;
 	return 0;
 }
@@ -65,8 +76,8 @@ hv_quota_take(struct hv_quota *q, int cost, double now)
 	}
 	q->last = now;
 	q->level -= cost;
-	if (q->level >= 0)
+	if (q->level >= q->reserve)
 		return 0;
-	wait = -q->level / q->rate;
+	wait = (q->reserve - q->level) / q->rate;
 	return wait;
 }

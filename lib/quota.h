@@ -16,6 +16,7 @@ struct hv_quota {
 	double rate;		/* units per second */
 	double burst;		/* the bucket's size */
 	double level;		/* units available now */
+	double reserve;		/* units never spent, for Google's jitter */
 	double last;		/* when level was computed (seconds) */
 	int get_cost;		/* messages.get: 5 or 20 */
 	int off;
@@ -30,8 +31,9 @@ int hv_quota_cost(const struct hv_quota *q, const char *method);
 
 /*
  * Charge cost units at time now (seconds): returns how many seconds the
- * caller must wait before sending (0 when it may go at once).  The units
- * are taken either way, so callers queue fairly.
+ * caller must wait before sending (0 when it may go at once), so that the
+ * bucket keeps a reserve of a fifth of a second's refill.  The units are
+ * taken either way, so callers queue fairly.
  */
 double hv_quota_take(struct hv_quota *q, int cost, double now);
 
