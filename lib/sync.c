@@ -206,6 +206,18 @@ emit(struct run *r, const char *id, const char *message_id, struct hv_json *stat
 	return rc;
 }
 
+/* "account: why", unless why names the account already. */
+static void
+blame(char *out, size_t max, const char *account, const char *why)
+{
+	size_t n = strlen(account);
+
+	if (strncasecmp(why, account, n) == 0)
+		snprintf(out, max, "%s", why);
+	else
+		snprintf(out, max, "%s: %s", account, why);
+}
+
 /* One message from its spool file to every member. */
 static int
 sync_one(struct run *r, const char *account, const char *id, const char *path)
@@ -216,8 +228,10 @@ sync_one(struct run *r, const char *account, const char *id, const char *path)
 	uint8_t mid[HV_INDEX_MID_LEN];
 	const char *state;
 	size_t i;
-	int rc, all = 1, done = 0, worst_rc = 0;
+	int rc, all = 1, done = 0;
 	struct hv_err e = { 0 };
+	/* Room for an address, then e.msg. */
+	char why[2 * HV_ERR_MSG] = "", msg[2 * HV_ERR_MSG];
 
 	hv_buf_init_secret(&raw, HV_GMAIL_RAW_MAX);
 	ids.subject.data = NULL;
@@ -254,12 +268,15 @@ sync_one(struct run *r, const char *account, const char *id, const char *path)
 		}
 		hv_json_set_str(states, r->m[i].account, state);
 		if (rc < 0) {
+			/* The first member that failed says why: the calls for
+			 * the members after it may leave other text in e. */
 			all = 0;
 			worst(r, rc);
-			if (worst_rc == 0 || rc != HV_ETEMP)
-				worst_rc = rc;
+			blame(msg, sizeof msg, r->m[i].account, e.msg);
+			if (why[0] == '\0')
+				memcpy(why, msg, sizeof why);
 			if (rc != HV_EPERM)
-				note(r, "%s", e.msg);
+				note(r, "%s", msg);
 		}
 	}
 	if (all) {
@@ -277,7 +294,7 @@ sync_one(struct run *r, const char *account, const char *id, const char *path)
 	} else {
 		r->st->pending++;
 	}
-	rc = emit(r, id, ids.message_id, states, done, all ? NULL : e.msg);
+	rc = emit(r, id, ids.message_id, states, done, all ? NULL : why);
 out:
 	hv_json_free(states);
 	if (ids.subject.data != NULL)
