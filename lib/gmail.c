@@ -160,8 +160,14 @@ gmail_call(struct hv_gmail *g, const struct gmail_call *c, struct hv_http_respon
 	req.body = c->body;
 	req.body_len = c->len;
 	for (n = 0; ; n++) {
-		if (g->token.len == 0 && (r = hv_auth_token(g->auth, g->account, &g->token, e)) < 0)
-			return r;
+		/* A token endpoint that is busy or out of reach is tried again
+		 * like the call itself; one that refuses ends it. */
+		if (g->token.len == 0 && (r = hv_auth_token(g->auth, g->account, &g->token, e)) < 0) {
+			hv_buf_reset(&g->token);
+			if (r != HV_ETEMP)
+				return r;
+			goto again;
+		}
 		req.bearer = g->token.data;
 		sleep_s(hv_quota_take(&g->quota, hv_quota_cost(&g->quota, c->method), now_s()));
 		g->calls++;
@@ -187,6 +193,7 @@ gmail_call(struct hv_gmail *g, const struct gmail_call *c, struct hv_http_respon
 		} else if (r != HV_ETEMP) {
 			return r;
 		}
+again:
 		if (n + 1 >= ATTEMPTS || now_s() - start > BUDGET)
 			return hv_err_wrap(e, "giving up after %d tries", n + 1);
 		sleep_s(backoff(n, r == 0 ? resp->retry_after : -1));
