@@ -248,9 +248,49 @@ hv_gmail_profile(struct hv_gmail *g, struct hv_buf *history_id, struct hv_err *e
 	return r;
 }
 
-/* The label ids of a message object, space-separated. */
-static void
-labels_of(const struct hv_json *msg, char *out, size_t max)
+/* Ids Gmail hands out (message ids, label ids) are plain tokens; anything
+ * else would break the JSON bodies built below. */
+int
+gmail_plain_id(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 100)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* A space-separated list of ids as a JSON array member: "key":["a","b"]. */
+int
+gmail_id_array(struct hv_buf *b, const char *key, const char *list)
+{
+	const char *p = list ? list : "";
+	size_t n;
+	int first = 1;
+
+	if (hv_buf_addf(b, "\"%s\":[", key) < 0)
+		return HV_EDATA;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if ((n = strcspn(p, " ")) == 0)
+			break;
+		if (!gmail_plain_id(p, n))
+			return HV_EINTERNAL;
+		if (hv_buf_addf(b, "%s\"%.*s\"", first ? "" : ",", (int)n, p) < 0)
+			return HV_EDATA;
+		first = 0;
+		p += n;
+	}
+	return hv_buf_adds(b, "]") < 0 ? HV_EDATA : 0;
+}
+
+void
+gmail_labels_of(const struct hv_json *msg, char *out, size_t max)
 {
 	struct hv_json *l = hv_json_get(msg, "labelIds"), *it;
 	size_t i, n = l ? hv_json_array_len(l) : 0, len = 0;
@@ -306,7 +346,7 @@ hv_gmail_history(struct hv_gmail *g, const char *start, const char *label,
 				a = hv_json_array_get(added, k);
 				if ((msg = hv_json_get(a, "message")) != NULL &&
 				    (s = hv_json_get_str(msg, "id")) != NULL) {
-					labels_of(msg, labels, sizeof labels);
+					gmail_labels_of(msg, labels, sizeof labels);
 					r = fn(s, labels, arg);
 				}
 				hv_json_free(msg);
@@ -428,7 +468,7 @@ hv_gmail_get_raw(struct hv_gmail *g, const char *id, struct hv_gmail_message *m,
 		copy_str(m->id, sizeof m->id, j, "id");
 		copy_str(m->thread_id, sizeof m->thread_id, j, "threadId");
 		copy_str(m->history_id, sizeof m->history_id, j, "historyId");
-		labels_of(j, m->labels, sizeof m->labels);
+		gmail_labels_of(j, m->labels, sizeof m->labels);
 		date = hv_json_get_str(j, "internalDate");
 		m->internal_date = date ? strtoll(date, NULL, 10) : 0;
 		if ((raw = hv_json_get_str(j, "raw")) == NULL || decode_raw(&m->raw, raw) < 0)
@@ -512,8 +552,7 @@ static int
 multipart(struct hv_buf *body, char boundary[40], const void *raw, size_t len,
     const char *labels)
 {
-	struct hv_json *meta = hv_json_object();
-	struct hv_buf json = HV_BUF_INIT(8192), list = HV_BUF_INIT(8192);
+	struct hv_buf json = HV_BUF_INIT(8192);
 	uint8_t rnd[16];
 	int i, r;
 
@@ -525,19 +564,9 @@ multipart(struct hv_buf *body, char boundary[40], const void *raw, size_t len,
 			snprintf(boundary + 2 * i, 3, "%02x", rnd[i]);
 		memcpy(boundary + 32, "hvpart", 7);
 	} while (memmem(raw, len, boundary, 38) != NULL);
-	hv_buf_add(&list, "[", 1);
-	for (const char *p = labels; *p; ) {
-		size_t n = strcspn(p, " ");
-
-		if (n > 0)
-			hv_buf_addf(&list, "%s\"%.*s\"", list.len > 1 ? "," : "", (int)n, p);
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	hv_buf_add(&list, "]", 1);
-	hv_json_free(meta);
-	r = hv_buf_addf(&json, "{\"labelIds\":%s}", list.data);
+	if ((r = hv_buf_add(&json, "{", 1)) == 0 &&
+	    (r = gmail_id_array(&json, "labelIds", labels)) == 0)
+		r = hv_buf_add(&json, "}", 1);
 	if (r == 0)
 		r = hv_buf_addf(body, "--%s\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
 		    "%s\r\n--%s\r\nContent-Type: message/rfc822\r\n\r\n", boundary, json.data,
@@ -547,7 +576,6 @@ multipart(struct hv_buf *body, char boundary[40], const void *raw, size_t len,
 	if (r == 0)
 		r = hv_buf_addf(body, "\r\n--%s--\r\n", boundary);
 	hv_buf_release(&json);
-	hv_buf_release(&list);
 	return r;
 }
 
@@ -565,8 +593,11 @@ hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *lab
 
 	hv_buf_init_secret(&body, HV_GMAIL_RAW_MAX + 65536);
 	hv_http_response_init(&resp, 64 * 1024);
-	if (multipart(&body, boundary, raw, len, labels) < 0) {
-		r = hv_err_set(e, HV_EDATA, "message too large to upload (%zu bytes)", len);
+	if ((r = multipart(&body, boundary, raw, len, labels)) < 0) {
+		if (r == HV_EDATA)
+			hv_err_set(e, r, "message too large to upload (%zu bytes)", len);
+		else
+			hv_err_set(e, r, "label ids '%.100s' are not Gmail's", labels);
 		goto out;
 	}
 	hv_buf_addf(&type, "multipart/related; boundary=%s", boundary);

@@ -46,4 +46,16 @@ int gmail_url(struct hv_gmail *g, struct hv_buf *url, const char *tail);
 int gmail_get_json(struct hv_gmail *g, const char *method, const char *url,
     struct hv_json **j, size_t max, struct hv_err *e);
 
+/* 1 when s (n bytes) is a plain token, as the ids Gmail hands out are. */
+int gmail_plain_id(const char *s, size_t n);
+
+/* The label ids of a message object, space-separated, into out. */
+void gmail_labels_of(const struct hv_json *msg, char *out, size_t max);
+
+/*
+ * Append "key":["a","b"] for a space-separated list of ids; HV_EINTERNAL
+ * for an id that is not a plain token (it would break the JSON body).
+ */
+int gmail_id_array(struct hv_buf *b, const char *key, const char *list);
+
 #endif

@@ -9,63 +9,6 @@
 
 #define PAGE_MAX (16 * 1024 * 1024)
 
-/* Ids Gmail hands out (message ids, label ids) are plain tokens; anything
- * else would break the JSON bodies built below. */
-static int
-plain_id(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > 100)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= 'A' && s[i] <= 'Z') &&
-		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
-}
-
-/* A space-separated list of ids as a JSON array member: "key":["a","b"]. */
-static int
-id_array(struct hv_buf *b, const char *key, const char *list)
-{
-	const char *p = list ? list : "";
-	size_t n;
-	int first = 1;
-
-	if (hv_buf_addf(b, "\"%s\":[", key) < 0)
-		return HV_EDATA;
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		if ((n = strcspn(p, " ")) == 0)
-			break;
-		if (!plain_id(p, n))
-			return HV_EINTERNAL;
-		if (hv_buf_addf(b, "%s\"%.*s\"", first ? "" : ",", (int)n, p) < 0)
-			return HV_EDATA;
-		first = 0;
-		p += n;
-	}
-	return hv_buf_adds(b, "]") < 0 ? HV_EDATA : 0;
-}
-
-static void
-label_ids(const struct hv_json *item, char *out, size_t max)
-{
-	struct hv_json *l = hv_json_get(item, "labelIds"), *it;
-	size_t i, n = l ? hv_json_array_len(l) : 0, len = 0;
-	const char *s;
-
-	out[0] = '\0';
-	for (i = 0; i < n; i++) {
-		it = hv_json_array_get(l, i);
-		if ((s = hv_json_str(it)) != NULL && len + strlen(s) + 2 < max)
-			len += (size_t)snprintf(out + len, max - len, "%s%s", len ? " " : "", s);
-		hv_json_free(it);
-	}
-	hv_json_free(l);
-}
 
 /* The items of one array of a history record, as changes of one kind. */
 static int
@@ -81,7 +24,7 @@ history_items(const struct hv_json *h, const char *field, int kind, const char *
 	for (i = 0; i < n && r == 0; i++) {
 		it = hv_json_array_get(arr, i);
 		msg = hv_json_get(it, "message");
-		label_ids(it, labels, sizeof labels);
+		gmail_labels_of(it, labels, sizeof labels);
 		c.kind = kind;
 		c.history_id = hid;
 		c.labels = labels;
@@ -206,13 +149,13 @@ hv_gmail_modify(struct hv_gmail *g, const char *id, const char *add, const char 
 	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(64 * 1024);
 	int r;
 
-	if (!plain_id(id, strlen(id)))
+	if (!gmail_plain_id(id, strlen(id)))
 		return hv_err_set(e, HV_EINTERNAL, "bad message id '%s'", id);
 	gmail_url(g, &url, "messages/");
 	hv_buf_addf(&url, "%s/modify", id);
-	if ((r = hv_buf_adds(&body, "{")) < 0 || (r = id_array(&body, "addLabelIds", add)) < 0 ||
+	if ((r = hv_buf_adds(&body, "{")) < 0 || (r = gmail_id_array(&body, "addLabelIds", add)) < 0 ||
 	    (r = hv_buf_adds(&body, ",")) < 0 ||
-	    (r = id_array(&body, "removeLabelIds", remove)) < 0 || (r = hv_buf_adds(&body, "}")) < 0)
+	    (r = gmail_id_array(&body, "removeLabelIds", remove)) < 0 || (r = hv_buf_adds(&body, "}")) < 0)
 		r = hv_err_set(e, HV_EINTERNAL, "messages.modify: bad label list");
 	else
 		r = post_json(g, "messages.modify", url.data, &body, e);
@@ -233,14 +176,14 @@ hv_gmail_batch_modify(struct hv_gmail *g, const char *const *ids, size_t n, cons
 		return hv_err_set(e, HV_EINTERNAL, "messages.batchModify of %zu ids", n);
 	hv_buf_adds(&body, "{\"ids\":[");
 	for (i = 0; i < n && r == 0; i++) {
-		if (!plain_id(ids[i], strlen(ids[i])))
+		if (!gmail_plain_id(ids[i], strlen(ids[i])))
 			r = HV_EINTERNAL;
 		else if (hv_buf_addf(&body, "%s\"%s\"", i ? "," : "", ids[i]) < 0)
 			r = HV_EDATA;
 	}
 	if (r == 0 && ((r = hv_buf_adds(&body, "],")) < 0 ||
-	    (r = id_array(&body, "addLabelIds", add)) < 0 || (r = hv_buf_adds(&body, ",")) < 0 ||
-	    (r = id_array(&body, "removeLabelIds", remove)) < 0 || (r = hv_buf_adds(&body, "}")) < 0))
+	    (r = gmail_id_array(&body, "addLabelIds", add)) < 0 || (r = hv_buf_adds(&body, ",")) < 0 ||
+	    (r = gmail_id_array(&body, "removeLabelIds", remove)) < 0 || (r = hv_buf_adds(&body, "}")) < 0))
 		r = HV_EINTERNAL;
 	if (r < 0) {
 		r = hv_err_set(e, HV_EINTERNAL, "messages.batchModify: bad id list");
