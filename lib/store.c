@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "file.h"
+#include "index.h"
 #include "mem.h"
 #include "store.h"
 #include "store_int.h"
@@ -236,10 +237,28 @@ hv_store_rollback(struct hv_store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static void
-bind_text(sqlite3_stmt *st, int i, const char *v)
+void
+store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+void
+store_bind_mid(sqlite3_stmt *st, int i, const uint8_t *mid)
+{
+	sqlite3_bind_blob(st, i, mid, HV_INDEX_MID_LEN, SQLITE_STATIC);
+}
+
+int
+store_one_row(struct hv_store *s, sqlite3_stmt *st, const char *what, struct hv_err *e)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return HV_ENOINPUT;
+	return store_fail(s, e, what);
 }
 
 int
@@ -251,7 +270,7 @@ hv_store_meta_get(struct hv_store *s, const char *key, struct hv_buf *value,
 
 	if ((r = store_prepare(s, &st, "SELECT value FROM meta WHERE key = ?", e)) < 0)
 		return r;
-	bind_text(st, 1, key);
+	store_bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		r = hv_buf_adds(value, (const char *)sqlite3_column_text(st, 0));
@@ -273,8 +292,8 @@ hv_store_meta_put(struct hv_store *s, const char *key, const char *value,
 	if ((r = store_prepare(s, &st, "INSERT INTO meta (key, value) VALUES (?, ?) "
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", e)) < 0)
 		return r;
-	bind_text(st, 1, key);
-	bind_text(st, 2, value);
+	store_bind_text(st, 1, key);
+	store_bind_text(st, 2, value);
 	return store_run(s, st, "meta", e);
 }
 
@@ -289,9 +308,9 @@ hv_store_account_put(struct hv_store *s, const char *email,
 	    "created, updated) VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT (email) DO UPDATE "
 	    "SET kind = ?2, scopes = ?3, revoked = 0, updated = ?4", e)) < 0)
 		return r;
-	bind_text(st, 1, email);
+	store_bind_text(st, 1, email);
 	sqlite3_bind_int(st, 2, kind);
-	bind_text(st, 3, scopes ? scopes : "");
+	store_bind_text(st, 3, scopes ? scopes : "");
 	sqlite3_bind_int64(st, 4, now);
 	return store_run(s, st, "account", e);
 }
@@ -319,7 +338,7 @@ hv_store_account_get(struct hv_store *s, const char *email, struct hv_account *a
 	if ((r = store_prepare(s, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = ?",
 	    e)) < 0)
 		return r;
-	bind_text(st, 1, email);
+	store_bind_text(st, 1, email);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		account_row(st, a);
@@ -343,7 +362,7 @@ hv_store_account_set_revoked(struct hv_store *s, const char *email, long long no
 	    "WHERE email = ?", e)) < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, now);
-	bind_text(st, 2, email);
+	store_bind_text(st, 2, email);
 	return store_run(s, st, "account", e);
 }
 
@@ -380,8 +399,8 @@ hv_store_secret_put(struct hv_store *s, const char *owner, const char *name,
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (owner, name) DO UPDATE "
 	    "SET blob = ?3, expires = ?4", e)) < 0)
 		return r;
-	bind_text(st, 1, owner);
-	bind_text(st, 2, name);
+	store_bind_text(st, 1, owner);
+	store_bind_text(st, 2, name);
 	sqlite3_bind_blob64(st, 3, blob, len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, expires);
 	return store_run(s, st, "secret", e);
@@ -397,8 +416,8 @@ hv_store_secret_get(struct hv_store *s, const char *owner, const char *name,
 	if ((r = store_prepare(s, &st, "SELECT blob, expires FROM secrets "
 	    "WHERE owner = ? AND name = ?", e)) < 0)
 		return r;
-	bind_text(st, 1, owner);
-	bind_text(st, 2, name);
+	store_bind_text(st, 1, owner);
+	store_bind_text(st, 2, name);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		r = hv_buf_add(blob, sqlite3_column_blob(st, 0),
@@ -427,9 +446,9 @@ hv_store_secret_delete(struct hv_store *s, const char *owner, const char *name,
 	    "DELETE FROM secrets WHERE owner = ?", e);
 	if (r < 0)
 		return r;
-	bind_text(st, 1, owner);
+	store_bind_text(st, 1, owner);
 	if (name != NULL)
-		bind_text(st, 2, name);
+		store_bind_text(st, 2, name);
 	return store_run(s, st, "secret", e);
 }
 
@@ -469,8 +488,8 @@ hv_store_domain_put(struct hv_store *s, const char *domain, const char *client_e
 	if ((r = store_prepare(s, &st, "INSERT INTO domains (domain, client_email) VALUES (?1, ?2) "
 	    "ON CONFLICT (domain) DO UPDATE SET client_email = ?2", e)) < 0)
 		return r;
-	bind_text(st, 1, domain);
-	bind_text(st, 2, client_email);
+	store_bind_text(st, 1, domain);
+	store_bind_text(st, 2, client_email);
 	return store_run(s, st, "domain", e);
 }
 
@@ -483,7 +502,7 @@ hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *clien
 
 	if ((r = store_prepare(s, &st, "SELECT client_email FROM domains WHERE domain = ?", e)) < 0)
 		return r;
-	bind_text(st, 1, domain);
+	store_bind_text(st, 1, domain);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		r = hv_buf_adds(client_email, (const char *)sqlite3_column_text(st, 0));

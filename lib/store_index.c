@@ -5,31 +5,6 @@
 #include "store_int.h"
 #include "banned.h"
 
-static void
-text(sqlite3_stmt *st, int i, const char *v)
-{
-	sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
-static void
-mid(sqlite3_stmt *st, int i, const uint8_t *m)
-{
-	sqlite3_bind_blob(st, i, m, HV_INDEX_MID_LEN, SQLITE_STATIC);
-}
-
-/* Step a one-row query: 0 on a row (left to the caller), HV_ENOINPUT on none. */
-static int
-one_row(struct hv_store *s, sqlite3_stmt *st, const char *what, struct hv_err *e)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return HV_ENOINPUT;
-	return store_fail(s, e, what);
-}
-
 int
 hv_index_cursor_get(struct hv_store *s, const char *account, const char *kind,
     struct hv_buf *history_id, struct hv_err *e)
@@ -40,9 +15,9 @@ hv_index_cursor_get(struct hv_store *s, const char *account, const char *kind,
 	if ((r = store_prepare(s, &st, "SELECT history_id FROM cursors "
 	    "WHERE account = ? AND kind = ?", e)) < 0)
 		return r;
-	text(st, 1, account);
-	text(st, 2, kind);
-	if ((r = one_row(s, st, "cursor", e)) == 0)
+	store_bind_text(st, 1, account);
+	store_bind_text(st, 2, kind);
+	if ((r = store_one_row(s, st, "cursor", e)) == 0)
 		r = hv_buf_adds(history_id, (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return r;
@@ -59,9 +34,9 @@ hv_index_cursor_put(struct hv_store *s, const char *account, const char *kind,
 	    "updated) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account, kind) DO UPDATE "
 	    "SET history_id = ?3, updated = ?4", e)) < 0)
 		return r;
-	text(st, 1, account);
-	text(st, 2, kind);
-	text(st, 3, history_id);
+	store_bind_text(st, 1, account);
+	store_bind_text(st, 2, kind);
+	store_bind_text(st, 3, history_id);
 	sqlite3_bind_int64(st, 4, now);
 	return store_run(s, st, "cursor", e);
 }
@@ -76,9 +51,9 @@ hv_index_has_source(struct hv_store *s, const char *source, const char *source_i
 	if ((r = store_prepare(s, &st, "SELECT 1 FROM messages WHERE source = ? AND "
 	    "source_id = ?", e)) < 0)
 		return r;
-	text(st, 1, source);
-	text(st, 2, source_id);
-	r = one_row(s, st, "messages", e);
+	store_bind_text(st, 1, source);
+	store_bind_text(st, 2, source_id);
+	r = store_one_row(s, st, "messages", e);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -93,9 +68,9 @@ hv_index_message_get(struct hv_store *s, const char *team, const uint8_t *m,
 	if ((r = store_prepare(s, &st, "SELECT done FROM messages WHERE team = ? AND "
 	    "mid_hmac = ?", e)) < 0)
 		return r;
-	text(st, 1, team);
-	mid(st, 2, m);
-	if ((r = one_row(s, st, "messages", e)) == 0 && done != NULL)
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, m);
+	if ((r = store_one_row(s, st, "messages", e)) == 0 && done != NULL)
 		*done = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return r;
@@ -113,10 +88,10 @@ hv_index_message_put(struct hv_store *s, const char *team, const uint8_t *m,
 	    "source_id, subject, fetched) VALUES (?, ?, ?, ?, ?, ?) "
 	    "ON CONFLICT (team, mid_hmac) DO NOTHING", e)) < 0)
 		return r;
-	text(st, 1, team);
-	mid(st, 2, m);
-	text(st, 3, source);
-	text(st, 4, source_id);
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, m);
+	store_bind_text(st, 3, source);
+	store_bind_text(st, 4, source_id);
 	sqlite3_bind_blob64(st, 5, subject, subject_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, now);
 	return store_run(s, st, "messages", e);
@@ -132,8 +107,8 @@ hv_index_message_done(struct hv_store *s, const char *team, const uint8_t *m,
 	if ((r = store_prepare(s, &st, "UPDATE messages SET done = 1 WHERE team = ? AND "
 	    "mid_hmac = ?", e)) < 0)
 		return r;
-	text(st, 1, team);
-	mid(st, 2, m);
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, m);
 	return store_run(s, st, "messages", e);
 }
 
@@ -148,7 +123,7 @@ hv_index_pending(struct hv_store *s, const char *team,
 	if ((r = store_prepare(s, &st, "SELECT source_id, mid_hmac FROM messages "
 	    "WHERE team = ? AND done = 0 ORDER BY fetched", e)) < 0)
 		return r;
-	text(st, 1, team);
+	store_bind_text(st, 1, team);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (sqlite3_column_bytes(st, 1) == HV_INDEX_MID_LEN &&
 		    (r = fn((const char *)sqlite3_column_text(st, 0),
@@ -170,10 +145,10 @@ hv_index_copy_get(struct hv_store *s, const char *team, const uint8_t *m,
 	if ((r = store_prepare(s, &st, "SELECT gmail_id FROM copies WHERE team = ? AND "
 	    "mid_hmac = ? AND member = ?", e)) < 0)
 		return r;
-	text(st, 1, team);
-	mid(st, 2, m);
-	text(st, 3, member);
-	if ((r = one_row(s, st, "copies", e)) == 0 && gmail_id != NULL)
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, m);
+	store_bind_text(st, 3, member);
+	if ((r = store_one_row(s, st, "copies", e)) == 0 && gmail_id != NULL)
 		snprintf(gmail_id, 64, "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return r;
@@ -190,10 +165,10 @@ hv_index_copy_put(struct hv_store *s, const char *team, const uint8_t *m,
 	    "imported) VALUES (?, ?, ?, ?, ?) ON CONFLICT (team, mid_hmac, member) "
 	    "DO UPDATE SET gmail_id = excluded.gmail_id", e)) < 0)
 		return r;
-	text(st, 1, team);
-	mid(st, 2, m);
-	text(st, 3, member);
-	text(st, 4, gmail_id);
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, m);
+	store_bind_text(st, 3, member);
+	store_bind_text(st, 4, gmail_id);
 	sqlite3_bind_int64(st, 5, now);
 	return store_run(s, st, "copies", e);
 }
@@ -208,8 +183,8 @@ hv_index_member_put(struct hv_store *s, const char *team, const char *account,
 	if ((r = store_prepare(s, &st, "INSERT INTO members (team, account) VALUES (?, ?) "
 	    "ON CONFLICT DO NOTHING", e)) < 0)
 		return r;
-	text(st, 1, team);
-	text(st, 2, account);
+	store_bind_text(st, 1, team);
+	store_bind_text(st, 2, account);
 	return store_run(s, st, "members", e);
 }
 
@@ -224,7 +199,7 @@ hv_index_copies(struct hv_store *s, const uint8_t *m,
 	if ((r = store_prepare(s, &st, "SELECT team, member, gmail_id, imported FROM copies "
 	    "WHERE mid_hmac = ? ORDER BY team, member", e)) < 0)
 		return r;
-	mid(st, 1, m);
+	store_bind_mid(st, 1, m);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		c.team = (const char *)sqlite3_column_text(st, 0);
 		c.member = (const char *)sqlite3_column_text(st, 1);

@@ -7,6 +7,7 @@
 #define HV_STORE_INT_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "store.h"
@@ -26,5 +27,13 @@ int store_prepare(struct hv_store *s, sqlite3_stmt **st, const char *sql, struct
 
 /* Step a statement that returns no rows, then finalize it. */
 int store_run(struct hv_store *s, sqlite3_stmt *st, const char *what, struct hv_err *e);
+
+/* Bind text or a message HMAC (HV_INDEX_MID_LEN bytes) to parameter i;
+ * the value must outlive the statement's step. */
+void store_bind_text(sqlite3_stmt *st, int i, const char *v);
+void store_bind_mid(sqlite3_stmt *st, int i, const uint8_t *mid);
+
+/* Step a query of one row: 0 on the row (left to read), HV_ENOINPUT on none. */
+int store_one_row(struct hv_store *s, sqlite3_stmt *st, const char *what, struct hv_err *e);
 
 #endif

@@ -6,18 +6,6 @@
 #include "store_int.h"
 #include "banned.h"
 
-static void
-text(sqlite3_stmt *st, int i, const char *v)
-{
-	sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
-static void
-blob(sqlite3_stmt *st, int i, const uint8_t *m)
-{
-	sqlite3_bind_blob(st, i, m, HV_INDEX_MID_LEN, SQLITE_STATIC);
-}
-
 int
 hv_index_labels_get(struct hv_store *s, const char *team, const uint8_t *mid,
     const char *member, struct hv_index_label **l, size_t *n, struct hv_err *e)
@@ -30,9 +18,9 @@ hv_index_labels_get(struct hv_store *s, const char *team, const uint8_t *mid,
 	if ((r = store_prepare(s, &st, "SELECT label, kind FROM labels WHERE team = ? AND "
 	    "mid_hmac = ? AND member = ? ORDER BY label", e)) < 0)
 		return r;
-	text(st, 1, team);
-	blob(st, 2, mid);
-	text(st, 3, member);
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, mid);
+	store_bind_text(st, 3, member);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(st, 0) != HV_INDEX_MID_LEN)
 			continue;
@@ -61,19 +49,19 @@ hv_index_labels_put(struct hv_store *s, const char *team, const uint8_t *mid,
 	if ((r = store_prepare(s, &st, "DELETE FROM labels WHERE team = ? AND mid_hmac = ? "
 	    "AND member = ?", e)) < 0)
 		return r;
-	text(st, 1, team);
-	blob(st, 2, mid);
-	text(st, 3, member);
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, mid);
+	store_bind_text(st, 3, member);
 	if ((r = store_run(s, st, "labels", e)) < 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
 		if ((r = store_prepare(s, &st, "INSERT OR IGNORE INTO labels (team, mid_hmac, "
 		    "member, label, kind) VALUES (?, ?, ?, ?, ?)", e)) < 0)
 			break;
-		text(st, 1, team);
-		blob(st, 2, mid);
-		text(st, 3, member);
-		blob(st, 4, l[i].hmac);
+		store_bind_text(st, 1, team);
+		store_bind_mid(st, 2, mid);
+		store_bind_text(st, 3, member);
+		store_bind_mid(st, 4, l[i].hmac);
 		sqlite3_bind_int(st, 5, l[i].kind);
 		r = store_run(s, st, "labels", e);
 	}
@@ -90,9 +78,9 @@ hv_index_copy_find(struct hv_store *s, const char *team, const char *member,
 	if ((r = store_prepare(s, &st, "SELECT mid_hmac FROM copies WHERE member = ? AND "
 	    "gmail_id = ? AND team = ?", e)) < 0)
 		return r;
-	text(st, 1, member);
-	text(st, 2, gmail_id);
-	text(st, 3, team);
+	store_bind_text(st, 1, member);
+	store_bind_text(st, 2, gmail_id);
+	store_bind_text(st, 3, team);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == HV_INDEX_MID_LEN)
 		memcpy(mid, sqlite3_column_blob(st, 0), HV_INDEX_MID_LEN);
@@ -114,9 +102,9 @@ copy_update(struct hv_store *s, const char *sql, const char *team, const uint8_t
 	if ((r = store_prepare(s, &st, sql, e)) < 0)
 		return r;
 	sqlite3_bind_int(st, 1, value);
-	text(st, 2, team);
-	blob(st, 3, mid);
-	text(st, 4, member);
+	store_bind_text(st, 2, team);
+	store_bind_mid(st, 3, mid);
+	store_bind_text(st, 4, member);
 	return store_run(s, st, "copies", e);
 }
 
@@ -150,8 +138,8 @@ hv_index_member_copies(struct hv_store *s, const char *team, const char *member,
 	    "SELECT mid_hmac, gmail_id FROM copies WHERE team = ? AND member = ? AND "
 	    "deleted = 0 AND gmail_id != '' ORDER BY mid_hmac", e)) < 0)
 		return r;
-	text(st, 1, team);
-	text(st, 2, member);
+	store_bind_text(st, 1, team);
+	store_bind_text(st, 2, member);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (sqlite3_column_bytes(st, 0) == HV_INDEX_MID_LEN &&
 		    (r = fn(sqlite3_column_blob(st, 0), (const char *)sqlite3_column_text(st, 1),
@@ -175,7 +163,7 @@ hv_index_source_copies(struct hv_store *s, const char *team, const char *source,
 	    "WHERE team = ?1 AND source = ?2 AND true ON CONFLICT (team, mid_hmac, member) "
 	    "DO NOTHING", e)) < 0)
 		return r;
-	text(st, 1, team);
-	text(st, 2, source);
+	store_bind_text(st, 1, team);
+	store_bind_text(st, 2, source);
 	return store_run(s, st, "copies", e);
 }
