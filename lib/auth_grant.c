@@ -35,12 +35,16 @@ store_login(struct hv_auth *a, const char *account, const struct hv_oauth_token 
 	return r;
 }
 
-/* What Google granted must be what was asked; else undo the grant. */
+/*
+ * What Google granted must be what was asked, for the account named: a
+ * browser signed in to another Google account would otherwise file that
+ * account's tokens under this name.  Else undo the grant.
+ */
 static int
-check_grant(struct hv_auth *a, const char *scopes, const struct hv_oauth_token *t,
-    struct hv_err *e)
+check_grant(struct hv_auth *a, const char *account, const char *scopes,
+    const struct hv_oauth_token *t, struct hv_err *e)
 {
-	struct hv_buf missing = HV_BUF_INIT(2048);
+	struct hv_buf missing = HV_BUF_INIT(2048), who = HV_BUF_INIT(512);
 	struct hv_http *h;
 	int r = 0;
 
@@ -50,6 +54,12 @@ check_grant(struct hv_auth *a, const char *scopes, const struct hv_oauth_token *
 	else if (hv_oauth_scopes_missing(scopes, t->scope, &missing) != 0)
 		r = hv_err_set(e, HV_EPERM, "Google granted less than asked: missing %s; "
 		    "sign in again and allow every permission", missing.data);
+	else if ((r = auth_http(a, &h, e)) == 0 &&
+	    (r = hv_oauth_token_email(h, a->cfg->google.oauth, t->access.data, &who, e)) == 0 &&
+	    strcasecmp(who.data, account) != 0)
+		r = hv_err_set(e, HV_EPERM, "the browser signed in as %s, not %s; sign in "
+		    "again with that account", who.data, account);
+	hv_buf_release(&who);
 	if (r < 0 && auth_http(a, &h, NULL) == 0)
 		(void)hv_oauth_revoke(h, a->cfg->google.oauth, t->refresh.len ?
 		    t->refresh.data : t->access.data, NULL);
@@ -67,6 +77,7 @@ hv_auth_login(struct hv_auth *a, const char *account, const char *scopes,
 	struct hv_oauth_token t;
 	struct hv_loopback l = { -1, 0 };
 	struct hv_buf url = HV_BUF_INIT(8192), redirect = HV_BUF_INIT(64);
+	struct hv_buf wanted = HV_BUF_INIT(4096);
 	struct hv_buf target = HV_BUF_INIT(8192), code;
 	struct hv_http *h;
 	int r;
@@ -77,8 +88,10 @@ hv_auth_login(struct hv_auth *a, const char *account, const char *scopes,
 	    (r = hv_oauth_pkce_new(&pkce, e)) < 0 || (r = hv_loopback_open(&l, e)) < 0)
 		goto out;
 	hv_buf_addf(&redirect, "http://127.0.0.1:%d", l.port);
+	/* Identity only: it lets tokeninfo say whose the grant is. */
+	hv_buf_addf(&wanted, "%s %s", scopes, HV_SCOPE_EMAIL);
 	if (hv_oauth_auth_url(&url, a->cfg->google.accounts, client.client_id,
-	    redirect.data, scopes, account, &pkce) < 0) {
+	    redirect.data, wanted.data, account, &pkce) < 0) {
 		r = hv_err_set(e, HV_EDATA, "consent URL too long");
 		goto out;
 	}
@@ -88,7 +101,7 @@ hv_auth_login(struct hv_auth *a, const char *account, const char *scopes,
 	    (r = auth_http(a, &h, e)) < 0 ||
 	    (r = hv_oauth_exchange_code(h, a->cfg->google.oauth, &client, code.data,
 	    pkce.verifier, redirect.data, &t, e)) < 0 ||
-	    (r = check_grant(a, scopes, &t, e)) < 0)
+	    (r = check_grant(a, account, wanted.data, &t, e)) < 0)
 		goto out;
 	r = store_login(a, account, &t, e);
 out:
@@ -99,6 +112,7 @@ out:
 	hv_oauth_token_release(&t);
 	hv_buf_release(&url);
 	hv_buf_release(&redirect);
+	hv_buf_release(&wanted);
 	hv_buf_release(&target);
 	hv_buf_release(&code);
 	return r;

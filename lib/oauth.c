@@ -511,6 +511,44 @@ out:
 }
 
 int
+hv_oauth_token_email(struct hv_http *h, const char *oauth, const char *access_token,
+    struct hv_buf *email, struct hv_err *e)
+{
+	struct hv_http_request req = { 0 };
+	struct hv_http_response resp;
+	struct hv_buf url = HV_BUF_INIT(2048);
+	struct hv_json *j = NULL;
+	const char *who;
+	int r;
+
+	hv_http_response_init(&resp, TOKEN_BODY_MAX);
+	hv_buf_addf(&url, "%s/tokeninfo", oauth);
+	/* In a header, not the URL: URLs end up in logs. */
+	req.method = "POST";
+	req.url = url.data;
+	req.bearer = access_token;
+	req.content_type = "application/x-www-form-urlencoded";
+	if ((r = hv_http_request(h, &req, &resp, e)) < 0)
+		goto out;
+	if (resp.status != 200) {
+		r = hv_err_set(e, resp.status == 429 || resp.status >= 500 ? HV_ETEMP : HV_EPROTO,
+		    "tokeninfo: HTTP %ld", resp.status);
+		goto out;
+	}
+	if (hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, &j, NULL) < 0 ||
+	    (who = hv_json_get_str(j, "email")) == NULL || strchr(who, '@') == NULL)
+		r = hv_err_set(e, HV_EPROTO, "tokeninfo: no email in the answer");
+	else
+		r = hv_buf_adds(email, who) < 0 ? hv_err_set(e, HV_EPROTO, "tokeninfo: email too "
+		    "long") : 0;
+out:
+	hv_json_free(j);
+	hv_http_response_release(&resp);
+	hv_buf_release(&url);
+	return r;
+}
+
+int
 hv_oauth_scopes_missing(const char *wanted, const char *granted, struct hv_buf *missing)
 {
 	const char *p = wanted, *g;

@@ -100,6 +100,17 @@ int hv_oauth_jwt_bearer(struct hv_http *h, const char *oauth, const struct hv_oa
 int hv_oauth_revoke(struct hv_http *h, const char *oauth, const char *token,
     struct hv_err *e);
 
+/* The scope that lets the token endpoint say whose a token is. */
+#define HV_SCOPE_EMAIL "https://www.googleapis.com/auth/userinfo.email"
+
+/*
+ * Whose token is this: the email address Google's tokeninfo endpoint
+ * gives for access_token (granted with HV_SCOPE_EMAIL), appended to email.
+ * HV_EPROTO when the answer names none.
+ */
+int hv_oauth_token_email(struct hv_http *h, const char *oauth, const char *access_token,
+    struct hv_buf *email, struct hv_err *e);
+
 /*
  * Which of the wanted scopes (space-separated, full URLs) the granted list
  * lacks, appended to missing; 0 when none.  A broader scope does not stand

@@ -73,6 +73,16 @@ wait $pid
 ok 'a redirect with another state is refused (77)' test $? -eq 77
 ok 'as a forgery' grep -q "state does not match" "$T/login.err"
 
+# A browser signed in to another Google account than the one named.
+rm -f "$T/login.err"
+hv-auth login -t 20 support@example.com 2>"$T/login.err" &
+pid=$!
+browse "$(consent_url "$T/login.err" | sed 's/login_hint=support%40/login_hint=c%40/')"
+wait $pid
+ok 'a grant for another account than the one named is refused (77)' test $? -eq 77
+ok 'naming both' grep -q 'the browser signed in as c@example.com, not support@example.com' "$T/login.err"
+ok 'and the account keeps its own token' test "$(hv-auth token support@example.com)" = "$tok1"
+
 expect_failure 77 'a narrower grant than asked is refused' login narrow@example.com -s gmail.insert,gmail.labels
 ok 'naming what is missing' grep -q 'missing https://www.googleapis.com/auth/gmail.labels' "$T/login.err"
 ok 'and nothing is kept' sh -c '! hv-auth list -j | grep -q narrow@'
