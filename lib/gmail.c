@@ -317,59 +317,112 @@ page_param(struct hv_buf *url, const char *name, const char *value)
 }
 
 int
-hv_gmail_history(struct hv_gmail *g, const char *start, const char *label,
-    int (*fn)(const char *id, const char *labels, void *arg), void *arg,
-    struct hv_buf *latest, struct hv_err *e)
+gmail_pages(struct hv_gmail *g, const char *method, const char *base,
+    int (*page)(const struct hv_json *j, void *arg), void *arg, struct hv_buf *latest,
+    struct hv_err *e)
 {
-	struct hv_buf url = HV_BUF_INIT(8192), page = HV_BUF_INIT(1024);
-	struct hv_json *j = NULL, *hist, *h, *added, *a, *msg;
-	char labels[1024];
+	struct hv_buf url = HV_BUF_INIT(8192), next = HV_BUF_INIT(1024);
+	struct hv_json *j;
 	const char *s;
-	size_t i, k, nh, na;
 	int r;
 
 	do {
 		hv_buf_reset(&url);
-		gmail_url(g, &url, "history?historyTypes=messageAdded&maxResults=500");
-		page_param(&url, "startHistoryId", start);
-		page_param(&url, "labelId", label);
-		page_param(&url, "pageToken", page.data);
-		if ((r = gmail_get_json(g, "history.list", url.data, &j, PAGE_MAX, e)) < 0)
+		if (hv_buf_adds(&url, base) < 0 || page_param(&url, "pageToken", next.data) < 0) {
+			r = hv_err_set(e, HV_EDATA, "%s %s: URL too long", g->account, method);
 			break;
-		hist = hv_json_get(j, "history");
-		nh = hist ? hv_json_array_len(hist) : 0;
-		for (i = 0; i < nh && r == 0; i++) {
-			h = hv_json_array_get(hist, i);
-			added = hv_json_get(h, "messagesAdded");
-			na = added ? hv_json_array_len(added) : 0;
-			for (k = 0; k < na && r == 0; k++) {
-				a = hv_json_array_get(added, k);
-				if ((msg = hv_json_get(a, "message")) != NULL &&
-				    (s = hv_json_get_str(msg, "id")) != NULL) {
-					gmail_labels_of(msg, labels, sizeof labels);
-					r = fn(s, labels, arg);
-				}
-				hv_json_free(msg);
-				hv_json_free(a);
-			}
-			hv_json_free(added);
-			hv_json_free(h);
 		}
-		hv_json_free(hist);
-		if ((s = hv_json_get_str(j, "historyId")) != NULL) {
+		if ((r = gmail_get_json(g, method, url.data, &j, PAGE_MAX, e)) < 0)
+			break;
+		r = page(j, arg);
+		if (latest != NULL && (s = hv_json_get_str(j, "historyId")) != NULL) {
 			hv_buf_reset(latest);
 			hv_buf_adds(latest, s);
 		}
-		hv_buf_reset(&page);
+		hv_buf_reset(&next);
 		if ((s = hv_json_get_str(j, "nextPageToken")) != NULL)
-			hv_buf_adds(&page, s);
+			hv_buf_adds(&next, s);
 		hv_json_free(j);
-		j = NULL;
-	} while (r == 0 && page.len > 0);
+	} while (r == 0 && next.len > 0);
+	hv_buf_release(&url);
+	hv_buf_release(&next);
+	return r;
+}
+
+/* What a page of ids goes to. */
+struct ids {
+	int (*fn)(const char *id, const char *labels, void *arg);
+	void *arg;
+};
+
+/* messagesAdded of a history page: each message's id and labels. */
+static int
+added_page(const struct hv_json *j, void *arg)
+{
+	const struct ids *x = arg;
+	struct hv_json *hist = hv_json_get(j, "history"), *h, *added, *a, *msg;
+	char labels[1024];
+	const char *s;
+	size_t i, k, nh = hist ? hv_json_array_len(hist) : 0, na;
+	int r = 0;
+
+	for (i = 0; i < nh && r == 0; i++) {
+		h = hv_json_array_get(hist, i);
+		added = hv_json_get(h, "messagesAdded");
+		na = added ? hv_json_array_len(added) : 0;
+		for (k = 0; k < na && r == 0; k++) {
+			a = hv_json_array_get(added, k);
+			if ((msg = hv_json_get(a, "message")) != NULL &&
+			    (s = hv_json_get_str(msg, "id")) != NULL) {
+				gmail_labels_of(msg, labels, sizeof labels);
+				r = x->fn(s, labels, x->arg);
+			}
+			hv_json_free(msg);
+			hv_json_free(a);
+		}
+		hv_json_free(added);
+		hv_json_free(h);
+	}
+	hv_json_free(hist);
+	return r;
+}
+
+int
+hv_gmail_history(struct hv_gmail *g, const char *start, const char *label,
+    int (*fn)(const char *id, const char *labels, void *arg), void *arg,
+    struct hv_buf *latest, struct hv_err *e)
+{
+	struct hv_buf base = HV_BUF_INIT(8192);
+	struct ids x = { fn, arg };
+	int r;
+
+	gmail_url(g, &base, "history?historyTypes=messageAdded&maxResults=500");
+	page_param(&base, "startHistoryId", start);
+	page_param(&base, "labelId", label);
+	r = gmail_pages(g, "history.list", base.data, added_page, &x, latest, e);
 	if (r == HV_ENOINPUT)
 		hv_err_wrap(e, "history from %s has expired", start);
-	hv_buf_release(&url);
-	hv_buf_release(&page);
+	hv_buf_release(&base);
+	return r;
+}
+
+/* messages of a list page: each id (labels are not listed). */
+static int
+list_page(const struct hv_json *j, void *arg)
+{
+	const struct ids *x = arg;
+	struct hv_json *list = hv_json_get(j, "messages"), *m;
+	const char *s;
+	size_t i, n = list ? hv_json_array_len(list) : 0;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		m = hv_json_array_get(list, i);
+		if ((s = hv_json_get_str(m, "id")) != NULL)
+			r = x->fn(s, "", x->arg);
+		hv_json_free(m);
+	}
+	hv_json_free(list);
 	return r;
 }
 
@@ -378,37 +431,15 @@ hv_gmail_list(struct hv_gmail *g, const char *query, const char *label,
     int (*fn)(const char *id, const char *labels, void *arg), void *arg,
     struct hv_err *e)
 {
-	struct hv_buf url = HV_BUF_INIT(8192), page = HV_BUF_INIT(1024);
-	struct hv_json *j = NULL, *list, *m;
-	const char *s;
-	size_t i, n;
+	struct hv_buf base = HV_BUF_INIT(8192);
+	struct ids x = { fn, arg };
 	int r;
 
-	do {
-		hv_buf_reset(&url);
-		gmail_url(g, &url, "messages?maxResults=500");
-		page_param(&url, "q", query);
-		page_param(&url, "labelIds", label);
-		page_param(&url, "pageToken", page.data);
-		if ((r = gmail_get_json(g, "messages.list", url.data, &j, PAGE_MAX, e)) < 0)
-			break;
-		list = hv_json_get(j, "messages");
-		n = list ? hv_json_array_len(list) : 0;
-		for (i = 0; i < n && r == 0; i++) {
-			m = hv_json_array_get(list, i);
-			if ((s = hv_json_get_str(m, "id")) != NULL)
-				r = fn(s, "", arg);
-			hv_json_free(m);
-		}
-		hv_json_free(list);
-		hv_buf_reset(&page);
-		if ((s = hv_json_get_str(j, "nextPageToken")) != NULL)
-			hv_buf_adds(&page, s);
-		hv_json_free(j);
-		j = NULL;
-	} while (r == 0 && page.len > 0);
-	hv_buf_release(&url);
-	hv_buf_release(&page);
+	gmail_url(g, &base, "messages?maxResults=500");
+	page_param(&base, "q", query);
+	page_param(&base, "labelIds", label);
+	r = gmail_pages(g, "messages.list", base.data, list_page, &x, NULL, e);
+	hv_buf_release(&base);
 	return r;
 }
 

@@ -46,6 +46,16 @@ int gmail_url(struct hv_gmail *g, struct hv_buf *url, const char *tail);
 int gmail_get_json(struct hv_gmail *g, const char *method, const char *url,
     struct hv_json **j, size_t max, struct hv_err *e);
 
+/*
+ * GET base (a URL with its query) page after page, following
+ * nextPageToken: page() gets each answer and returns non-zero to stop,
+ * which is returned.  The last historyId seen goes into latest (may be
+ * NULL).
+ */
+int gmail_pages(struct hv_gmail *g, const char *method, const char *base,
+    int (*page)(const struct hv_json *j, void *arg), void *arg, struct hv_buf *latest,
+    struct hv_err *e);
+
 /* 1 when s (n bytes) is a plain token, as the ids Gmail hands out are. */
 int gmail_plain_id(const char *s, size_t n);
 

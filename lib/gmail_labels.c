@@ -37,10 +37,16 @@ history_items(const struct hv_json *h, const char *field, int kind, const char *
 	return r;
 }
 
+/* What a page of label changes goes to. */
+struct changes {
+	int (*fn)(const struct hv_gmail_change *c, void *arg);
+	void *arg;
+};
+
 static int
-history_page(const struct hv_json *j, int (*fn)(const struct hv_gmail_change *c, void *arg),
-    void *arg)
+history_page(const struct hv_json *j, void *arg)
 {
+	const struct changes *x = arg;
 	struct hv_json *hist = hv_json_get(j, "history"), *h;
 	size_t i, n = hist ? hv_json_array_len(hist) : 0;
 	const char *hid;
@@ -51,10 +57,12 @@ history_page(const struct hv_json *j, int (*fn)(const struct hv_gmail_change *c,
 		hid = hv_json_get_str(h, "id");
 		if (hid == NULL)
 			hid = "";
-		if ((r = history_items(h, "labelsAdded", HV_GMAIL_LABEL_ADDED, hid, fn, arg)) == 0 &&
-		    (r = history_items(h, "labelsRemoved", HV_GMAIL_LABEL_REMOVED, hid, fn,
-		    arg)) == 0)
-			r = history_items(h, "messagesDeleted", HV_GMAIL_DELETED, hid, fn, arg);
+		if ((r = history_items(h, "labelsAdded", HV_GMAIL_LABEL_ADDED, hid, x->fn,
+		    x->arg)) == 0 &&
+		    (r = history_items(h, "labelsRemoved", HV_GMAIL_LABEL_REMOVED, hid, x->fn,
+		    x->arg)) == 0)
+			r = history_items(h, "messagesDeleted", HV_GMAIL_DELETED, hid, x->fn,
+			    x->arg);
 		hv_json_free(h);
 	}
 	hv_json_free(hist);
@@ -66,37 +74,17 @@ hv_gmail_history_labels(struct hv_gmail *g, const char *start,
     int (*fn)(const struct hv_gmail_change *c, void *arg), void *arg,
     struct hv_buf *latest, struct hv_err *e)
 {
-	struct hv_buf url = HV_BUF_INIT(8192), page = HV_BUF_INIT(1024);
-	struct hv_json *j = NULL;
-	const char *s;
+	struct hv_buf base = HV_BUF_INIT(8192);
+	struct changes x = { fn, arg };
 	int r;
 
-	do {
-		hv_buf_reset(&url);
-		gmail_url(g, &url, "history?historyTypes=labelAdded&historyTypes=labelRemoved"
-		    "&historyTypes=messageDeleted&maxResults=500&startHistoryId=");
-		hv_http_escape(&url, start);
-		if (page.len > 0) {
-			hv_buf_adds(&url, "&pageToken=");
-			hv_http_escape(&url, page.data);
-		}
-		if ((r = gmail_get_json(g, "history.list", url.data, &j, PAGE_MAX, e)) < 0)
-			break;
-		r = history_page(j, fn, arg);
-		if ((s = hv_json_get_str(j, "historyId")) != NULL) {
-			hv_buf_reset(latest);
-			hv_buf_adds(latest, s);
-		}
-		hv_buf_reset(&page);
-		if ((s = hv_json_get_str(j, "nextPageToken")) != NULL)
-			hv_buf_adds(&page, s);
-		hv_json_free(j);
-		j = NULL;
-	} while (r == 0 && page.len > 0);
+	gmail_url(g, &base, "history?historyTypes=labelAdded&historyTypes=labelRemoved"
+	    "&historyTypes=messageDeleted&maxResults=500&startHistoryId=");
+	hv_http_escape(&base, start);
+	r = gmail_pages(g, "history.list", base.data, history_page, &x, latest, e);
 	if (r == HV_ENOINPUT)
 		hv_err_wrap(e, "label history from %s has expired", start);
-	hv_buf_release(&url);
-	hv_buf_release(&page);
+	hv_buf_release(&base);
 	return r;
 }
 
