@@ -168,6 +168,21 @@ key_path(const struct hv_epochs *ep, long long n, char *path, size_t size)
 }
 
 /* 1 found, 0 absent, or an error (an unsafe file). */
+/*
+ * Eight zero bytes in a row: a key caught while shred() overwrote it.  A
+ * random key looks like that once in 2^59 or so.
+ */
+static int
+shredded(const uint8_t key[HV_EPOCH_KEY_LEN])
+{
+	int i, run = 0;
+
+	for (i = 0; i < HV_EPOCH_KEY_LEN; i++)
+		if ((run = key[i] == 0 ? run + 1 : 0) == 8)
+			return 1;
+	return 0;
+}
+
 static int
 file_get(const struct hv_epochs *ep, long long n, uint8_t key[HV_EPOCH_KEY_LEN],
     struct hv_err *e)
@@ -191,6 +206,10 @@ file_get(const struct hv_epochs *ep, long long n, uint8_t key[HV_EPOCH_KEY_LEN],
 	if (got != HV_EPOCH_KEY_LEN) {
 		hv_wipe(key, HV_EPOCH_KEY_LEN);
 		return hv_err_set(e, HV_EPERM, "epoch key file '%s' is not a key", path);
+	}
+	if (shredded(key)) {
+		hv_wipe(key, HV_EPOCH_KEY_LEN);
+		return 0;
 	}
 	return 1;
 }
@@ -383,16 +402,23 @@ hv_epoch_each(struct hv_epochs *ep,
 	return r;
 }
 
-/* Overwrite in place (tmpfs keeps the same pages), then unlink. */
+/*
+ * Unlink first, so a reader that opens by name finds no key, then
+ * overwrite the pages through the descriptor (tmpfs keeps the same pages);
+ * a reader that opened it before sees zeros, which file_get() takes for a
+ * destroyed key.
+ */
 static int
 shred(const char *path, struct hv_err *e)
 {
 	static const uint8_t zero[4096];
 	struct stat st;
 	off_t left;
-	int fd;
+	int fd, r = 0;
 
 	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (unlink(path) < 0 && errno != ENOENT)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot remove '%s'", path);
 	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		for (left = st.st_size; left > 0; left -= (off_t)sizeof zero)
 			if (hv_write_all(fd, zero, left < (off_t)sizeof zero ?
@@ -402,9 +428,7 @@ shred(const char *path, struct hv_err *e)
 	}
 	if (fd >= 0)
 		close(fd);
-	if (unlink(path) < 0 && errno != ENOENT)
-		return hv_err_errno(e, HV_EIO, errno, "cannot remove '%s'", path);
-	return 0;
+	return r;
 }
 
 int
