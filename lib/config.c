@@ -41,6 +41,7 @@ static const struct key keys[] = {
 	{ "google", "ca_file", K_PATH, C(google.ca_file), 0 },
 	{ "google", "client", K_PATH, C(google.client), 0 },
 	{ "google", "quota", K_STR, C(google.quota), 0 },
+	{ "google", "inflight", K_COUNT, C(google.inflight), 0 },
 	{ "spool", "ttl", K_DURATION, C(spool.ttl), 0 },
 	{ "spool", "epoch", K_DURATION, C(spool.epoch), 0 },
 	{ "spool", "allow_disk", K_BOOL, C(spool.allow_disk), 0 },
@@ -451,6 +452,8 @@ config_defaults(struct hv_config *c)
 		c->backup.every = 4 * 3600;
 	if (c->backup.keep == 0)
 		c->backup.keep = 42;
+	if (c->google.inflight == 0)
+		c->google.inflight = HV_CONFIG_INFLIGHT;
 	if (c->audit.checkpoint_events == 0)
 		c->audit.checkpoint_events = 1000;
 	if (c->audit.checkpoint_interval == 0)

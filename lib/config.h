@@ -37,6 +37,14 @@ struct hv_team {
 	int line;		/* where the section starts, for messages */
 };
 
+/*
+ * Calls in flight per mailbox.  Google answers 429 "Too many concurrent
+ * requests for user" past an undocumented limit, seen near 10; holding
+ * the legacy import rate (10 a second) at Google's slowest usual answer
+ * (700 ms) takes 7 in flight (Little's law).
+ */
+#define HV_CONFIG_INFLIGHT 8
+
 struct hv_config {
 	char *file;		/* the file read, or NULL for defaults only */
 	struct {
@@ -47,6 +55,7 @@ struct hv_config {
 	} keys;
 	struct {
 		char *api, *oauth, *accounts, *directory, *ca_file, *client, *quota;
+		long inflight;	/* calls in flight per mailbox */
 	} google;
 	struct {
 		long ttl, epoch;	/* seconds */

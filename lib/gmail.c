@@ -13,46 +13,49 @@
 #include "banned.h"
 
 #define PAGE_MAX (16 * 1024 * 1024)
-#define ATTEMPTS 7
-#define BUDGET 300		/* seconds of retrying one call before giving up */
-#define TIMEOUT 120		/* seconds for one request, upload included */
 
-/* HV_TEST_HTTP_TIMEOUT shortens the wait for an answer that never comes,
- * so tests of stalled answers run in seconds. */
-static long
-request_timeout(void)
+int
+hv_gmail_new_in(struct hv_gmail **out, struct hv_gmail_pool *p, const struct hv_config *c,
+    struct hv_auth *auth, const char *account, struct hv_err *e)
 {
-	const char *s = getenv("HV_TEST_HTTP_TIMEOUT");
-	char *end;
-	long t;
+	struct hv_gmail *g;
+	struct hv_buf user = HV_BUF_INIT(1024);
+	int r;
 
-	if (s == NULL || *s == '\0')
-		return TIMEOUT;
-	t = strtol(s, &end, 10);
-	return *end == '\0' && t > 0 && t < TIMEOUT ? t : TIMEOUT;
+	*out = NULL;
+	if (hv_http_escape(&user, account) < 0)
+		return hv_err_set(e, HV_EUNAVAIL, "cannot load libcurl");
+	g = hv_xcalloc(1, sizeof *g);
+	g->cfg = c;
+	g->auth = auth;
+	g->account = hv_xstrdup(account);
+	hv_buf_init_secret(&g->token, 8192);
+	g->user = hv_buf_detach(&user, NULL);
+	if ((r = hv_quota_init(&g->quota, c->google.quota, e)) < 0) {
+		hv_gmail_free(g);
+		return r;
+	}
+	g->pool = p;
+	gmail_pool_add(p, g);
+	*out = g;
+	return 0;
 }
 
 int
 hv_gmail_new(struct hv_gmail **out, const struct hv_config *c, struct hv_auth *auth,
     const char *account, struct hv_err *e)
 {
-	struct hv_gmail *g = hv_xcalloc(1, sizeof *g);
-	struct hv_buf user = HV_BUF_INIT(1024);
+	struct hv_gmail_pool *p;
 	int r;
 
 	*out = NULL;
-	g->cfg = c;
-	g->auth = auth;
-	g->account = hv_xstrdup(account);
-	hv_buf_init_secret(&g->token, 8192);
-	hv_http_escape(&user, account);
-	g->user = hv_buf_detach(&user, NULL);
-	if ((r = hv_quota_init(&g->quota, c->google.quota, e)) < 0 ||
-	    (r = hv_http_new(&g->http, c->google.ca_file, request_timeout(), e)) < 0) {
-		hv_gmail_free(g);
+	if ((r = hv_gmail_pool_new(&p, c, e)) < 0)
+		return r;
+	if ((r = hv_gmail_new_in(out, p, c, auth, account, e)) < 0) {
+		hv_gmail_pool_free(p);
 		return r;
 	}
-	*out = g;
+	(*out)->own_pool = 1;
 	return 0;
 }
 
@@ -61,7 +64,11 @@ hv_gmail_free(struct hv_gmail *g)
 {
 	if (g == NULL)
 		return;
-	hv_http_free(g->http);
+	if (g->pool != NULL) {
+		gmail_pool_remove(g->pool, g);
+		if (g->own_pool)
+			hv_gmail_pool_free(g->pool);
+	}
 	hv_buf_release(&g->token);
 	free(g->account);
 	free(g->user);
@@ -78,126 +85,6 @@ long
 hv_gmail_calls(const struct hv_gmail *g)
 {
 	return g->calls;
-}
-
-static double
-now_s(void)
-{
-	return (double)hv_now_us() / 1e6;
-}
-
-static void
-sleep_s(double s)
-{
-	struct timespec ts;
-
-	if (s <= 0)
-		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) < 0)
-		;
-}
-
-/* Google's error body: its reason and message, when it is one. */
-static void
-google_error(const struct hv_buf *body, char *reason, size_t rmax, char *msg, size_t mmax)
-{
-	struct hv_json *j = NULL, *err = NULL, *list = NULL, *first = NULL;
-	const char *s;
-
-	reason[0] = msg[0] = '\0';
-	if (hv_json_parse(body->data ? body->data : "", body->len, &j, NULL) < 0)
-		return;
-	if ((err = hv_json_get(j, "error")) != NULL) {
-		if ((s = hv_json_get_str(err, "message")) != NULL)
-			snprintf(msg, mmax, "%s", s);
-		if ((list = hv_json_get(err, "errors")) != NULL &&
-		    (first = hv_json_array_get(list, 0)) != NULL &&
-		    (s = hv_json_get_str(first, "reason")) != NULL)
-			snprintf(reason, rmax, "%s", s);
-	}
-	hv_json_free(first);
-	hv_json_free(list);
-	hv_json_free(err);
-	hv_json_free(j);
-}
-
-static int
-retryable(long status, const char *reason)
-{
-	return status == 429 || status >= 500 ||
-	    (status == 403 && (strcmp(reason, "rateLimitExceeded") == 0 ||
-	    strcmp(reason, "userRateLimitExceeded") == 0));
-}
-
-/* Backoff for attempt n (from 0): 0.5 s doubling to 32 s, jittered by half. */
-static double
-backoff(int n, long retry_after)
-{
-	uint8_t r;
-	double base = 0.5 * (double)(1 << (n < 6 ? n : 6));
-
-	if (retry_after >= 0)
-		return retry_after > 60 ? 60 : (double)retry_after;
-	if (hv_random(&r, 1, NULL) < 0)
-		r = 128;
-	return base * (0.5 + (double)r / 255.0);
-}
-
-int
-gmail_call(struct hv_gmail *g, const struct gmail_call *c, struct hv_http_response *resp,
-    struct hv_err *e)
-{
-	struct hv_http_request req = { 0 };
-	char reason[128], msg[512];
-	double start = now_s();
-	int n, r;
-
-	req.method = c->verb;
-	req.url = c->url;
-	req.content_type = c->content_type;
-	req.body = c->body;
-	req.body_len = c->len;
-	for (n = 0; ; n++) {
-		/* A token endpoint that is busy or out of reach is tried again
-		 * like the call itself; one that refuses ends it. */
-		if (g->token.len == 0 && (r = hv_auth_token(g->auth, g->account, &g->token, e)) < 0) {
-			hv_buf_reset(&g->token);
-			if (r != HV_ETEMP)
-				return r;
-			goto again;
-		}
-		req.bearer = g->token.data;
-		sleep_s(hv_quota_take(&g->quota, hv_quota_cost(&g->quota, c->method), now_s()));
-		g->calls++;
-		r = hv_http_request(g->http, &req, resp, e);
-		if (r == 0 && resp->status >= 200 && resp->status < 300)
-			return 0;
-		if (r == 0) {
-			google_error(&resp->body, reason, sizeof reason, msg, sizeof msg);
-			if (resp->status == 401 && n == 0) {
-				/* The cached token may have died early: one fresh try. */
-				hv_buf_reset(&g->token);
-				continue;
-			}
-			if (!retryable(resp->status, reason)) {
-				r = resp->status == 404 ? HV_ENOINPUT :
-				    resp->status == 401 || resp->status == 403 ? HV_EPERM :
-				    HV_EPROTO;
-				return hv_err_set(e, r, "%s %s: HTTP %ld: %s", g->account, c->method,
-				    resp->status, msg[0] ? msg : "no message");
-			}
-			hv_err_set(e, HV_ETEMP, "%s %s: HTTP %ld: %s", g->account, c->method,
-			    resp->status, msg[0] ? msg : "no message");
-		} else if (r != HV_ETEMP) {
-			return r;
-		}
-again:
-		if (n + 1 >= ATTEMPTS || now_s() - start > BUDGET)
-			return hv_err_wrap(e, "giving up after %d tries", n + 1);
-		sleep_s(backoff(n, r == 0 ? resp->retry_after : -1));
-	}
 }
 
 int
@@ -482,50 +369,149 @@ decode_raw(struct hv_buf *out, const char *text)
 	return 0;
 }
 
+/* A caller waiting for one call of its own: what it finished with. */
+struct waiter {
+	int done, rc;
+	char id[64];
+	struct hv_err e;
+};
+
+static void
+waiter_done(void *arg, int rc, const char *id, const struct hv_err *e)
+{
+	struct waiter *w = arg;
+
+	w->done = 1;
+	w->rc = rc;
+	snprintf(w->id, sizeof w->id, "%s", id ? id : "");
+	if (rc < 0)
+		w->e = *e;
+}
+
+/* Wait for w; its outcome, its id into id (may be NULL). */
+static int
+waiter_wait(struct hv_gmail *g, struct waiter *w, char id[64], struct hv_err *e)
+{
+	int r;
+
+	if ((r = gmail_wait(g, &w->done, e)) < 0)
+		return r;
+	if (w->rc < 0 && e != NULL)
+		*e = w->e;
+	if (w->rc == 0 && id != NULL)
+		memcpy(id, w->id, 64);
+	return w->rc;
+}
+
+struct get_op {
+	struct gmail_op op;		/* first: the pool hands it back */
+	struct hv_buf url;
+	struct hv_http_response resp;
+	struct hv_gmail_message *m;
+	char id[64];
+	hv_gmail_done *done;
+	void *arg;
+};
+
+static int
+message_of(struct hv_gmail *g, const char *id, const struct hv_buf *body,
+    struct hv_gmail_message *m, struct hv_err *e)
+{
+	struct hv_json *j = NULL;
+	const char *raw, *date;
+	int r = 0;
+
+	/* An answer that is not JSON is Google breaking the protocol. */
+	if (hv_json_parse(body->data ? body->data : "", body->len, &j, e) < 0) {
+		hv_err_wrap(e, "%s messages.get", g->account);
+		return e->code = HV_EPROTO;
+	}
+	copy_str(m->id, sizeof m->id, j, "id");
+	copy_str(m->thread_id, sizeof m->thread_id, j, "threadId");
+	copy_str(m->history_id, sizeof m->history_id, j, "historyId");
+	gmail_labels_of(j, m->labels, sizeof m->labels);
+	date = hv_json_get_str(j, "internalDate");
+	m->internal_date = date ? strtoll(date, NULL, 10) : 0;
+	if ((raw = hv_json_get_str(j, "raw")) == NULL || decode_raw(&m->raw, raw) < 0)
+		r = hv_err_set(e, HV_EPROTO, "%s messages.get %s: no usable raw", g->account, id);
+	hv_json_free(j);
+	return r;
+}
+
+static void
+get_finish(struct gmail_op *op)
+{
+	struct get_op *x = (struct get_op *)op;
+	int r = op->rc;
+
+	if (r == 0)
+		r = message_of(op->g, x->id, &x->resp.body, x->m, &op->e);
+	x->done(x->arg, r, x->id, &op->e);
+	hv_buf_release(&x->url);
+	hv_http_response_release(&x->resp);
+	free(x);
+}
+
+int
+hv_gmail_get_raw_start(struct hv_gmail *g, const char *id, struct hv_gmail_message *m,
+    hv_gmail_done *done, void *arg, struct hv_err *e)
+{
+	struct get_op *x = hv_xcalloc(1, sizeof *x);
+
+	(void)e;
+	hv_buf_init(&x->url, 4096);
+	gmail_url(g, &x->url, "messages/");
+	hv_http_escape(&x->url, id);
+	hv_buf_adds(&x->url, "?format=raw");
+	hv_http_response_init(&x->resp, HV_GMAIL_RAW_MAX / 3 * 4 + 65536);
+	snprintf(x->id, sizeof x->id, "%s", id);
+	x->m = m;
+	x->done = done;
+	x->arg = arg;
+	x->op.c = (struct gmail_call){ "messages.get", "GET", x->url.data, NULL, NULL, 0 };
+	x->op.resp = &x->resp;
+	x->op.finish = get_finish;
+	gmail_start(g, &x->op);
+	return 0;
+}
+
 int
 hv_gmail_get_raw(struct hv_gmail *g, const char *id, struct hv_gmail_message *m,
     struct hv_err *e)
 {
-	struct hv_buf url = HV_BUF_INIT(4096);
-	struct hv_json *j;
-	const char *raw, *date;
+	struct waiter w = { 0 };
 	int r;
 
-	gmail_url(g, &url, "messages/");
-	hv_http_escape(&url, id);
-	hv_buf_adds(&url, "?format=raw");
-	r = gmail_get_json(g, "messages.get", url.data, &j, HV_GMAIL_RAW_MAX / 3 * 4 + 65536, e);
-	if (r == 0) {
-		copy_str(m->id, sizeof m->id, j, "id");
-		copy_str(m->thread_id, sizeof m->thread_id, j, "threadId");
-		copy_str(m->history_id, sizeof m->history_id, j, "historyId");
-		gmail_labels_of(j, m->labels, sizeof m->labels);
-		date = hv_json_get_str(j, "internalDate");
-		m->internal_date = date ? strtoll(date, NULL, 10) : 0;
-		if ((raw = hv_json_get_str(j, "raw")) == NULL || decode_raw(&m->raw, raw) < 0)
-			r = hv_err_set(e, HV_EPROTO, "%s messages.get %s: no usable raw", g->account,
-			    id);
-	}
-	hv_json_free(j);
-	hv_buf_release(&url);
-	return r;
+	if ((r = hv_gmail_get_raw_start(g, id, m, waiter_done, &w, e)) < 0)
+		return r;
+	return waiter_wait(g, &w, NULL, e);
 }
 
+/* The team label's id: labels.list, then labels.create when it is
+ * missing, then labels.list again when a racing creator won (409). */
+struct label_op {
+	struct gmail_op op;		/* first: the pool hands it back */
+	struct hv_buf url, body;
+	struct hv_http_response resp;
+	char *name;
+	enum { LABEL_LIST, LABEL_CREATE, LABEL_RELIST } stage;
+	hv_gmail_done *done;
+	void *arg;
+};
+
+/* The id of the label called name in a labels.list answer: 0 or HV_ENOINPUT. */
 static int
-find_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e)
+label_in(const struct hv_buf *body, const char *name, char id[64], struct hv_err *e)
 {
-	struct hv_buf url = HV_BUF_INIT(4096);
 	struct hv_json *j, *list, *l;
 	const char *s;
 	size_t i, n;
-	int r;
+	int r = HV_ENOINPUT;
 
-	gmail_url(g, &url, "labels");
-	if ((r = gmail_get_json(g, "labels.list", url.data, &j, PAGE_MAX, e)) < 0)
-		goto out;
+	if (hv_json_parse(body->data ? body->data : "", body->len, &j, e) < 0)
+		return e->code = HV_EPROTO;
 	list = hv_json_get(j, "labels");
 	n = list ? hv_json_array_len(list) : 0;
-	r = HV_ENOINPUT;
 	for (i = 0; i < n && r == HV_ENOINPUT; i++) {
 		l = hv_json_array_get(list, i);
 		/* Gmail compares label names without regard to case. */
@@ -537,46 +523,100 @@ find_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e)
 	}
 	hv_json_free(list);
 	hv_json_free(j);
-out:
-	hv_buf_release(&url);
 	return r;
+}
+
+static void
+label_step(struct label_op *x, int stage)
+{
+	struct hv_json *req;
+
+	x->stage = stage;
+	hv_buf_reset(&x->url);
+	gmail_url(x->op.g, &x->url, "labels");
+	if (stage == LABEL_CREATE) {
+		req = hv_json_object();
+		hv_json_set_str(req, "name", x->name);
+		hv_json_set_str(req, "labelListVisibility", "labelShow");
+		hv_json_set_str(req, "messageListVisibility", "show");
+		hv_buf_reset(&x->body);
+		hv_json_dump(req, &x->body);
+		hv_json_free(req);
+		x->op.c = (struct gmail_call){ "labels.create", "POST", x->url.data,
+		    "application/json", x->body.data, x->body.len };
+	} else {
+		x->op.c = (struct gmail_call){ "labels.list", "GET", x->url.data, NULL, NULL, 0 };
+	}
+	gmail_start(x->op.g, &x->op);
+}
+
+static void
+label_finish(struct gmail_op *op)
+{
+	struct label_op *x = (struct label_op *)op;
+	struct hv_json *j = NULL;
+	char id[64] = "";
+	int r = op->rc;
+
+	if (r == 0 && x->stage != LABEL_CREATE) {
+		r = label_in(&x->resp.body, x->name, id, &op->e);
+		if (r == HV_ENOINPUT && x->stage == LABEL_LIST) {
+			label_step(x, LABEL_CREATE);
+			return;
+		}
+		if (r == HV_ENOINPUT)
+			r = hv_err_set(&op->e, HV_EPROTO, "%s labels.create: Google said the label "
+			    "'%s' exists, and does not list it", op->g->account, x->name);
+		else if (r < 0)
+			hv_err_wrap(&op->e, "%s labels.list", op->g->account);
+	} else if (r == 0) {
+		if (hv_json_parse(x->resp.body.data ? x->resp.body.data : "", x->resp.body.len,
+		    &j, &op->e) == 0 && hv_json_get_str(j, "id") != NULL)
+			copy_str(id, sizeof id, j, "id");
+		else
+			r = hv_err_set(&op->e, HV_EPROTO, "%s labels.create: no id", op->g->account);
+		hv_json_free(j);
+	} else if (r == HV_EPROTO && x->stage == LABEL_CREATE && x->resp.status == 409) {
+		label_step(x, LABEL_RELIST);	/* someone made it meanwhile */
+		return;
+	}
+	x->done(x->arg, r, id, &op->e);
+	hv_buf_release(&x->url);
+	hv_buf_release(&x->body);
+	hv_http_response_release(&x->resp);
+	free(x->name);
+	free(x);
+}
+
+int
+hv_gmail_label_start(struct hv_gmail *g, const char *name, hv_gmail_done *done, void *arg,
+    struct hv_err *e)
+{
+	struct label_op *x = hv_xcalloc(1, sizeof *x);
+
+	(void)e;
+	hv_buf_init(&x->url, 4096);
+	hv_buf_init(&x->body, 4096);
+	hv_http_response_init(&x->resp, PAGE_MAX);
+	x->name = hv_xstrdup(name);
+	x->done = done;
+	x->arg = arg;
+	x->op.resp = &x->resp;
+	x->op.finish = label_finish;
+	x->op.g = g;
+	label_step(x, LABEL_LIST);
+	return 0;
 }
 
 int
 hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e)
 {
-	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(4096);
-	struct hv_http_response resp;
-	struct hv_json *j = NULL, *req = hv_json_object();
-	struct gmail_call c = { "labels.create", "POST", NULL, "application/json", NULL, 0 };
+	struct waiter w = { 0 };
 	int r;
 
-	if ((r = find_label(g, name, id, e)) != HV_ENOINPUT)
-		goto out;
-	hv_json_set_str(req, "name", name);
-	hv_json_set_str(req, "labelListVisibility", "labelShow");
-	hv_json_set_str(req, "messageListVisibility", "show");
-	hv_json_dump(req, &body);
-	gmail_url(g, &url, "labels");
-	c.url = url.data;
-	c.body = body.data;
-	c.len = body.len;
-	hv_http_response_init(&resp, 64 * 1024);
-	r = gmail_call(g, &c, &resp, e);
-	if (r == 0 && hv_json_parse(resp.body.data, resp.body.len, &j, e) == 0 &&
-	    hv_json_get_str(j, "id") != NULL)
-		copy_str(id, 64, j, "id");
-	else if (r == 0)
-		r = hv_err_set(e, HV_EPROTO, "%s labels.create: no id", g->account);
-	else if (r == HV_EPROTO && resp.status == 409)
-		r = find_label(g, name, id, e);	/* someone made it meanwhile */
-	hv_http_response_release(&resp);
-out:
-	hv_json_free(j);
-	hv_json_free(req);
-	hv_buf_release(&url);
-	hv_buf_release(&body);
-	return r;
+	if ((r = hv_gmail_label_start(g, name, waiter_done, &w, e)) < 0)
+		return r;
+	return waiter_wait(g, &w, id, e);
 }
 
 static int
@@ -610,47 +650,102 @@ multipart(struct hv_buf *body, char boundary[40], const void *raw, size_t len,
 	return r;
 }
 
+struct upload_op {
+	struct gmail_op op;		/* first: the pool hands it back */
+	struct hv_buf url, body, type;
+	struct hv_http_response resp;
+	const void *raw;		/* borrowed until done */
+	size_t len;
+	char *labels;
+	hv_gmail_done *done;
+	void *arg;
+};
+
+/* The body is made when the call goes, so queued uploads hold no copy. */
+static int
+upload_prepare(struct gmail_op *op, struct hv_err *e)
+{
+	struct upload_op *x = (struct upload_op *)op;
+	char boundary[40];
+	int r;
+
+	if ((r = multipart(&x->body, boundary, x->raw, x->len, x->labels)) < 0) {
+		if (r == HV_EDATA)
+			return hv_err_set(e, r, "message too large to upload (%zu bytes)", x->len);
+		return hv_err_set(e, r, "label ids '%.100s' are not Gmail's", x->labels);
+	}
+	hv_buf_addf(&x->type, "multipart/related; boundary=%s", boundary);
+	op->c.content_type = x->type.data;
+	op->c.body = x->body.data;
+	op->c.len = x->body.len;
+	return 0;
+}
+
+static void
+upload_finish(struct gmail_op *op)
+{
+	struct upload_op *x = (struct upload_op *)op;
+	struct hv_json *j = NULL;
+	char id[64] = "";
+	int r = op->rc;
+
+	/* The raw mail is wiped as soon as the call is over. */
+	hv_buf_release(&x->body);
+	if (r == 0) {
+		if (hv_json_parse(x->resp.body.data ? x->resp.body.data : "", x->resp.body.len,
+		    &j, &op->e) < 0 || hv_json_get_str(j, "id") == NULL ||
+		    !gmail_plain_id(hv_json_get_str(j, "id"), strlen(hv_json_get_str(j, "id"))))
+			r = hv_err_set(&op->e, HV_EPROTO, "%s %s: answer without an id",
+			    op->g->account, op->c.method);
+		else
+			copy_str(id, sizeof id, j, "id");
+		hv_json_free(j);
+	}
+	x->done(x->arg, r, id, &op->e);
+	hv_buf_release(&x->url);
+	hv_buf_release(&x->type);
+	hv_http_response_release(&x->resp);
+	free(x->labels);
+	free(x);
+}
+
+int
+hv_gmail_upload_start(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
+    int use_import, hv_gmail_done *done, void *arg, struct hv_err *e)
+{
+	struct upload_op *x = hv_xcalloc(1, sizeof *x);
+
+	(void)e;
+	hv_buf_init(&x->url, 4096);
+	hv_buf_init_secret(&x->body, HV_GMAIL_RAW_MAX + 65536);
+	hv_buf_init(&x->type, 128);
+	hv_http_response_init(&x->resp, 64 * 1024);
+	hv_buf_addf(&x->url, "%s/upload/gmail/v1/users/%s/messages%s?uploadType=multipart"
+	    "&internalDateSource=dateHeader%s", g->cfg->google.api, g->user,
+	    use_import ? "/import" : "", use_import ? "&neverMarkSpam=true" : "");
+	x->raw = raw;
+	x->len = len;
+	x->labels = hv_xstrdup(labels);
+	x->done = done;
+	x->arg = arg;
+	x->op.c = (struct gmail_call){ use_import ? "messages.import" : "messages.insert",
+	    "POST", x->url.data, NULL, NULL, 0 };
+	x->op.resp = &x->resp;
+	x->op.prepare = upload_prepare;
+	x->op.finish = upload_finish;
+	gmail_start(g, &x->op);
+	return 0;
+}
+
 int
 hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
     int use_import, char new_id[64], struct hv_err *e)
 {
-	struct hv_buf url = HV_BUF_INIT(4096), body, type = HV_BUF_INIT(128);
-	struct hv_http_response resp;
-	struct hv_json *j = NULL;
-	char boundary[40];
-	struct gmail_call c = { use_import ? "messages.import" : "messages.insert", "POST", NULL,
-	    NULL, NULL, 0 };
+	struct waiter w = { 0 };
 	int r;
 
-	hv_buf_init_secret(&body, HV_GMAIL_RAW_MAX + 65536);
-	hv_http_response_init(&resp, 64 * 1024);
-	if ((r = multipart(&body, boundary, raw, len, labels)) < 0) {
-		if (r == HV_EDATA)
-			hv_err_set(e, r, "message too large to upload (%zu bytes)", len);
-		else
-			hv_err_set(e, r, "label ids '%.100s' are not Gmail's", labels);
-		goto out;
-	}
-	hv_buf_addf(&type, "multipart/related; boundary=%s", boundary);
-	hv_buf_addf(&url, "%s/upload/gmail/v1/users/%s/messages%s?uploadType=multipart"
-	    "&internalDateSource=dateHeader%s", g->cfg->google.api, g->user,
-	    use_import ? "/import" : "", use_import ? "&neverMarkSpam=true" : "");
-	c.url = url.data;
-	c.content_type = type.data;
-	c.body = body.data;
-	c.len = body.len;
-	if ((r = gmail_call(g, &c, &resp, e)) < 0)
-		goto out;
-	if (hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, &j, e) < 0 ||
-	    hv_json_get_str(j, "id") == NULL)
-		r = hv_err_set(e, HV_EPROTO, "%s %s: answer without an id", g->account, c.method);
-	else
-		copy_str(new_id, 64, j, "id");
-out:
-	hv_json_free(j);
-	hv_http_response_release(&resp);
-	hv_buf_release(&url);
-	hv_buf_release(&body);
-	hv_buf_release(&type);
-	return r;
+	if ((r = hv_gmail_upload_start(g, raw, len, labels, use_import, waiter_done, &w,
+	    e)) < 0)
+		return r;
+	return waiter_wait(g, &w, new_id, e);
 }

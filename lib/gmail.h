@@ -3,9 +3,24 @@
  *
  * Each call is paced by the mailbox's quota bucket, and retried on 429,
  * 5xx, resets and timeouts with jittered exponential backoff that honours
- * Retry-After, within a time budget; a 401 stops at once (HV_EPERM), as
- * does a 403 other than a rate limit.  Nothing is counted done before
+ * Retry-After, as a header or in the message ("Retry after <time>"),
+ * within a time budget; a rate-limit answer pauses the whole mailbox.  A
+ * 401 gets one try with the token asked for again, then stops (HV_EPERM),
+ * as does a 403 other than a rate limit.  Nothing is counted done before
  * Google answered 2xx.  Tokens come from hv_auth_token().
+ *
+ * Calls run in a pool (lib/gmail_pool.c): one libcurl multi handle whose
+ * connection, HTTP/2 where Google speaks it, every mailbox of the pool
+ * shares.  Each mailbox keeps at most [google] inflight calls in flight
+ * and sends in the order calls were started, a retry ahead of newer
+ * calls.  The blocking calls below run the pool until their own call is
+ * over (and whatever else is in flight meanwhile); the _start calls
+ * return at once and report from hv_gmail_pool_step().
+ *
+ * The breaker: when BREAKER_FAILS calls in a row failed to connect or
+ * timed out and no answer came for BREAKER_SECONDS (20 s), Google is
+ * taken for gone: every call of the pool, queued or in flight, ends with
+ * HV_ETEMP, and so does every later one (hv_gmail_pool_broken says why).
  */
 #ifndef HV_GMAIL_H
 #define HV_GMAIL_H
@@ -21,11 +36,43 @@
 #define HV_GMAIL_RAW_MAX (50 * 1024 * 1024)	/* Gmail's own message limit */
 
 struct hv_gmail;
+struct hv_gmail_pool;
 
-/* A client for account's mailbox; auth and c are borrowed. */
+/* A pool for a run's mailboxes; c is borrowed.  Free it after them. */
+int hv_gmail_pool_new(struct hv_gmail_pool **p, const struct hv_config *c, struct hv_err *e);
+void hv_gmail_pool_free(struct hv_gmail_pool *p);
+
+/*
+ * Move the pool's calls on: send what may go, wait until something
+ * happens (an answer, a backoff or bucket ending, at most a second), and
+ * call the done functions of the calls that ended.  fd, when >= 0, also
+ * ends the wait when it is readable (*fd_ready, may be NULL, says so).
+ * Returns at once when nothing is in flight or waiting and fd < 0.  0, or
+ * HV_EINTERNAL when libcurl fails.
+ */
+int hv_gmail_pool_step(struct hv_gmail_pool *p, int fd, int *fd_ready, struct hv_err *e);
+
+/* Calls started and not yet done. */
+size_t hv_gmail_pool_pending(const struct hv_gmail_pool *p);
+
+/* 1 when the breaker stopped the pool (*why, may be NULL, says why). */
+int hv_gmail_pool_broken(const struct hv_gmail_pool *p, struct hv_err *why);
+
+/* A client for account's mailbox in pool p; p, auth and c are borrowed.
+ * Free it when none of its calls is pending. */
+int hv_gmail_new_in(struct hv_gmail **g, struct hv_gmail_pool *p, const struct hv_config *c,
+    struct hv_auth *auth, const char *account, struct hv_err *e);
+/* As hv_gmail_new_in, in a pool of its own. */
 int hv_gmail_new(struct hv_gmail **g, const struct hv_config *c, struct hv_auth *auth,
     const char *account, struct hv_err *e);
 void hv_gmail_free(struct hv_gmail *g);
+
+/*
+ * What a started call reports, once, from hv_gmail_pool_step: rc as the
+ * blocking call returns it, e its detail when rc < 0, and id: the
+ * message's id (get), the new copy's id (upload), the label's (label).
+ */
+typedef void hv_gmail_done(void *arg, int rc, const char *id, const struct hv_err *e);
 
 /* Units charged and calls made so far (for reports and the bench). */
 double hv_gmail_units(const struct hv_gmail *g);
@@ -62,10 +109,15 @@ void hv_gmail_message_release(struct hv_gmail_message *m);
 /* messages.get format=raw. HV_ENOINPUT when the message is gone. */
 int hv_gmail_get_raw(struct hv_gmail *g, const char *id, struct hv_gmail_message *m,
     struct hv_err *e);
+/* The same, started: m is filled before done is called. */
+int hv_gmail_get_raw_start(struct hv_gmail *g, const char *id, struct hv_gmail_message *m,
+    hv_gmail_done *done, void *arg, struct hv_err *e);
 
 /* The id of the user label name, created when missing (labels.list,
  * labels.create; a 409 from a racing creator is answered by listing). */
 int hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e);
+int hv_gmail_label_start(struct hv_gmail *g, const char *name, hv_gmail_done *done,
+    void *arg, struct hv_err *e);
 
 /*
  * Upload raw into the mailbox with labels (space-separated ids):
@@ -74,6 +126,9 @@ int hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_
  */
 int hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
     int use_import, char new_id[64], struct hv_err *e);
+/* The same, started: raw is borrowed until done is called. */
+int hv_gmail_upload_start(struct hv_gmail *g, const void *raw, size_t len,
+    const char *labels, int use_import, hv_gmail_done *done, void *arg, struct hv_err *e);
 
 /*
  * Label sync (lib/gmail_labels.c).  A change read from history: a label

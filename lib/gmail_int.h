@@ -11,15 +11,23 @@
 #include "json.h"
 #include "quota.h"
 
+struct gmail_op;
+
 struct hv_gmail {
 	const struct hv_config *cfg;
 	struct hv_auth *auth;
-	struct hv_http *http;
+	struct hv_gmail_pool *pool;	/* borrowed, or owned when own_pool */
+	int own_pool;
 	char *account;
 	char *user;		/* account, escaped for a URL path */
 	struct hv_quota quota;
 	struct hv_buf token;	/* secret: the access token in use */
 	long calls;
+	/* The pool's part: calls waiting their turn, in order, and in flight. */
+	struct gmail_op *queue, *queue_tail;
+	size_t inflight;
+	double pause_until;	/* Google said to wait: no call before then */
+	struct hv_gmail *next;	/* the pool's mailboxes */
 };
 
 struct gmail_call {
@@ -32,9 +40,44 @@ struct gmail_call {
 };
 
 /*
- * One API call, paced and retried.  0 with a 2xx in resp; HV_ENOINPUT for
- * a 404; HV_EPERM for 401 and a refusing 403; HV_ETEMP when retries run
- * out; HV_EPROTO for any other answer.  e names the method and why.
+ * One API call on its way through the pool (lib/gmail_pool.c).  The
+ * caller fills the first part and keeps the op, c's strings and body and
+ * resp alive until finish is called; the pool fills the rest.
+ */
+struct gmail_op {
+	struct gmail_call c;
+	struct hv_http_response *resp;	/* borrowed */
+	/* Called once, before the first send (may be NULL): builds the body
+	 * only when the call is about to go, so queued calls hold no copy. */
+	int (*prepare)(struct gmail_op *op, struct hv_err *e);
+	/* Called once with rc and e set: 0 with a 2xx in resp; HV_ENOINPUT
+	 * for a 404; HV_EPERM for 401 and a refusing 403; HV_ETEMP when
+	 * retries run out or the host is unreachable; HV_EPROTO for any
+	 * other answer.  Only ever from hv_gmail_pool_step(). */
+	void (*finish)(struct gmail_op *op);
+	void *arg;
+
+	struct hv_gmail *g;
+	int rc;
+	struct hv_err e;
+	int attempt, prepared, charged, renewed;
+	double start, not_before, ready_at;
+	struct gmail_op *next;
+};
+
+/* The pool's list of mailboxes (lib/gmail_pool.c). */
+void gmail_pool_add(struct hv_gmail_pool *p, struct hv_gmail *g);
+void gmail_pool_remove(struct hv_gmail_pool *p, struct hv_gmail *g);
+
+/* Queue op for g's mailbox; finish comes later from hv_gmail_pool_step. */
+void gmail_start(struct hv_gmail *g, struct gmail_op *op);
+
+/* Run g's pool until *done is non-zero: HV_EINTERNAL if the pool fails. */
+int gmail_wait(struct hv_gmail *g, const int *done, struct hv_err *e);
+
+/*
+ * One API call, paced and retried, waited for: as gmail_op's finish says,
+ * with a 2xx in resp on 0.  e names the method and why.
  */
 int gmail_call(struct hv_gmail *g, const struct gmail_call *c,
     struct hv_http_response *resp, struct hv_err *e);

@@ -9,8 +9,7 @@
 
 struct hv_http {
 	CURL *curl;
-	char *ca_file;		/* owned */
-	long timeout;
+	struct http_policy policy;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -27,8 +26,7 @@ hv_http_new(struct hv_http **out, const char *ca_file, long timeout, struct hv_e
 		free(h);
 		return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
 	}
-	h->ca_file = ca_file ? hv_xstrdup(ca_file) : NULL;
-	h->timeout = timeout > 0 ? timeout : 60;
+	http_policy_init(&h->policy, ca_file, timeout);
 	*out = h;
 	return 0;
 }
@@ -39,8 +37,22 @@ hv_http_free(struct hv_http *h)
 	if (h == NULL)
 		return;
 	curl_easy_cleanup(h->curl);
-	free(h->ca_file);
+	http_policy_release(&h->policy);
 	free(h);
+}
+
+void
+http_policy_init(struct http_policy *p, const char *ca_file, long timeout)
+{
+	p->ca_file = ca_file ? hv_xstrdup(ca_file) : NULL;
+	p->timeout = timeout > 0 ? timeout : 60;
+}
+
+void
+http_policy_release(struct http_policy *p)
+{
+	free(p->ca_file);
+	p->ca_file = NULL;
 }
 
 void
@@ -154,38 +166,34 @@ build_headers(const struct hv_http_request *req)
 	return l;
 }
 
-static int
-map_curl_error(struct hv_http *h, CURLcode c, const struct hv_http_request *req,
+int
+http_curl_error(CURLcode c, const char *errbuf, const char *method, const char *url,
     struct hv_err *e)
 {
-	const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(c);
+	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(c);
 
 	switch (c) {
 	case CURLE_WRITE_ERROR:
-		return hv_err_set(e, HV_EPROTO, "%s %s: answer larger than expected",
-		    req->method, req->url);
+		return hv_err_set(e, HV_EPROTO, "%s %s: answer larger than expected", method, url);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-		return hv_err_set(e, HV_EPROTO, "%s %s: TLS: %s", req->method, req->url, why);
+		return hv_err_set(e, HV_EPROTO, "%s %s: TLS: %s", method, url, why);
 	case CURLE_OUT_OF_MEMORY:
-		return hv_err_set(e, HV_EINTERNAL, "%s %s: %s", req->method, req->url, why);
+		return hv_err_set(e, HV_EINTERNAL, "%s %s: %s", method, url, why);
 	default:
-		return hv_err_set(e, HV_ETEMP, "%s %s: %s", req->method, req->url, why);
+		return hv_err_set(e, HV_ETEMP, "%s %s: %s", method, url, why);
 	}
 }
 
 int
-hv_http_request(struct hv_http *h, const struct hv_http_request *req,
-    struct hv_http_response *resp, struct hv_err *e)
+http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
+    const struct hv_http_request *req, struct hv_http_response *resp,
+    struct curl_slist **headers, struct hv_err *e)
 {
-	struct curl_slist *headers;
-	CURL *c = h->curl;
-	CURLcode rc;
-	int r = 0;
-
+	*headers = NULL;
 	if (!hv_http_url_allowed(req->url))
 		return hv_err_set(e, HV_EUSAGE, "refusing '%s': only https, or http "
 		    "to a loopback test server", req->url);
@@ -193,25 +201,32 @@ hv_http_request(struct hv_http *h, const struct hv_http_request *req,
 	resp->status = 0;
 	resp->retry_after = -1;
 	resp->content_type[0] = '\0';
-	headers = build_headers(req);
+	*headers = build_headers(req);
 	curl_easy_reset(c);
-	h->errbuf[0] = '\0';
+	errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (h->ca_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	if (p->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, p->timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, p->timeout < 15 ? p->timeout : 15L);
+	/* A peer that stops answering ends the wait long before the timeout,
+	 * which must allow a large upload on a slow link. */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, p->timeout < 30 ? p->timeout : 30L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* Wait for the connection in use to say it multiplexes, rather than
+	 * open one per request. */
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "hv/" HV_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *headers);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -224,15 +239,35 @@ hv_http_request(struct hv_http *h, const struct hv_http_request *req,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 	}
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		r = map_curl_error(h, rc, req, e);
-	else
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-	/* The handle must not keep pointers into this request's memory. */
+	return 0;
+}
+
+void
+http_easy_release(CURL *c, struct curl_slist *headers)
+{
+	/* The handle must not keep pointers into a request's memory. */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	slist_free_wiped(headers);
+}
+
+int
+hv_http_request(struct hv_http *h, const struct hv_http_request *req,
+    struct hv_http_response *resp, struct hv_err *e)
+{
+	struct curl_slist *headers;
+	CURLcode rc;
+	int r;
+
+	if ((r = http_easy_prepare(h->curl, &h->policy, h->errbuf, req, resp, &headers, e)) < 0)
+		return r;
+	rc = curl_easy_perform(h->curl);
+	if (rc != CURLE_OK)
+		r = http_curl_error(rc, h->errbuf, req->method, req->url, e);
+	else
+		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	http_easy_release(h->curl, headers);
 	return r;
 }
 

@@ -58,6 +58,45 @@ void hv_http_response_release(struct hv_http_response *r);
 int hv_http_request(struct hv_http *h, const struct hv_http_request *req,
     struct hv_http_response *resp, struct hv_err *e);
 
+/*
+ * Many requests at once (lib/http_multi.c): one pool of connections for a
+ * run, HTTP/2 streams multiplexed on one connection where the server
+ * speaks it, under the same policy as hv_http_request.  Nothing happens
+ * between calls of hv_http_multi_wait; not for use from several threads.
+ */
+struct hv_http_multi;
+
+int hv_http_multi_new(struct hv_http_multi **m, const char *ca_file, long timeout,
+    struct hv_err *e);
+/* Transfers still running are dropped without a word to their callers. */
+void hv_http_multi_free(struct hv_http_multi *m);
+
+/* rc is what hv_http_request would have returned, e its detail. */
+typedef void hv_http_done_fn(void *arg, int rc, const struct hv_err *e);
+
+/*
+ * Start req, its answer into resp.  req->body and resp are borrowed until
+ * done is called (from hv_http_multi_wait or hv_http_multi_abort); the
+ * rest of req is copied.  Returns 0, or as hv_http_request (then done is
+ * never called).
+ */
+int hv_http_multi_start(struct hv_http_multi *m, const struct hv_http_request *req,
+    struct hv_http_response *resp, hv_http_done_fn *done, void *arg, struct hv_err *e);
+
+/*
+ * Drive the transfers: wait at most ms for one of them to progress, or for
+ * fd (when >= 0) to be readable (*fd_ready then says 1), and call done for
+ * each that finished.  HV_EINTERNAL when libcurl fails.
+ */
+int hv_http_multi_wait(struct hv_http_multi *m, long ms, int fd, int *fd_ready,
+    struct hv_err *e);
+
+/* How many transfers are running. */
+size_t hv_http_multi_running(const struct hv_http_multi *m);
+
+/* End every running transfer now: each done gets why's code and text. */
+void hv_http_multi_abort(struct hv_http_multi *m, const struct hv_err *why);
+
 /* Append key=value, URL-encoded, to an application/x-www-form-urlencoded
  * body (with '&' when b is not empty).  Mark b secret for secret values. */
 int hv_http_form_add(struct hv_buf *b, const char *key, const char *value);

@@ -23,6 +23,15 @@ static const struct {
 	{ "curl_free", offsetof(struct hv_curl, free) },
 	{ "curl_slist_append", offsetof(struct hv_curl, slist_append) },
 	{ "curl_slist_free_all", offsetof(struct hv_curl, slist_free_all) },
+	{ "curl_multi_init", offsetof(struct hv_curl, multi_init) },
+	{ "curl_multi_cleanup", offsetof(struct hv_curl, multi_cleanup) },
+	{ "curl_multi_setopt", offsetof(struct hv_curl, multi_setopt) },
+	{ "curl_multi_add_handle", offsetof(struct hv_curl, multi_add_handle) },
+	{ "curl_multi_remove_handle", offsetof(struct hv_curl, multi_remove_handle) },
+	{ "curl_multi_perform", offsetof(struct hv_curl, multi_perform) },
+	{ "curl_multi_poll", offsetof(struct hv_curl, multi_poll) },
+	{ "curl_multi_info_read", offsetof(struct hv_curl, multi_info_read) },
+	{ "curl_multi_strerror", offsetof(struct hv_curl, multi_strerror) },
 };
 
 int

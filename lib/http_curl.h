@@ -30,6 +30,15 @@ struct hv_curl {
 	void (*free)(void *);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_cleanup)(CURLM *);
+	CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_perform)(CURLM *, int *);
+	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	const char *(*multi_strerror)(CURLMcode);
 };
 
 extern struct hv_curl hv_curl;
@@ -37,8 +46,35 @@ extern struct hv_curl hv_curl;
 /* Load libcurl and initialise it, once: HV_EUNAVAIL when it cannot be had. */
 int hv_curl_load(struct hv_err *e);
 
+struct hv_http_request;
+struct hv_http_response;
+
+/* What every request of a client shares. */
+struct http_policy {
+	char *ca_file;		/* owned; NULL: the system's */
+	long timeout;		/* seconds for a whole request */
+};
+
+void http_policy_init(struct http_policy *p, const char *ca_file, long timeout);
+void http_policy_release(struct http_policy *p);
+
+/*
+ * Set up c for req under the one policy (lib/http.c), its answer into
+ * resp: *headers gets the header list, for http_easy_release() once the
+ * transfer is over.  HV_EUSAGE for a URL the policy refuses.
+ */
+int http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
+    const struct hv_http_request *req, struct hv_http_response *resp,
+    struct curl_slist **headers, struct hv_err *e);
+void http_easy_release(CURL *c, struct curl_slist *headers);
+
+/* A failed transfer as the module reports it (HV_ETEMP, HV_EPROTO...). */
+int http_curl_error(CURLcode c, const char *errbuf, const char *method, const char *url,
+    struct hv_err *e);
+
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
+#undef curl_multi_setopt
 #define curl_global_init	hv_curl.global_init
 #define curl_easy_init		hv_curl.easy_init
 #define curl_easy_cleanup	hv_curl.easy_cleanup
@@ -52,5 +88,14 @@ int hv_curl_load(struct hv_err *e);
 #define curl_free		hv_curl.free
 #define curl_slist_append	hv_curl.slist_append
 #define curl_slist_free_all	hv_curl.slist_free_all
+#define curl_multi_init		hv_curl.multi_init
+#define curl_multi_cleanup	hv_curl.multi_cleanup
+#define curl_multi_setopt	hv_curl.multi_setopt
+#define curl_multi_add_handle	hv_curl.multi_add_handle
+#define curl_multi_remove_handle hv_curl.multi_remove_handle
+#define curl_multi_perform	hv_curl.multi_perform
+#define curl_multi_poll		hv_curl.multi_poll
+#define curl_multi_info_read	hv_curl.multi_info_read
+#define curl_multi_strerror	hv_curl.multi_strerror
 
 #endif
