@@ -37,6 +37,7 @@ struct run {
 	struct hv_auth *auth;
 	struct hv_store *store;
 	struct hv_spool *spool;
+	struct hv_gmail_pool *pool;
 	struct hv_gmail *gmail;
 	struct hv_seal_key *subjects;
 	struct cand *c;
@@ -272,20 +273,42 @@ audit(struct run *r, const char *action, const char *message_id, int outcome,
 	    r->team->source, r->team->name, message_id, outcome, error, e);
 }
 
-/* One message: download, spool, index, report. */
-static int
-fetch_one(struct run *r, const struct cand *c, struct hv_err *e)
-{
+/* A message's get, started ahead of its turn. */
+struct slot {
+	const struct cand *c;
 	struct hv_gmail_message m;
+	int got;		/* Google answered (or the call failed) */
+	int rc;
+	struct hv_err e;
+};
+
+static void
+got_raw(void *arg, int rc, const char *id, const struct hv_err *e)
+{
+	struct slot *s = arg;
+
+	(void)id;
+	s->got = 1;
+	s->rc = rc;
+	if (rc < 0)
+		s->e = *e;
+}
+
+/* One message, downloaded: spool, index, report. */
+static int
+fetch_one(struct run *r, struct slot *s, struct hv_err *e)
+{
+	const struct cand *c = s->c;
+	struct hv_gmail_message *m = &s->m;
 	struct hv_mime_ids ids;
 	struct hv_buf subject = HV_BUF_INIT(HV_MIME_SUBJECT_MAX * 2);
 	uint8_t mid[HV_INDEX_MID_LEN];
 	char *path = NULL;
 	int rc, done = 0;
 
-	hv_gmail_message_init(&m);
 	ids.subject.data = NULL;
-	if ((rc = hv_gmail_get_raw(r->gmail, c->id, &m, e)) < 0) {
+	if ((rc = s->rc) < 0) {
+		*e = s->e;
 		if (rc == HV_ENOINPUT) {
 			/* Deleted between listing and fetching: nothing to share. */
 			note(r, 0, "%s: message %s is gone", r->team->source, c->id);
@@ -294,14 +317,14 @@ fetch_one(struct run *r, const struct cand *c, struct hv_err *e)
 		}
 		goto out;
 	}
-	if (unwanted(m.labels)) {
+	if (unwanted(m->labels)) {
 		r->st->skipped++;
 		goto out;
 	}
-	if ((rc = hv_mime_ids(&ids, m.raw.data, m.raw.len, m.id, e)) < 0)
+	if ((rc = hv_mime_ids(&ids, m->raw.data, m->raw.len, m->id, e)) < 0)
 		goto out;
 	if (ids.flags & (HV_MIME_NO_ID | HV_MIME_DUP_ID))
-		note(r, 0, "%s: message %s: %s Message-ID; using %s", r->team->source, m.id,
+		note(r, 0, "%s: message %s: %s Message-ID; using %s", r->team->source, m->id,
 		    ids.flags & HV_MIME_NO_ID ? "no usable" : "conflicting", ids.message_id);
 	mid_of(r, ids.message_id, mid);
 	if (!c->refetch && hv_index_message_get(r->store, r->team->name, mid, &done, NULL) == 0) {
@@ -311,19 +334,19 @@ fetch_one(struct run *r, const struct cand *c, struct hv_err *e)
 		    "duplicate Message-ID", e);
 		goto out;
 	}
-	if ((rc = hv_spool_put(r->spool, r->team->name, r->team->source, m.id, m.raw.data,
-	    m.raw.len, &path, e)) < 0)
+	if ((rc = hv_spool_put(r->spool, r->team->name, r->team->source, m->id, m->raw.data,
+	    m->raw.len, &path, e)) < 0)
 		goto out;
 	hv_crashpoint();
 	if ((rc = hv_seal_mem(r->subjects, r->team->name, strlen(r->team->name),
 	    ids.subject.data ? ids.subject.data : "", ids.subject.len, &subject, e)) < 0 ||
-	    (rc = hv_index_message_put(r->store, r->team->name, mid, r->team->source, m.id,
+	    (rc = hv_index_message_put(r->store, r->team->name, mid, r->team->source, m->id,
 	    subject.data, subject.len, hv_now(), e)) < 0)
 		goto out;
 	hv_crashpoint();
 	if ((rc = audit(r, HV_AUDIT_MSG_FETCH, ids.message_id, HV_AUDIT_OK, NULL, e)) < 0)
 		goto out;
-	if ((rc = emit_line(r, &m, path, &ids)) != 0) {
+	if ((rc = emit_line(r, m, path, &ids)) != 0) {
 		rc = hv_err_set(e, HV_EIO, "cannot write the message line");
 		goto out;
 	}
@@ -336,50 +359,100 @@ out:
 	hv_buf_release(&subject);
 	if (ids.subject.data != NULL)
 		hv_mime_ids_release(&ids);
-	hv_gmail_message_release(&m);
+	hv_gmail_message_release(m);
 	return rc;
 }
 
+/* Whether a candidate needs its get: not when spooled, unwanted or had. */
+static int
+needs_get(struct run *r, const struct cand *c)
+{
+	if (c->spooled != NULL)
+		return 0;
+	return c->refetch || (!unwanted(c->labels) &&
+	    hv_index_has_source(r->store, r->team->source, c->id, NULL) != 0);
+}
+
+/*
+ * Gets run ahead of their turn, a window of them in flight, and each
+ * message is spooled and written out in listing order as its turn comes.
+ */
 static int
 fetch_all(struct run *r, struct hv_err *e)
 {
-	size_t i;
-	long done = 0;
-	int rc = 0, first = 0;
+	size_t window = 4 * (size_t)r->cfg->google.inflight, next = 0, i, k;
+	struct slot *slots = hv_xcalloc(window, sizeof *slots), *s;
+	struct hv_err why;
+	long started = 0, done = 0;
+	int rc = 0, first = 0, go;
 
-	for (i = 0; i < r->n; i++) {
-		const struct cand *c = &r->c[i];
-
-		if (c->spooled != NULL) {
-			if (emit_again(r, c) != 0)
-				return hv_err_set(e, HV_EIO, "cannot write the message line");
-			r->st->again++;
-			continue;
+	for (i = 0; i < r->n && rc == 0; i++) {
+		/* Start what the window allows: each slot serves one candidate. */
+		while (next < r->n && next < i + window && !r->st->cut &&
+		    !hv_gmail_pool_broken(r->pool, NULL)) {
+			s = &slots[next % window];
+			memset(s, 0, sizeof *s);
+			s->c = &r->c[next];
+			if ((go = needs_get(r, s->c)) && r->opts->max > 0 && started >= r->opts->max) {
+				r->st->cut = 1;
+				break;
+			}
+			next++;
+			if (!go) {
+				s->got = -1;
+				continue;
+			}
+			started++;
+			hv_gmail_message_init(&s->m);
+			if ((rc = hv_gmail_get_raw_start(r->gmail, s->c->id, &s->m, got_raw, s,
+			    e)) < 0)
+				got_raw(s, rc, NULL, e);
 		}
-		if (!c->refetch && (unwanted(c->labels) ||
-		    hv_index_has_source(r->store, r->team->source, c->id, NULL) == 0)) {
-			r->st->skipped++;
-			continue;
-		}
-		if (r->opts->max > 0 && done >= r->opts->max) {
-			r->st->cut = 1;
+		if (i >= next)
+			break;	/* cut short by --max or the breaker */
+		s = &slots[i % window];
+		while (!s->got && (rc = hv_gmail_pool_step(r->pool, -1, NULL, e)) == 0)
+			;
+		if (rc < 0)
 			break;
+		if (s->got < 0) {
+			if (s->c->spooled != NULL) {
+				if (emit_again(r, s->c) != 0)
+					rc = hv_err_set(e, HV_EIO, "cannot write the message line");
+				r->st->again++;
+			} else {
+				r->st->skipped++;
+			}
+			continue;
 		}
-		if ((rc = fetch_one(r, c, e)) < 0) {
+		if ((rc = fetch_one(r, s, e)) < 0) {
 			r->st->failed++;
 			/* Access gone or the disk full: nothing else will go better. */
 			if (rc != HV_ETEMP && rc != HV_EPROTO && rc != HV_EDATA)
-				return rc;
+				break;
 			if (first == 0)
 				first = rc;
-			note(r, 0, "%s", e->msg);
+			if (!hv_gmail_pool_broken(r->pool, NULL))
+				note(r, 0, "%s", e->msg);
+			rc = 0;
 			continue;
 		}
 		done++;
 		if (r->st->full && done % 100 == 0)
 			note(r, 1, "fetched %ld of %zu", done, r->n);
 	}
-	return first;
+	/* A run that stops early lets the gets under way end first. */
+	hv_gmail_pool_cancel(r->pool);
+	for (k = 0; k < window; k++)
+		if (slots[k].got >= 0)
+			hv_gmail_message_release(&slots[k].m);
+	free(slots);
+	if (rc == 0 && hv_gmail_pool_broken(r->pool, &why) && why.code != 0 &&
+	    r->st->failed > 0) {
+		*e = why;
+		return HV_ETEMP;
+	}
+	return rc < 0 ? rc : first;
 }
 
 static void
@@ -397,6 +470,7 @@ run_release(struct run *r)
 		free(r->spooled[i]);
 	free(r->spooled);
 	hv_gmail_free(r->gmail);
+	hv_gmail_pool_free(r->pool);
 	hv_spool_close(r->spool);
 	hv_seal_key_free(r->subjects);
 	hv_auth_close(r->auth);
@@ -420,7 +494,8 @@ hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
 		    c->file ? c->file : "the configuration");
 	if ((rc = hv_auth_open(&r.auth, c, e)) < 0 ||
 	    (rc = hv_spool_open(&r.spool, c, hv_now(), &on_disk, e)) < 0 ||
-	    (rc = hv_gmail_new(&r.gmail, c, r.auth, r.team->source, e)) < 0 ||
+	    (rc = hv_gmail_pool_new(&r.pool, c, e)) < 0 ||
+	    (rc = hv_gmail_new_in(&r.gmail, r.pool, c, r.auth, r.team->source, e)) < 0 ||
 	    (rc = hv_seal_key_symmetric(&r.subjects, hv_auth_key(r.auth, HV_AUTH_KEY_SUBJECTS),
 	    e)) < 0)
 		goto out;

@@ -55,6 +55,9 @@ int hv_gmail_pool_step(struct hv_gmail_pool *p, int fd, int *fd_ready, struct hv
 /* Calls started and not yet done. */
 size_t hv_gmail_pool_pending(const struct hv_gmail_pool *p);
 
+/* End every call now, each done told HV_ETEMP; the pool is stopped. */
+void hv_gmail_pool_cancel(struct hv_gmail_pool *p);
+
 /* 1 when the breaker stopped the pool (*why, may be NULL, says why). */
 int hv_gmail_pool_broken(const struct hv_gmail_pool *p, struct hv_err *why);
 

@@ -449,6 +449,19 @@ hv_gmail_pool_step(struct hv_gmail_pool *p, int fd, int *fd_ready, struct hv_err
 	return 0;
 }
 
+void
+hv_gmail_pool_cancel(struct hv_gmail_pool *p)
+{
+	if (p->pending == 0)
+		return;
+	if (!p->broken) {
+		p->broken = 1;
+		hv_err_set(&p->why, HV_ETEMP, "the run stopped before Google answered");
+	}
+	fail_all(p);
+	hand_back(p);
+}
+
 static void
 sync_done(struct gmail_op *op)
 {

@@ -1,7 +1,9 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "auth.h"
@@ -20,12 +22,52 @@
 #include "banned.h"
 
 #define LINE_MAX_BYTES (1024 * 1024)
+/* Messages read ahead of the members' answers: enough to keep every
+ * mailbox's calls in flight, few enough to bound the raw mail held. */
+#define WINDOW_MESSAGES 256
+#define WINDOW_BYTES (32 * 1024 * 1024)
+
+enum label_state { LABEL_NONE, LABEL_ASKED, LABEL_KNOWN, LABEL_FAILED };
+
+struct run;
+struct msg;
+
+/* One member's copy of one message. */
+struct copy {
+	struct msg *msg;
+	size_t member;
+	const char *state;	/* NULL while under way; then "had", "imported"... */
+	int rc;
+	char id[64];		/* the copy's Gmail id, once Google gave it */
+	char *why;		/* owned: why it failed */
+	struct copy *next;	/* waiting for a label, or answered */
+};
 
 struct member {
 	char *account;
 	struct hv_gmail *gmail;	/* made on first use */
 	char label[64];		/* the team label's id, once known */
+	enum label_state lstate;
+	int lrc;		/* why the label could not be had */
+	char *lwhy;		/* owned */
+	struct copy *waiting;	/* copies waiting for the label */
 	int dead;		/* access gone: left alone for this run */
+	struct run *run;
+};
+
+/* A message read from the input; kept in the order read. */
+struct msg {
+	struct run *run;
+	char *id, *path;
+	char message_id[HV_MIME_ID_MAX + 1];
+	uint8_t mid[HV_INDEX_MID_LEN];
+	struct hv_buf raw;	/* secret; released once no copy needs it */
+	size_t size;
+	struct copy *copies;	/* one per member; NULL for a line without a message */
+	size_t left;		/* copies under way */
+	char *error;		/* owned: the line's error, when it has one */
+	int done;		/* every member has it and the spool file is gone */
+	struct msg *next;
 };
 
 struct run {
@@ -36,8 +78,12 @@ struct run {
 	struct hv_auth *auth;
 	struct hv_store *store;
 	struct hv_spool *spool;
+	struct hv_gmail_pool *pool;
 	struct member *m;
 	size_t nm;
+	struct msg *head, *tail;	/* read and not yet written out, in order */
+	size_t nmsgs, bytes;
+	struct copy *answered;		/* answers not yet recorded */
 	struct hv_err *e;
 };
 
@@ -46,7 +92,7 @@ static void note(struct run *r, const char *fmt, ...) __attribute__((format(prin
 static void
 note(struct run *r, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[2 * HV_ERR_MSG];
 	va_list ap;
 
 	if (r->io->note == NULL)
@@ -104,213 +150,424 @@ members(struct run *r, struct hv_err *e)
 		if (rc < 0)
 			return hv_err_wrap(e, "members of group '%s'", r->team->group);
 	}
-	for (i = 0; i < r->nm && rc == 0; i++)
+	for (i = 0; i < r->nm && rc == 0; i++) {
+		r->m[i].run = r;
 		rc = hv_index_member_put(r->store, r->team->name, r->m[i].account, e);
+	}
 	return rc;
 }
+
 
 /* A run that cannot keep its trail stops: access off the record is none. */
 static int
-audit(struct run *r, const char *action, const char *account, const char *message_id,
-    int outcome, const char *error, struct hv_err *e)
+audit(struct run *r, const char *account, const char *message_id, int outcome,
+    const char *error, struct hv_err *e)
 {
-	return hv_audit_message(r->cfg, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT), action,
-	    account, r->team->name, message_id, outcome, error, e);
+	return hv_audit_message(r->cfg, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT),
+	    HV_AUDIT_MSG_IMPORT, account, r->team->name, message_id, outcome, error, e);
 }
 
-/* One member's copy: 0 when it is there (now or before). */
-static int
-copy_to(struct run *r, struct member *m, const uint8_t *mid, const struct hv_buf *raw,
-    const char *message_id, const char **state, struct hv_err *e)
+/* "account: why", unless why names the account already. */
+static char *
+blame(const char *account, const char *why)
 {
-	char id[64] = "", labels[256];
-	int rc, tried;
+	char out[2 * HV_ERR_MSG];
+	size_t n = strlen(account);
 
-	tried = hv_index_copy_get(r->store, r->team->name, mid, m->account, id, NULL) == 0;
-	if (tried && id[0] != '\0') {
-		*state = "had";
-		r->st->skipped++;
-		return 0;
+	if (strncasecmp(why, account, n) == 0)
+		snprintf(out, sizeof out, "%s", why);
+	else
+		snprintf(out, sizeof out, "%s: %s", account, why);
+	return hv_xstrdup(out);
+}
+
+/* The copy is over for this run, one way or the other. */
+static void
+copy_over(struct copy *c, const char *state, int rc)
+{
+	c->state = state;
+	c->rc = rc;
+	if (--c->msg->left == 0)
+		hv_buf_release(&c->msg->raw);
+}
+
+static void
+copy_failed(struct run *r, struct copy *c, int rc, const char *why)
+{
+	struct member *m = &r->m[c->member];
+
+	c->why = blame(m->account, why);
+	if (rc == HV_EPERM && !m->dead) {
+		m->dead = 1;
+		note(r, "%s; leaving it for this run", c->why);
 	}
+}
+
+/* Google's answer to an upload: recorded by settle(), with the others. */
+static void
+uploaded(void *arg, int rc, const char *id, const struct hv_err *e)
+{
+	struct copy *c = arg;
+	struct run *r = c->msg->run;
+
+	c->rc = rc;
+	if (rc == 0)
+		snprintf(c->id, sizeof c->id, "%s", id);
+	else
+		copy_failed(r, c, rc, e->msg);
+	c->next = r->answered;
+	r->answered = c;
+}
+
+static void
+upload(struct run *r, struct copy *c)
+{
+	struct member *m = &r->m[c->member];
+	struct msg *msg = c->msg;
+	char labels[256];
+	struct hv_err e = { 0 };
+	int rc;
+
+	snprintf(labels, sizeof labels, "INBOX UNREAD %s", m->label);
+	if ((rc = hv_gmail_upload_start(m->gmail, msg->raw.data, msg->raw.len, labels,
+	    r->team->import, uploaded, c, &e)) < 0)
+		uploaded(c, rc, NULL, &e);
+}
+
+/* The team label's id for a member: its waiting copies go, or fail. */
+static void
+labelled(void *arg, int rc, const char *id, const struct hv_err *e)
+{
+	struct member *m = arg;
+	struct copy *c, *next;
+
+	if (rc == 0) {
+		snprintf(m->label, sizeof m->label, "%s", id);
+		m->lstate = LABEL_KNOWN;
+	} else {
+		m->lstate = LABEL_FAILED;
+		m->lrc = rc;
+		m->lwhy = hv_xstrdup(e->msg);
+	}
+	for (c = m->waiting, m->waiting = NULL; c != NULL; c = next) {
+		next = c->next;
+		if (rc == 0)
+			upload(m->run, c);
+		else
+			uploaded(c, rc, NULL, e);
+	}
+}
+
+/* Start one member's copy: now, once the label is known, or never. */
+static void
+copy_start(struct run *r, struct copy *c)
+{
+	struct member *m = &r->m[c->member];
+	struct hv_err e = { 0 };
+	int rc;
+
 	if (m->dead) {
-		*state = "refused";
-		return HV_EPERM;
+		copy_over(c, "refused", HV_EPERM);
+		return;
 	}
 	if (m->gmail == NULL &&
-	    (rc = hv_gmail_new(&m->gmail, r->cfg, r->auth, m->account, e)) < 0)
-		return rc;
-	if (m->label[0] == '\0' &&
-	    (rc = hv_gmail_label(m->gmail, r->team->label, m->label, e)) < 0)
-		goto fail;
-	/*
-	 * The attempt is recorded before the upload.  One found without an id
-	 * died between Google's answer and ours; uploading again is safe with
-	 * messages.import, which drops a second copy of a Message-ID the
-	 * mailbox holds and answers with the first.  (Finding it otherwise
-	 * would take a read scope members are not given; with insert, such a
-	 * crash can leave a second copy.)
-	 */
-	if (!tried) {
-		if ((rc = hv_index_copy_put(r->store, r->team->name, mid, m->account, "",
-		    hv_now(), e)) < 0)
-			return rc;
-		hv_crashpoint();
+	    (rc = hv_gmail_new_in(&m->gmail, r->pool, r->cfg, r->auth, m->account, &e)) < 0) {
+		uploaded(c, rc, NULL, &e);
+		return;
 	}
-	snprintf(labels, sizeof labels, "INBOX UNREAD %s", m->label);
-	if ((rc = hv_gmail_upload(m->gmail, raw->data, raw->len, labels, r->team->import, id,
-	    e)) < 0)
-		goto fail;
-	hv_crashpoint();
-	if ((rc = hv_index_copy_put(r->store, r->team->name, mid, m->account, id, hv_now(),
-	    e)) < 0)
+	switch (m->lstate) {
+	case LABEL_KNOWN:
+		upload(r, c);
+		return;
+	case LABEL_FAILED:
+		hv_err_set(&e, m->lrc, "%s", m->lwhy);
+		uploaded(c, m->lrc, NULL, &e);
+		return;
+	case LABEL_NONE:
+		m->lstate = LABEL_ASKED;
+		if ((rc = hv_gmail_label_start(m->gmail, r->team->label, labelled, m, &e)) < 0) {
+			m->lstate = LABEL_NONE;
+			uploaded(c, rc, NULL, &e);
+			return;
+		}
+		/* FALLTHROUGH */
+	case LABEL_ASKED:
+		c->next = m->waiting;
+		m->waiting = c;
+		return;
+	}
+}
+
+static void
+msg_free(struct msg *msg)
+{
+	size_t i;
+
+	for (i = 0; msg->copies != NULL && i < msg->run->nm; i++)
+		free(msg->copies[i].why);
+	free(msg->copies);
+	hv_buf_release(&msg->raw);
+	free(msg->id);
+	free(msg->path);
+	free(msg->error);
+	free(msg);
+}
+
+/* A message joins the run's list, in input order. */
+static struct msg *
+msg_new(struct run *r, const char *id, const char *path)
+{
+	struct msg *msg = hv_xcalloc(1, sizeof *msg);
+
+	msg->run = r;
+	msg->id = hv_xstrdup(id);
+	msg->path = hv_xstrdup(path);
+	hv_buf_init_secret(&msg->raw, HV_GMAIL_RAW_MAX);
+	if (r->tail != NULL)
+		r->tail->next = msg;
+	else
+		r->head = msg;
+	r->tail = msg;
+	r->nmsgs++;
+	r->st->messages++;
+	return msg;
+}
+
+/*
+ * Which copies each member needs, the attempts recorded in one
+ * transaction before any upload starts, then the uploads.  The attempt
+ * row says an upload may have reached Google: a crash and a rerun upload
+ * again, which messages.import answers with the copy the mailbox holds.
+ * (Finding it otherwise would take a read scope members are not given;
+ * with insert, such a crash can leave a second copy.)
+ */
+static int
+msg_start(struct run *r, struct msg *msg, struct hv_err *e)
+{
+	struct copy *c;
+	char id[64];
+	size_t i;
+	int rc, tried;
+
+	msg->copies = hv_xcalloc(r->nm, sizeof *msg->copies);
+	msg->left = r->nm;
+	if ((rc = hv_store_begin(r->store, e)) < 0)
 		return rc;
-	hv_crashpoint();
-	if ((rc = audit(r, HV_AUDIT_MSG_IMPORT, m->account, message_id, HV_AUDIT_OK, NULL,
-	    e)) < 0)
+	for (i = 0; i < r->nm && rc == 0; i++) {
+		c = &msg->copies[i];
+		c->msg = msg;
+		c->member = i;
+		if (strcasecmp(r->m[i].account, r->team->source) == 0) {
+			/* The shared mailbox has it already. */
+			rc = hv_index_copy_put(r->store, r->team->name, msg->mid, r->m[i].account,
+			    msg->id, hv_now(), e);
+			copy_over(c, "source", 0);
+			continue;
+		}
+		tried = hv_index_copy_get(r->store, r->team->name, msg->mid, r->m[i].account, id,
+		    NULL) == 0;
+		if (tried && id[0] != '\0') {
+			r->st->skipped++;
+			copy_over(c, "had", 0);
+		} else if (!tried && !r->m[i].dead) {
+			rc = hv_index_copy_put(r->store, r->team->name, msg->mid, r->m[i].account,
+			    "", hv_now(), e);
+		}
+	}
+	if (rc < 0 || (rc = hv_store_commit(r->store, e)) < 0) {
+		hv_store_rollback(r->store);
 		return rc;
-	*state = "imported";
-	r->st->imported++;
+	}
+	hv_crashpoint();
+	for (i = 0; i < r->nm; i++)
+		if (msg->copies[i].state == NULL)
+			copy_start(r, &msg->copies[i]);
 	return 0;
-fail:
-	(void)audit(r, HV_AUDIT_MSG_IMPORT, m->account, message_id, HV_AUDIT_FAIL, e->msg,
-	    NULL);
-	*state = "failed";
-	if (rc == HV_EPERM) {
-		m->dead = 1;
-		note(r, "%s: %s; leaving it for this run", m->account, e->msg);
+}
+
+/* A message named by the input: read from the spool, and started. */
+static int
+admit(struct run *r, const char *id, const char *path)
+{
+	struct msg *msg = msg_new(r, id, path);
+	struct hv_mime_ids ids;
+	struct hv_err e = { 0 };
+	int rc;
+
+	rc = hv_spool_get(r->spool, path, r->team->source, &msg->raw, &e);
+	if (rc == HV_ENOINPUT || rc == HV_EPERM) {
+		/* Its cursor never skipped it: hv-fetch fetches it again, so
+		 * the next run finishes it. */
+		r->st->gone++;
+		worst(r, HV_ETEMP);
+		note(r, "%s: message %s: %s; hv-fetch will fetch it again", r->team->source, id,
+		    e.msg);
+		msg->error = hv_xstrdup(rc == HV_EPERM ? "epoch key gone" : "spool file gone");
+		return 0;
 	}
-	return rc;
+	ids.subject.data = NULL;
+	if (rc < 0 || (rc = hv_mime_ids(&ids, msg->raw.data, msg->raw.len, id, &e)) < 0) {
+		/* Left in the spool for a person to look at; the others go on. */
+		r->st->failed++;
+		worst(r, rc);
+		note(r, "%s", e.msg);
+		msg->error = hv_xstrdup(e.msg);
+		hv_buf_release(&msg->raw);
+		return 0;
+	}
+	memcpy(msg->message_id, ids.message_id, sizeof msg->message_id);
+	hv_mime_ids_release(&ids);
+	msg->size = msg->raw.len;
+	r->bytes += msg->size;
+	hv_hmac_sha256(msg->mid, hv_auth_key(r->auth, HV_AUTH_KEY_INDEX), HV_KEY_LEN,
+	    msg->message_id, strlen(msg->message_id));
+	if ((rc = msg_start(r, msg, r->e)) < 0)
+		return rc;
+	if (msg->left == 0)
+		hv_buf_release(&msg->raw);
+	return 0;
+}
+
+/*
+ * Record the answers that came: the copies in one transaction, then their
+ * audit events.  Google answered each 2xx before it is counted.
+ */
+static int
+record(struct run *r, struct hv_err *e)
+{
+	struct copy *c, *list = r->answered;
+	struct member *m;
+	int rc = 0;
+
+	if (list == NULL)
+		return 0;
+	r->answered = NULL;
+	hv_crashpoint();
+	if ((rc = hv_store_begin(r->store, e)) < 0)
+		return rc;
+	for (c = list; c != NULL && rc == 0; c = c->next)
+		if (c->rc == 0)
+			rc = hv_index_copy_put(r->store, r->team->name, c->msg->mid,
+			    r->m[c->member].account, c->id, hv_now(), e);
+	if (rc < 0 || (rc = hv_store_commit(r->store, e)) < 0) {
+		hv_store_rollback(r->store);
+		return rc;
+	}
+	hv_crashpoint();
+	for (c = list; c != NULL; c = c->next) {
+		m = &r->m[c->member];
+		if (c->rc == 0) {
+			r->st->imported++;
+			rc = audit(r, m->account, c->msg->message_id, HV_AUDIT_OK, NULL, e);
+		} else {
+			rc = audit(r, m->account, c->msg->message_id, HV_AUDIT_FAIL, c->why, e);
+		}
+		if (rc < 0)
+			return rc;
+		copy_over(c, c->rc == 0 ? "imported" : "failed", c->rc);
+	}
+	return 0;
 }
 
 static int
-emit(struct run *r, const char *id, const char *message_id, struct hv_json *states,
-    int done, const char *why)
+emit(struct run *r, struct msg *msg)
 {
-	struct hv_json *j = hv_json_object();
+	struct hv_json *j = hv_json_object(), *states;
 	struct hv_buf line = HV_BUF_INIT(64 * 1024);
+	const char *why = msg->error;
+	size_t i;
 	int rc;
 
 	hv_json_set_str(j, "team", r->team->name);
-	hv_json_set_str(j, "id", id);
-	hv_json_set_str(j, "messageId", message_id);
-	if (states != NULL)
+	hv_json_set_str(j, "id", msg->id);
+	hv_json_set_str(j, "messageId", msg->message_id);
+	if (msg->copies != NULL) {
+		states = hv_json_object();
+		for (i = 0; i < r->nm; i++) {
+			hv_json_set_str(states, r->m[i].account, msg->copies[i].state);
+			/* The first member that failed says why. */
+			if (why == NULL && msg->copies[i].why != NULL)
+				why = msg->copies[i].why;
+		}
 		hv_json_set(j, "members", states);
-	hv_json_set_bool(j, "done", done);
-	if (why != NULL)
+	}
+	hv_json_set_bool(j, "done", msg->done);
+	if (why != NULL && !msg->done)
 		hv_json_set_str(j, "error", why);
 	rc = hv_json_dump(j, &line);
 	if (rc == 0 && r->io->emit != NULL)
 		rc = r->io->emit(line.data, r->io->arg);
 	hv_json_free(j);
 	hv_buf_release(&line);
-	return rc;
+	return rc ? hv_err_set(r->e, HV_EIO, "cannot write a result line") : 0;
 }
 
-/* "account: why", unless why names the account already. */
+/* Every copy of msg is over: the spool file goes when all have it. */
 static void
-blame(char *out, size_t max, const char *account, const char *why)
+msg_finish(struct run *r, struct msg *msg)
 {
-	size_t n = strlen(account);
-
-	if (strncasecmp(why, account, n) == 0)
-		snprintf(out, max, "%s", why);
-	else
-		snprintf(out, max, "%s: %s", account, why);
-}
-
-/* One message from its spool file to every member. */
-static int
-sync_one(struct run *r, const char *account, const char *id, const char *path)
-{
-	struct hv_buf raw;
-	struct hv_mime_ids ids;
-	struct hv_json *states = hv_json_object();
-	uint8_t mid[HV_INDEX_MID_LEN];
-	const char *state;
-	size_t i;
-	int rc, all = 1, done = 0;
 	struct hv_err e = { 0 };
-	/* Room for an address, then e.msg. */
-	char why[2 * HV_ERR_MSG] = "", msg[2 * HV_ERR_MSG];
+	size_t i;
+	int all = 1, rc;
 
-	hv_buf_init_secret(&raw, HV_GMAIL_RAW_MAX);
-	ids.subject.data = NULL;
-	r->st->messages++;
-	rc = hv_spool_get(r->spool, path, account, &raw, &e);
-	if (rc == HV_ENOINPUT || rc == HV_EPERM) {
-		/* Its cursor never skipped it: hv-fetch fetches it again, so
-		 * the next run finishes it. */
-		r->st->gone++;
-		worst(r, HV_ETEMP);
-		note(r, "%s: message %s: %s; hv-fetch will fetch it again", account, id, e.msg);
-		rc = emit(r, id, "", NULL, 0, rc == HV_EPERM ? "epoch key gone" : "spool file gone");
-		goto out;
+	for (i = 0; i < r->nm; i++)
+		if (msg->copies[i].rc < 0) {
+			all = 0;
+			worst(r, msg->copies[i].rc);
+			if (msg->copies[i].rc != HV_EPERM && msg->copies[i].why != NULL &&
+			    !hv_gmail_pool_broken(r->pool, NULL))
+				note(r, "%s", msg->copies[i].why);
+		}
+	if (!all) {
+		r->st->pending++;
+		return;
 	}
-	if (rc < 0 || (rc = hv_mime_ids(&ids, raw.data, raw.len, id, &e)) < 0) {
-		/* Left in the spool for a person to look at; the others go on. */
-		r->st->failed++;
+	/* Raw mail goes first: a crash before the index says done costs one
+	 * download again, never a spool file left behind. */
+	if ((rc = hv_spool_remove(r->spool, msg->path, &e)) == 0 &&
+	    (hv_crashpoint(), rc = hv_index_message_done(r->store, r->team->name, msg->mid,
+	    &e)) == 0) {
+		msg->done = 1;
+		r->st->done++;
+	} else {
 		worst(r, rc);
 		note(r, "%s", e.msg);
-		rc = emit(r, id, "", NULL, 0, e.msg);
-		goto out;
 	}
-	hv_hmac_sha256(mid, hv_auth_key(r->auth, HV_AUTH_KEY_INDEX), HV_KEY_LEN,
-	    ids.message_id, strlen(ids.message_id));
-	for (i = 0; i < r->nm; i++) {
-		state = "failed";
-		if (strcasecmp(r->m[i].account, r->team->source) == 0) {
-			/* The shared mailbox has it already. */
-			rc = hv_index_copy_put(r->store, r->team->name, mid, r->m[i].account, id,
-			    hv_now(), &e);
-			state = "source";
-		} else {
-			rc = copy_to(r, &r->m[i], mid, &raw, ids.message_id, &state, &e);
-		}
-		hv_json_set_str(states, r->m[i].account, state);
-		if (rc < 0) {
-			/* The first member that failed says why: the calls for
-			 * the members after it may leave other text in e. */
-			all = 0;
-			worst(r, rc);
-			blame(msg, sizeof msg, r->m[i].account, e.msg);
-			if (why[0] == '\0')
-				memcpy(why, msg, sizeof why);
-			if (rc != HV_EPERM)
-				note(r, "%s", msg);
-		}
+}
+
+/* Write out, in input order, the messages that are over. */
+static int
+settle(struct run *r)
+{
+	struct msg *msg;
+	int rc;
+
+	if ((rc = record(r, r->e)) < 0)
+		return rc;
+	while ((msg = r->head) != NULL && (msg->copies == NULL || msg->left == 0)) {
+		if (msg->copies != NULL)
+			msg_finish(r, msg);
+		rc = emit(r, msg);
+		r->head = msg->next;
+		if (r->head == NULL)
+			r->tail = NULL;
+		r->nmsgs--;
+		r->bytes -= msg->size;
+		msg_free(msg);
+		if (rc < 0)
+			return rc;
 	}
-	if (all) {
-		/* Raw mail goes first: a crash before the index says done costs
-		 * one download again, never a spool file left behind. */
-		if ((rc = hv_spool_remove(r->spool, path, &e)) == 0 &&
-		    (hv_crashpoint(), rc = hv_index_message_done(r->store, r->team->name, mid,
-		    &e)) == 0) {
-			done = 1;
-			r->st->done++;
-		} else {
-			worst(r, rc);
-			note(r, "%s", e.msg);
-		}
-	} else {
-		r->st->pending++;
-	}
-	rc = emit(r, id, ids.message_id, states, done, all ? NULL : why);
-out:
-	hv_json_free(states);
-	if (ids.subject.data != NULL)
-		hv_mime_ids_release(&ids);
-	hv_buf_release(&raw);
-	return rc ? hv_err_set(r->e, HV_EIO, "cannot write a result line") : 0;
+	return 0;
 }
 
 /* A line of hv-fetch: the message to sync. */
 static int
-sync_line(struct run *r, const char *line, size_t n)
+admit_line(struct run *r, const char *line, size_t n)
 {
 	struct hv_json *j;
 	const char *team, *account, *id, *path;
 	struct hv_err e = { 0 };
-	int rc;
+	int rc = 0;
 
 	if (hv_json_parse(line, n, &j, &e) < 0) {
 		note(r, "skipping a line that is not JSON: %s", e.msg);
@@ -321,7 +578,6 @@ sync_line(struct run *r, const char *line, size_t n)
 	account = hv_json_get_str(j, "account");
 	id = hv_json_get_str(j, "id");
 	path = hv_json_get_str(j, "spool");
-	rc = 0;
 	if (team == NULL || account == NULL || id == NULL || path == NULL) {
 		note(r, "skipping a line without team, account, id and spool");
 		worst(r, HV_EDATA);
@@ -332,79 +588,197 @@ sync_line(struct run *r, const char *line, size_t n)
 		note(r, "skipping message %s from '%s', not the team's source", id, account);
 		worst(r, HV_EDATA);
 	} else {
-		rc = sync_one(r, account, id, path);
+		rc = admit(r, id, path);
 	}
 	hv_json_free(j);
 	return rc;
 }
 
 static int
-sync_input(struct run *r, const char *input, struct hv_err *e)
+window_open(const struct run *r)
 {
-	FILE *f = strcmp(input, "-") == 0 ? stdin : fopen(input, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int rc = 0;
-
-	if (f == NULL)
-		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", input);
-	while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			n--;
-		if (n == 0)
-			continue;
-		if (n > LINE_MAX_BYTES) {
-			note(r, "skipping a line of %zd bytes", n);
-			continue;
-		}
-		rc = sync_line(r, line, (size_t)n);
-	}
-	if (rc == 0 && ferror(f))
-		rc = hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", input);
-	free(line);
-	if (f != stdin)
-		fclose(f);
-	return rc;
+	return r->nmsgs == 0 || (r->nmsgs < WINDOW_MESSAGES && r->bytes < WINDOW_BYTES);
 }
 
-struct found {
-	struct run *r;
-	char **path, **id;
-	size_t n;
+/* Where the messages come from: lines read as they arrive, or a list. */
+struct input {
+	int fd;			/* -1: no more to read */
+	const char *name;
+	struct hv_buf buf;	/* read, not yet taken as lines */
+	size_t skip;		/* bytes of an overlong line still to drop */
+	char **path, **id;	/* the spool's files, when no input is named */
+	size_t n, next;
 };
+
+/* Take the whole lines read so far, while the window has room. */
+static int
+take_lines(struct run *r, struct input *in)
+{
+	char *nl;
+	size_t n;
+	int rc;
+
+	while (in->buf.len > 0 && window_open(r) &&
+	    (nl = memchr(in->buf.data, '\n', in->buf.len)) != NULL) {
+		n = (size_t)(nl - in->buf.data);
+		*nl = '\0';
+		while (n > 0 && in->buf.data[n - 1] == '\r')
+			n--;
+		rc = n > 0 ? admit_line(r, in->buf.data, n) : 0;
+		memmove(in->buf.data, nl + 1, in->buf.len - (size_t)(nl + 1 - in->buf.data));
+		in->buf.len -= (size_t)(nl + 1 - in->buf.data);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Read what the input has (one read: it was said to be readable). */
+static int
+read_some(struct run *r, struct input *in, struct hv_err *e)
+{
+	char chunk[65536];
+	const char *p = chunk, *nl;
+	ssize_t got;
+	size_t n;
+
+	while ((got = read(in->fd, chunk, sizeof chunk)) < 0 && errno == EINTR)
+		;
+	if (got < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", in->name);
+	if (got == 0) {
+		/* A last line without its newline counts too. */
+		if (in->buf.len > 0 && !in->skip)
+			(void)hv_buf_add(&in->buf, "\n", 1);
+		in->fd = -1;
+		return 0;
+	}
+	n = (size_t)got;
+	if (in->skip) {
+		/* The rest of a line too long to be hv-fetch's. */
+		if ((nl = memchr(p, '\n', n)) == NULL)
+			return 0;
+		n -= (size_t)(nl + 1 - p);
+		p = nl + 1;
+		in->skip = 0;
+	}
+	/* Reads happen only when the buffer holds no whole line, so a full
+	 * buffer is one line too long. */
+	if (hv_buf_add(&in->buf, p, n) < 0) {
+		note(r, "skipping a line of more than %d bytes", LINE_MAX_BYTES);
+		hv_buf_reset(&in->buf);
+		in->skip = 1;
+		if ((nl = memchr(p, '\n', n)) != NULL) {
+			in->skip = 0;
+			(void)hv_buf_add(&in->buf, nl + 1, n - (size_t)(nl + 1 - p));
+		}
+	}
+	return 0;
+}
 
 static int
 spool_entry(const struct hv_spool_entry *ent, void *arg)
 {
-	struct found *f = arg;
+	struct input *in = arg;
 
-	if (strcmp(ent->team, f->r->team->name) != 0)
+	if (strcmp(ent->gmail_id, "") == 0 || in->name == NULL ||
+	    strcmp(ent->team, in->name) != 0)
 		return 0;
-	f->path = hv_xrealloc(f->path, (f->n + 1) * sizeof *f->path);
-	f->id = hv_xrealloc(f->id, (f->n + 1) * sizeof *f->id);
-	f->path[f->n] = hv_xstrdup(ent->path);
-	f->id[f->n++] = hv_xstrdup(ent->gmail_id);
+	in->path = hv_xrealloc(in->path, (in->n + 1) * sizeof *in->path);
+	in->id = hv_xrealloc(in->id, (in->n + 1) * sizeof *in->id);
+	in->path[in->n] = hv_xstrdup(ent->path);
+	in->id[in->n++] = hv_xstrdup(ent->gmail_id);
 	return 0;
 }
 
-/* No input named: whatever the spool holds for the team. */
 static int
-sync_spool(struct run *r, struct hv_err *e)
+input_open(struct run *r, struct input *in, const char *name, struct hv_err *e)
 {
-	struct found f = { r, NULL, NULL, 0 };
-	size_t i;
-	int rc = hv_spool_each(r->spool, spool_entry, &f, NULL, e);
-
-	for (i = 0; i < f.n; i++) {
-		if (rc == 0)
-			rc = sync_one(r, r->team->source, f.id[i], f.path[i]);
-		free(f.path[i]);
-		free(f.id[i]);
+	memset(in, 0, sizeof *in);
+	hv_buf_init(&in->buf, LINE_MAX_BYTES + 65536 + 1);
+	in->fd = -1;
+	if (name == NULL) {
+		/* No input named: whatever the spool holds for the team. */
+		in->name = r->team->name;
+		return hv_spool_each(r->spool, spool_entry, in, NULL, e);
 	}
-	free(f.path);
-	free(f.id);
+	in->name = name;
+	if (strcmp(name, "-") == 0)
+		in->fd = STDIN_FILENO;
+	else if ((in->fd = open(name, O_RDONLY | O_CLOEXEC)) < 0)
+		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", name);
+	return 0;
+}
+
+static void
+input_close(struct input *in)
+{
+	size_t i;
+
+	if (in->fd > STDIN_FILENO)
+		close(in->fd);
+	for (i = 0; i < in->n; i++) {
+		free(in->path[i]);
+		free(in->id[i]);
+	}
+	free(in->path);
+	free(in->id);
+	hv_buf_release(&in->buf);
+}
+
+/* Admit what the input holds while the window has room. */
+static int
+take(struct run *r, struct input *in)
+{
+	int rc = 0;
+
+	if (in->path == NULL)
+		return take_lines(r, in);
+	while (rc == 0 && in->next < in->n && window_open(r)) {
+		rc = admit(r, in->id[in->next], in->path[in->next]);
+		in->next++;
+	}
 	return rc;
+}
+
+static int
+more_input(const struct input *in)
+{
+	return in->fd >= 0 || memchr(in->buf.data ? in->buf.data : "", '\n', in->buf.len) ||
+	    in->next < in->n;
+}
+
+/*
+ * The run: messages admitted as the input brings them, every member's
+ * upload started at once, the pool driven until all is answered, and the
+ * answers recorded and written out after each step.
+ */
+static int
+sync_loop(struct run *r, struct input *in, struct hv_err *e)
+{
+	struct hv_err why;
+	int rc, ready, fd;
+
+	for (;;) {
+		if ((rc = take(r, in)) < 0 || (rc = settle(r)) < 0)
+			return rc;
+		if (hv_gmail_pool_broken(r->pool, &why) && more_input(in)) {
+			/* Google is gone: what was not read waits in the spool. */
+			note(r, "%s", why.msg);
+			in->fd = -1;
+			in->n = in->next;
+			hv_buf_reset(&in->buf);
+			worst(r, HV_ETEMP);
+		}
+		if (r->head == NULL && !more_input(in))
+			return 0;
+		fd = in->fd >= 0 && window_open(r) &&
+		    memchr(in->buf.data ? in->buf.data : "", '\n', in->buf.len) == NULL ? in->fd : -1;
+		if ((rc = hv_gmail_pool_step(r->pool, fd, &ready, e)) < 0)
+			return rc;
+		if (ready && (rc = read_some(r, in, e)) < 0)
+			return rc;
+	}
 }
 
 int
@@ -412,10 +786,13 @@ hv_sync_run(const struct hv_config *c, const struct hv_sync_opts *o,
     const struct hv_sync_io *io, struct hv_sync_stats *st, struct hv_err *e)
 {
 	struct run r = { 0 };
+	struct input in;
+	struct msg *msg;
 	size_t i;
 	int rc, on_disk = 0;
 
 	memset(st, 0, sizeof *st);
+	memset(&in, 0, sizeof in);
 	r.cfg = c;
 	r.io = io;
 	r.st = st;
@@ -424,19 +801,30 @@ hv_sync_run(const struct hv_config *c, const struct hv_sync_opts *o,
 		return hv_err_set(e, HV_ECONFIG, "no team '%s' in %s", o->team,
 		    c->file ? c->file : "the configuration");
 	if ((rc = hv_auth_open(&r.auth, c, e)) < 0 ||
-	    (rc = hv_spool_open(&r.spool, c, hv_now(), &on_disk, e)) < 0)
+	    (rc = hv_spool_open(&r.spool, c, hv_now(), &on_disk, e)) < 0 ||
+	    (rc = hv_gmail_pool_new(&r.pool, c, e)) < 0)
 		goto out;
 	r.store = hv_auth_store(r.auth);
 	if (on_disk)
 		note(&r, "the spool '%s' is on persistent storage (allow_disk = yes)",
 		    hv_spool_root(r.spool));
-	if ((rc = members(&r, e)) < 0)
+	if ((rc = members(&r, e)) < 0 || (rc = input_open(&r, &in, o->input, e)) < 0)
 		goto out;
-	rc = o->input != NULL ? sync_input(&r, o->input, e) : sync_spool(&r, e);
-	if (rc == 0 && st->worst != 0)
-		rc = hv_err_set(e, st->worst, "%ld of %ld messages not yet with every member",
-		    st->pending + st->failed + st->gone, st->messages);
+	rc = sync_loop(&r, &in, e);
+	if (rc == 0 && st->worst != 0) {
+		if (hv_gmail_pool_broken(r.pool, e))
+			rc = hv_err_wrap(e, "%ld of %ld messages not yet with every member",
+			    st->pending + st->failed + st->gone, st->messages);
+		else
+			rc = hv_err_set(e, st->worst, "%ld of %ld messages not yet with every "
+			    "member", st->pending + st->failed + st->gone, st->messages);
+	}
 out:
+	input_close(&in);
+	/* Calls still under way (a run stopped by an error) end before the
+	 * messages they point into. */
+	if (r.pool != NULL)
+		hv_gmail_pool_cancel(r.pool);
 	for (i = 0; i < r.nm; i++) {
 		if (r.m[i].gmail != NULL) {
 			st->units += hv_gmail_units(r.m[i].gmail);
@@ -444,8 +832,14 @@ out:
 		}
 		hv_gmail_free(r.m[i].gmail);
 		free(r.m[i].account);
+		free(r.m[i].lwhy);
 	}
 	free(r.m);
+	while ((msg = r.head) != NULL) {
+		r.head = msg->next;
+		msg_free(msg);
+	}
+	hv_gmail_pool_free(r.pool);
 	hv_spool_close(r.spool);
 	hv_auth_close(r.auth);
 	return rc;

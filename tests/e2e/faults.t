@@ -91,19 +91,20 @@ ok 'a run without faults finds nothing left to do' \
 
 # Faults that outlast every retry: the run is cut short and exits 75,
 # and the next run finishes the job.  First a download (hv-fetch), then
-# one member's upload (hv-sync).
+# one member's upload (hv-sync).  The three messages' calls run at once
+# and each draws its own faults, so 21 (7 tries each) refuse them all.
 msg() {
 	printf 'Message-ID: <late%s@example.net>\r\nSubject: late %s\r\n\r\nbody\r\n' "$1" "$1"
 }
 for i in 1 2 3; do deliver support@example.com "$(msg $i)"; done
-emu POST /_emu/faults '{"rate":1,"kinds":["429"],"count":7,"seed":1,
+emu POST /_emu/faults '{"rate":1,"kinds":["429"],"count":21,"seed":1,
     "methods":["gmail.users.messages.get"]}' >/dev/null
 cron
 tail -2 codes | sed 's/^/# /'
 ok 'a download refused past every retry: hv-fetch exits 75' test "$first" = 75/0
 ok 'and the next run finishes' test $bad -eq 0 -a "$(cat rc.fetch)/$(cat rc.sync)" = 0/0
 for i in 4 5 6; do deliver support@example.com "$(msg $i)"; done
-emu POST /_emu/faults '{"rate":1,"kinds":["429"],"count":7,"seed":1,
+emu POST /_emu/faults '{"rate":1,"kinds":["429"],"count":21,"seed":1,
     "methods":["gmail.users.messages.import"],"users":["b@example.com"]}' >/dev/null
 cron
 tail -2 codes | sed 's/^/# /'
