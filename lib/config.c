@@ -511,6 +511,9 @@ check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 	if (c->spool.epoch > c->spool.ttl)
 		return hv_err_set(e, HV_ECONFIG, "%s: spool epoch (%lds) is longer than "
 		    "its ttl (%lds)", name, c->spool.epoch, c->spool.ttl);
+	if (c->google.inflight > 100)
+		return hv_err_set(e, HV_ECONFIG, "%s: inflight %ld is more than Google allows "
+		    "a mailbox (at most 100)", name, c->google.inflight);
 	if (c->google.quota != NULL && strcmp(c->google.quota, "legacy") != 0 &&
 	    strcmp(c->google.quota, "2026") != 0 && strcmp(c->google.quota, "off") != 0 &&
 	    c->google.quota[0] != '/')
