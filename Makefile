@@ -59,6 +59,14 @@ $(O)/tests/%.t: tests/unit/%.c tests/unit/tap.h $(LIB)
 
 units: $(UNITS)
 
+# A measurement, not a test: CPU per audit event and per index row.
+$(O)/tests/bench-cpu: tests/unit/bench-cpu.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+bench-cpu: $(O)/tests/bench-cpu
+	$(O)/tests/bench-cpu $(BENCHDIR)
+
 # Every test through prove: unit tests, end-to-end tests of the binaries,
 # and the Google emulator's own suite.
 PROVE = prove -e '' $(PROVEFLAGS)
@@ -103,5 +111,5 @@ install: all
 clean:
 	rm -rf bin build
 
-.PHONY: all units check fuzz demo bench lint-man install clean
+.PHONY: all units check fuzz demo bench bench-cpu lint-man install clean
 .PRECIOUS: $(O)/lib/%.o $(O)/cmd/%.o
