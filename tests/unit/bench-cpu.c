@@ -2,13 +2,15 @@
  * bench-cpu: the CPU hv spends on the trail and the index per copy; a
  * measurement, not a test (make bench-cpu; not in make check).
  *
- *	build/cc/tests/bench-cpu [DIR] [N]
+ *	build/cc/tests/bench-cpu [DIR [N [CASE]]]
  *
  * Prints, for N (default 1000) operations each: audit events appended one
  * by one, in batches of 8 and in one batch; index copy rows put in
  * autocommit and inside one transaction.  CPU is user + system time of
  * this process (getrusage), wall time beside it; DIR (default /tmp) is
  * where the files go, so its file system decides what an fdatasync costs.
+ * CASE runs one case alone (single, batch8, batch, index, index-tx), say
+ * under strace -c to count its fdatasyncs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +116,7 @@ bench_index(const char *dir, int n, int tx)
 	struct meter m;
 	struct hv_err e;
 	uint8_t mid[HV_INDEX_MID_LEN] = { 0 };
-	char path[512], member[64];
+	char path[600], member[64];
 	int i, r;
 
 	snprintf(path, sizeof path, "%s/index-%d.db", dir, tx);
@@ -143,17 +145,20 @@ out:
 int
 main(int argc, char **argv)
 {
-	char dir[512], cmd[600];
-	int n = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 1000, r = 0;
+	static const char *const cases[] = { "single", "batch8", "batch", "index", "index-tx" };
+	const char *only = argc > 3 ? argv[3] : NULL;
+	char dir[400], cmd[500];
+	int n = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 1000, r = 0, i;
 
 	snprintf(dir, sizeof dir, "%s/hv-bench-cpu.XXXXXX", argc > 1 ? argv[1] : "/tmp");
 	if (n < 1 || mkdtemp(dir) == NULL)
 		return 1;
-	r |= bench_audit(dir, n, 0);
-	r |= bench_audit(dir, n, 8);
-	r |= bench_audit(dir, n, n);
-	r |= bench_index(dir, n, 0);
-	r |= bench_index(dir, n, 1);
+	for (i = 0; i < 5; i++) {
+		if (only != NULL && strcmp(only, cases[i]) != 0)
+			continue;
+		r |= i < 3 ? bench_audit(dir, n, i == 0 ? 0 : i == 1 ? 8 : n) :
+		    bench_index(dir, n, i == 4);
+	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 1;
