@@ -112,7 +112,7 @@ test_reuse(void)
 static void
 test_transactions(void)
 {
-	struct hv_store *s, *t;
+	struct hv_store *s = NULL, *t = NULL;
 	struct hv_err e;
 	struct nested nn = { 0 };
 	uint8_t mid[HV_INDEX_MID_LEN];
