@@ -14,7 +14,7 @@ BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge
 MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1
 MAN5 = hv-audit.5 hv.conf.5 hv-seal.5
 MAN7 = hv.7
-UNIT = audit buf config crypto err json keys seal mime spool backup purge oauth
+UNIT = audit buf config crypto err json keys seal mime spool backup purge oauth store
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
 
 # One object tree per compiler and sanitizer setting, so builds never mix.
@@ -58,6 +58,14 @@ $(O)/tests/%.t: tests/unit/%.c tests/unit/tap.h $(LIB)
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 units: $(UNITS)
+
+# A measurement, not a test: CPU per audit event and per index row.
+$(O)/tests/bench-cpu: tests/unit/bench-cpu.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+bench-cpu: $(O)/tests/bench-cpu
+	$(O)/tests/bench-cpu $(BENCHDIR)
 
 # Every test through prove: unit tests, end-to-end tests of the binaries,
 # and the Google emulator's own suite.
@@ -103,5 +111,5 @@ install: all
 clean:
 	rm -rf bin build
 
-.PHONY: all units check fuzz demo bench lint-man install clean
+.PHONY: all units check fuzz demo bench bench-cpu lint-man install clean
 .PRECIOUS: $(O)/lib/%.o $(O)/cmd/%.o

@@ -37,7 +37,8 @@
 #define PUBKEY_PREFIX "hvsig1"
 
 #define STATE_MAX 4096
-#define RECOVER_MAX (1024 * 1024)
+/* More than a batch can write (HV_AUDIT_BATCH_MAX lines, with checkpoints). */
+#define RECOVER_MAX (16 * 1024 * 1024)
 #define READ_CHUNK (1024 * 1024)
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -434,6 +435,11 @@ ratchet(struct hv_hmac *h, uint8_t key[32])
 
 /* ---- appending ---- */
 
+/* Who appends: the same for every line of a process. */
+struct ident {
+	char host[256], user[64];
+};
+
 struct trail {
 	struct paths p;
 	struct state st;
@@ -441,7 +447,8 @@ struct trail {
 	struct hv_hmac *hmac;
 	struct hv_sha256 *sha;
 	long every_events, every_secs;
-	char host[256], user[64];
+	struct ident id;
+	struct hv_buf out;	/* lines built and counted in st, not yet written */
 };
 
 struct event {
@@ -456,17 +463,17 @@ struct event {
 static const char *const outcomes[] = { "ok", "fail", "refused" };
 
 static void
-who(struct trail *t)
+who(struct ident *id)
 {
 	struct passwd *pw = getpwuid(getuid());
 
-	if (gethostname(t->host, sizeof t->host) < 0)
-		snprintf(t->host, sizeof t->host, "unknown");
-	t->host[sizeof t->host - 1] = '\0';
-	if (pw != NULL && strlen(pw->pw_name) < sizeof t->user)
-		snprintf(t->user, sizeof t->user, "%s", pw->pw_name);
+	if (gethostname(id->host, sizeof id->host) < 0)
+		snprintf(id->host, sizeof id->host, "unknown");
+	id->host[sizeof id->host - 1] = '\0';
+	if (pw != NULL && strlen(pw->pw_name) < sizeof id->user)
+		snprintf(id->user, sizeof id->user, "%s", pw->pw_name);
 	else
-		snprintf(t->user, sizeof t->user, "%u", (unsigned)getuid());
+		snprintf(id->user, sizeof id->user, "%u", (unsigned)getuid());
 }
 
 static int
@@ -488,34 +495,60 @@ add_target(struct hv_buf *b, const struct event *ev)
 	return r == 0 ? hv_buf_adds(b, "}") : r;
 }
 
-/* The whole line for ev at the trail's next seq, newline included. */
+/* What a line says between its head and its integrity fields: target,
+ * outcome, error.  It does not depend on the trail, so a batch renders
+ * it when the event is queued. */
 static int
-build_line(struct trail *t, const struct event *ev, time_t now, long usec,
-    struct hv_buf *b, struct hv_err *e)
+add_body(struct hv_buf *b, const struct event *ev)
 {
-	char time[28], prev[65], sig[129], msg[160];
-	uint8_t raw[HV_ED25519_SIG], mac[32];
-	int r;
+	int r = add_target(b, ev);
 
-	hv_audit_format_time(time, now, usec);
-	hex_encode(prev, t->st.prev, 32);
-	prev[64] = '\0';
-	r = hv_buf_addf(b, "{\"v\":1,\"seq\":%llu,\"time\":\"%s\",\"action\":\"%s\",\"host\":",
-	    (unsigned long long)t->st.seq, time, ev->action);
-	r = r ? r : add_string(b, t->host, 255);
-	r = r ? r : hv_buf_adds(b, ",\"uid\":");
-	r = r ? r : hv_buf_addf(b, "%u,\"user\":", (unsigned)getuid());
-	r = r ? r : add_string(b, t->user, 64);
-	r = r ? r : hv_buf_adds(b, ",\"tool\":");
-	r = r ? r : add_string(b, hv_progname, 64);
-	r = r ? r : hv_buf_addf(b, ",\"pid\":%ld", (long)getpid());
-	r = r ? r : add_target(b, ev);
 	r = r ? r : hv_buf_addf(b, ",\"outcome\":\"%s\"", outcomes[ev->outcome]);
 	if (r == 0 && ev->error != NULL) {
 		r = hv_buf_adds(b, ",\"error\":");
 		r = r ? r : add_string(b, ev->error, HV_AUDIT_VALUE_MAX);
 	}
-	if (r == 0 && ev->reason != NULL) {
+	return r;
+}
+
+/* A line up to its body: version, seq, time, action and who. */
+static int
+add_head(struct hv_buf *b, const struct ident *id, uint64_t seq, const char *time,
+    const char *action)
+{
+	int r;
+
+	r = hv_buf_addf(b, "{\"v\":1,\"seq\":%llu,\"time\":\"%s\",\"action\":\"%s\",\"host\":",
+	    (unsigned long long)seq, time, action);
+	r = r ? r : add_string(b, id->host, 255);
+	r = r ? r : hv_buf_adds(b, ",\"uid\":");
+	r = r ? r : hv_buf_addf(b, "%u,\"user\":", (unsigned)getuid());
+	r = r ? r : add_string(b, id->user, 64);
+	r = r ? r : hv_buf_adds(b, ",\"tool\":");
+	r = r ? r : add_string(b, hv_progname, 64);
+	return r ? r : hv_buf_addf(b, ",\"pid\":%ld", (long)getpid());
+}
+
+/*
+ * The whole line at the trail's next seq, newline included, appended to
+ * b: head, body (blen bytes, from add_body), a checkpoint's signature
+ * when reason is set, prev and the MAC over all before it.
+ */
+static int
+build_line(struct trail *t, const char *action, const char *body, size_t blen,
+    const char *reason, time_t now, long usec, struct hv_buf *b, struct hv_err *e)
+{
+	char time[28], prev[65], sig[129], msg[160];
+	uint8_t raw[HV_ED25519_SIG], mac[32];
+	size_t start = b->len;
+	int r;
+
+	hv_audit_format_time(time, now, usec);
+	hex_encode(prev, t->st.prev, 32);
+	prev[64] = '\0';
+	r = add_head(b, &t->id, t->st.seq, time, action);
+	r = r ? r : hv_buf_add(b, body, blen);
+	if (r == 0 && reason != NULL) {
 		if ((r = hv_ed25519_sign(raw, t->st.sign, msg,
 		    checkpoint_msg(msg, sizeof msg, t->st.seq, time, prev), e)) < 0)
 			return r;
@@ -525,17 +558,17 @@ build_line(struct trail *t, const struct event *ev, time_t now, long usec,
 	}
 	r = r ? r : hv_buf_addf(b, ",\"prev\":\"%s\"", prev);
 	if (r == 0) {
-		hv_hmac_mac(t->hmac, mac, b->data, b->len, NULL, 0);
+		hv_hmac_mac(t->hmac, mac, b->data + start, b->len - start, NULL, 0);
 		hex_encode(prev, mac, 32);
 		r = hv_buf_addf(b, ",\"mac\":\"%s\"}\n", prev);
 	}
-	if (r < 0 || b->len > HV_AUDIT_LINE_MAX)
+	if (r < 0 || b->len - start > HV_AUDIT_LINE_MAX)
 		return hv_err_set(e, HV_EINTERNAL, "audit event longer than %d bytes",
 		    HV_AUDIT_LINE_MAX);
 	return 0;
 }
 
-/* The state moves past a line that is now in the file. */
+/* The state moves past a line (built, or found in the file). */
 static void
 advance(struct trail *t, const char *line, size_t len, int checkpoint, long long when)
 {
@@ -550,29 +583,53 @@ advance(struct trail *t, const char *line, size_t len, int checkpoint, long long
 	t->dirty = 1;
 }
 
+/* Build a line into t->out and move the state past it; trail_write puts
+ * it in the file. */
 static int
-append(struct trail *t, const struct event *ev, struct hv_err *e)
+append(struct trail *t, const char *action, const char *body, size_t blen,
+    const char *reason, struct hv_err *e)
 {
-	struct hv_buf b = HV_BUF_INIT(HV_AUDIT_LINE_MAX + 256);
 	struct timespec ts;
-	ssize_t w;
+	size_t start = t->out.len;
 	int r;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if ((r = build_line(t, ev, ts.tv_sec, ts.tv_nsec / 1000, &b, e)) < 0)
-		goto out;
-	do
-		w = write(t->logfd, b.data, b.len);
-	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)b.len) {
-		r = hv_err_errno(e, HV_EIO, w < 0 ? errno : ENOSPC, "cannot write '%s'", t->p.log);
-		if (w > 0 && ftruncate(t->logfd, (off_t)t->st.size) < 0)
-			hv_err_wrap(e, "and cannot cut the torn line");
-		goto out;
+	if ((r = build_line(t, action, body, blen, reason, ts.tv_sec, ts.tv_nsec / 1000,
+	    &t->out, e)) < 0)
+		return r;
+	advance(t, t->out.data + start, t->out.len - start - 1, reason != NULL,
+	    (long long)ts.tv_sec);
+	return 0;
+}
+
+/*
+ * Write the lines built so far, all at once.  O_APPEND and the lock make
+ * the file's end ours; a short write (a signal, a full disk) goes on from
+ * where it stopped, and a failure cuts off what part of the lines got in,
+ * so no torn line is left behind.
+ */
+static int
+trail_write(struct trail *t, struct hv_err *e)
+{
+	uint64_t base = t->st.size - t->out.len;
+	size_t done = 0;
+	ssize_t w;
+	int r = 0;
+
+	while (done < t->out.len) {
+		w = write(t->logfd, t->out.data + done, t->out.len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = hv_err_errno(e, HV_EIO, w < 0 ? errno : ENOSPC, "cannot write '%s'",
+			    t->p.log);
+			if (done > 0 && ftruncate(t->logfd, (off_t)base) < 0)
+				hv_err_wrap(e, "and cannot cut the torn line");
+			break;
+		}
+		done += (size_t)w;
 	}
-	advance(t, b.data, b.len - 1, ev->reason != NULL, (long long)ts.tv_sec);
-out:
-	hv_buf_release(&b);
+	hv_buf_reset(&t->out);
 	return r;
 }
 
@@ -591,8 +648,13 @@ static int
 append_checkpoint(struct trail *t, const char *reason, struct hv_err *e)
 {
 	struct event ev = { HV_AUDIT_CHECKPOINT, NULL, 0, HV_AUDIT_OK, NULL, reason };
+	struct hv_buf body = HV_BUF_INIT(HV_AUDIT_LINE_MAX);
+	int r;
 
-	return append(t, &ev, e);
+	if ((r = add_body(&body, &ev)) == 0)
+		r = append(t, ev.action, body.data, body.len, reason, e);
+	hv_buf_release(&body);
+	return r;
 }
 
 /* A line found past the state's end: adopt it when it continues the
@@ -636,12 +698,18 @@ recover(struct trail *t, uint64_t size, struct hv_err *e)
 		free(buf);
 		return hv_err_errno(e, HV_EIO, n < 0 ? errno : EIO, "cannot read '%s'", t->p.log);
 	}
-	for (p = buf; r == 0 && (nl = memchr(p, '\n', extra - (size_t)(p - buf))) != NULL; p = nl + 1)
+	for (p = buf; r == 0 && (nl = memchr(p, '\n', extra - (size_t)(p - buf))) != NULL; p = nl + 1) {
+		/* hv writes no NUL (add_string escapes it): a hole a power cut
+		 * left in pages written out of order, the start of the torn tail. */
+		if (memchr(p, '\0', (size_t)(nl - p)) != NULL)
+			break;
 		if (adopt_line(t, p, (size_t)(nl - p), e) < 0)
 			r = hv_err_set(e, HV_EDATA, "'%s': the line at byte %llu does not "
 			    "continue the chain (seq %llu expected): written by something else?",
 			    t->p.log, (unsigned long long)t->st.size, (unsigned long long)t->st.seq);
-	/* What is left is a line torn by a crash, never acknowledged. */
+	}
+	/* What is left was torn by a crash and never acknowledged: a line,
+	 * or, from a batch, the lines after the first torn one. */
 	if (r == 0 && p < buf + extra && ftruncate(t->logfd, (off_t)t->st.size) < 0)
 		r = hv_err_errno(e, HV_EIO, errno, "cannot cut a torn line off '%s'", t->p.log);
 	t->dirty = 1;
@@ -754,15 +822,17 @@ trail_release(struct trail *t)
 	hv_sha256_free(t->sha);
 	t->hmac = NULL;
 	t->sha = NULL;
+	hv_buf_release(&t->out);
 	paths_free(&t->p);
 }
 
 enum open_flags { OPEN_APPEND, OPEN_CREATE_ONLY };
 
-/* Lock the trail and bring its state in: created when there is none. */
+/* Lock the trail and bring its state in: created when there is none.
+ * id is who appends, or NULL to find out. */
 static int
-trail_open(struct trail *t, const struct hv_config *c, enum open_flags how,
-    struct hv_err *e)
+trail_open(struct trail *t, const struct hv_config *c, const struct ident *id,
+    enum open_flags how, struct hv_err *e)
 {
 	struct stat sb;
 	char *dir;
@@ -770,6 +840,7 @@ trail_open(struct trail *t, const struct hv_config *c, enum open_flags how,
 
 	memset(t, 0, sizeof *t);
 	t->lockfd = t->logfd = -1;
+	hv_buf_init(&t->out, RECOVER_MAX);
 	if (c->paths.audit == NULL)
 		return hv_err_set(e, HV_ECONFIG, "no audit log configured ([paths] audit)");
 	paths_init(&t->p, c->paths.audit);
@@ -779,7 +850,10 @@ trail_open(struct trail *t, const struct hv_config *c, enum open_flags how,
 	t->sha = hv_sha256_new();
 	t->every_events = c->audit.checkpoint_events;
 	t->every_secs = c->audit.checkpoint_interval;
-	who(t);
+	if (id != NULL)
+		t->id = *id;
+	else
+		who(&t->id);
 	dir = dir_of(t->p.log);
 	r = hv_mkdirs(dir, e);
 	free(dir);
@@ -809,10 +883,13 @@ trail_open(struct trail *t, const struct hv_config *c, enum open_flags how,
 	return r;
 }
 
-/* Make what was appended durable, then the state; unlock. */
+/* Write what was appended, make it durable, then the state; unlock.
+ * Order is important: the state never runs ahead of the log on disk. */
 static int
 trail_close(struct trail *t, int r, struct hv_err *e)
 {
+	if (r == 0 && t->out.len > 0)
+		r = trail_write(t, e);
 	if (t->dirty && t->logfd >= 0 && fdatasync(t->logfd) < 0 && r == 0)
 		r = hv_err_errno(e, HV_EIO, errno, "cannot sync '%s'", t->p.log);
 	if (t->dirty && r == 0)
@@ -877,21 +954,150 @@ check_event(const char *action, const struct hv_audit_field *f, size_t n,
 	return 0;
 }
 
+/* ---- batches ---- */
+
+struct queued {
+	size_t action;		/* offsets into the batch's text: the action, */
+	size_t body, blen;	/* NUL-terminated, and the body (add_body) */
+};
+
+struct hv_audit_batch {
+	const struct hv_config *c;	/* borrowed */
+	const uint8_t *key;		/* borrowed: the audit purpose key, or NULL */
+	struct ident id;
+	size_t head;		/* bytes of a line's head at the largest seq, action aside */
+	struct hv_buf text;	/* the queued events, rendered */
+	struct queued *q;
+	size_t n, cap;
+};
+
+struct hv_audit_batch *
+hv_audit_batch_new(const struct hv_config *c, const uint8_t key[32])
+{
+	struct hv_audit_batch *b = hv_xcalloc(1, sizeof *b);
+	struct hv_buf head = HV_BUF_INIT(2 * HV_AUDIT_LINE_MAX);
+
+	b->c = c;
+	b->key = key;
+	who(&b->id);
+	/* The head at the largest seq there can be: whether an event fits in
+	 * a line is then known when it is queued, wherever the trail stands. */
+	(void)add_head(&head, &b->id, UINT64_MAX, "0000-00-00T00:00:00.000000Z", "");
+	b->head = head.len;
+	hv_buf_release(&head);
+	hv_buf_init(&b->text, (HV_AUDIT_BATCH_MAX + HV_AUDIT_FIELDS_MAX) *
+	    (size_t)HV_AUDIT_LINE_MAX);
+	return b;
+}
+
+int
+hv_audit_batch_log(struct hv_audit_batch *b, const char *action,
+    const struct hv_audit_field *fields, size_t n, enum hv_audit_outcome outcome,
+    const char *error, struct hv_err *e)
+{
+	struct event ev = { action, fields, n, outcome, error, NULL };
+	size_t start = b->text.len, alen;
+	int r;
+
+	if ((r = check_event(action, fields, n, outcome, e)) < 0)
+		return r;
+	if (b->n >= HV_AUDIT_BATCH_MAX)
+		return hv_err_set(e, HV_EINTERNAL, "audit batch of more than %d events "
+		    "(flush first)", HV_AUDIT_BATCH_MAX);
+	alen = strlen(action);
+	if ((r = hv_buf_add(&b->text, action, alen + 1)) == 0)
+		r = add_body(&b->text, &ev);
+	if (r < 0 || b->head + b->text.len - start - 1 + PREV_TAIL + MAC_TAIL + 1 >
+	    HV_AUDIT_LINE_MAX) {
+		b->text.len = start;
+		if (b->text.data != NULL)
+			b->text.data[start] = '\0';
+		return hv_err_set(e, HV_EINTERNAL, "audit event longer than %d bytes",
+		    HV_AUDIT_LINE_MAX);
+	}
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 8;
+		b->q = hv_xrealloc(b->q, b->cap * sizeof *b->q);
+	}
+	b->q[b->n].action = start;
+	b->q[b->n].body = start + alen + 1;
+	b->q[b->n].blen = b->text.len - start - alen - 1;
+	b->n++;
+	return 0;
+}
+
+int
+hv_audit_batch_message(struct hv_audit_batch *b, const char *action, const char *account,
+    const char *team, const char *message_id, enum hv_audit_outcome outcome,
+    const char *error, struct hv_err *e)
+{
+	char msgid[HV_AUDIT_MSGID_LEN + 1];
+	struct hv_audit_field f[3] = {
+		{ "account", account }, { "team", team }, { "msgid", msgid },
+	};
+
+	if (b->key == NULL || message_id == NULL)
+		return hv_err_set(e, HV_EINTERNAL, "audit message event without %s",
+		    b->key == NULL ? "a key" : "a Message-ID");
+	hv_audit_msgid(msgid, b->key, message_id, strlen(message_id));
+	return hv_audit_batch_log(b, action, f, 3, outcome, error, e);
+}
+
+size_t
+hv_audit_batch_len(const struct hv_audit_batch *b)
+{
+	return b->n;
+}
+
+/* One lock, the lines built in memory as one append each would build
+ * them (a checkpoint after any event that makes one due), one write, one
+ * fdatasync, one state. */
+int
+hv_audit_batch_flush(struct hv_audit_batch *b, struct hv_err *e)
+{
+	const struct queued *q;
+	struct trail t;
+	size_t i;
+	int r;
+
+	if (b->n == 0)
+		return 0;
+	r = trail_open(&t, b->c, &b->id, OPEN_APPEND, e);
+	for (i = 0; r == 0 && i < b->n; i++) {
+		q = &b->q[i];
+		r = append(&t, b->text.data + q->action, b->text.data + q->body, q->blen,
+		    NULL, e);
+		if (r == 0 && checkpoint_due(&t))
+			r = append_checkpoint(&t, "due", e);
+	}
+	r = trail_close(&t, r, e);
+	b->n = 0;
+	hv_buf_reset(&b->text);
+	return r;
+}
+
+void
+hv_audit_batch_free(struct hv_audit_batch *b)
+{
+	if (b == NULL)
+		return;
+	hv_buf_release(&b->text);
+	free(b->q);
+	free(b);
+}
+
 int
 hv_audit_log(const struct hv_config *c, const char *action,
     const struct hv_audit_field *fields, size_t n,
     enum hv_audit_outcome outcome, const char *error, struct hv_err *e)
 {
-	struct event ev = { action, fields, n, outcome, error, NULL };
-	struct trail t;
+	struct hv_audit_batch *b = hv_audit_batch_new(c, NULL);
 	int r;
 
-	if ((r = check_event(action, fields, n, outcome, e)) < 0)
-		return r;
-	if ((r = trail_open(&t, c, OPEN_APPEND, e)) == 0 &&
-	    (r = append(&t, &ev, e)) == 0 && checkpoint_due(&t))
-		r = append_checkpoint(&t, "due", e);
-	return trail_close(&t, r, e);
+	if ((r = hv_audit_batch_log(b, action, fields, n, outcome, error, e)) == 0)
+		r = hv_audit_batch_flush(b, e);
+	hv_audit_batch_free(b);
+	return r;
 }
 
 int
@@ -899,7 +1105,7 @@ hv_audit_init(const struct hv_config *c, struct hv_err *e)
 {
 	struct trail t;
 
-	return trail_close(&t, trail_open(&t, c, OPEN_CREATE_ONLY, e), e);
+	return trail_close(&t, trail_open(&t, c, NULL, OPEN_CREATE_ONLY, e), e);
 }
 
 int
@@ -908,7 +1114,7 @@ hv_audit_checkpoint(const struct hv_config *c, struct hv_err *e)
 	struct trail t;
 	int r;
 
-	if ((r = trail_open(&t, c, OPEN_APPEND, e)) == 0)
+	if ((r = trail_open(&t, c, NULL, OPEN_APPEND, e)) == 0)
 		r = append_checkpoint(&t, "manual", e);
 	return trail_close(&t, r, e);
 }
@@ -943,8 +1149,9 @@ hv_audit_rotate(const struct hv_config *c, char **rotated, struct hv_err *e)
 	int r, n;
 
 	*rotated = NULL;
-	if ((r = trail_open(&t, c, OPEN_APPEND, e)) == 0 &&
-	    (r = append_checkpoint(&t, "rotate", e)) == 0) {
+	if ((r = trail_open(&t, c, NULL, OPEN_APPEND, e)) == 0 &&
+	    (r = append_checkpoint(&t, "rotate", e)) == 0 &&
+	    (r = trail_write(&t, e)) == 0) {
 		if (fdatasync(t.logfd) < 0)
 			r = hv_err_errno(e, HV_EIO, errno, "cannot sync '%s'", t.p.log);
 		else
@@ -1077,13 +1284,14 @@ hv_audit_message(const struct hv_config *c, const uint8_t key[32], const char *a
     const char *account, const char *team, const char *message_id,
     enum hv_audit_outcome outcome, const char *error, struct hv_err *e)
 {
-	char msgid[HV_AUDIT_MSGID_LEN + 1];
-	struct hv_audit_field f[3] = {
-		{ "account", account }, { "team", team }, { "msgid", msgid },
-	};
+	struct hv_audit_batch *b = hv_audit_batch_new(c, key);
+	int r;
 
-	hv_audit_msgid(msgid, key, message_id, strlen(message_id));
-	return hv_audit_log(c, action, f, 3, outcome, error, e);
+	if ((r = hv_audit_batch_message(b, action, account, team, message_id, outcome,
+	    error, e)) == 0)
+		r = hv_audit_batch_flush(b, e);
+	hv_audit_batch_free(b);
+	return r;
 }
 
 /* ---- the files of a trail ---- */

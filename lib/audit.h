@@ -26,11 +26,20 @@
  *			off the host; verify takes it back with -k
  *	audit.log.optout  identifiers left out of exports, one a line
  *
- * Durability: when hv_audit_log() returns 0 the event is on stable storage
- * (the log is fdatasync'ed before the state moves on).  A crash after the
- * write and before the state is replaced is repaired by the next append,
- * which checks the extra line against the old state and adopts it; a torn
- * line that was never acknowledged is cut off.
+ * Durability: when hv_audit_log() or hv_audit_batch_flush() returns 0 the
+ * events are on stable storage (the log is fdatasync'ed before the state
+ * moves on).  A crash after the write and before the state is replaced is
+ * repaired by the next append, which checks the extra lines against the
+ * old state and adopts each that continues the chain; the first torn line
+ * (cut short, or holding the NUL bytes a power cut can leave where pages
+ * reached the disk out of order) and all after it were never acknowledged
+ * and are cut off.  A batch is one write of many lines, so a crash can
+ * leave any prefix of it, ending in a torn line or not: the trail then
+ * verifies up to the last whole line, as after a crash in a single append,
+ * and the next append repairs it the same way.  Adopted lines are events
+ * whose flush never returned: their caller may log them again after a
+ * restart, so a crash can duplicate an event, never lose an acknowledged
+ * one.
  *
  * Concurrency: any number of processes may append at once; the lock
  * serialises them, so the chain never forks and lines never interleave.
@@ -51,6 +60,7 @@
 #define HV_AUDIT_FIELDS_MAX 16	/* target fields of one event */
 #define HV_AUDIT_VALUE_MAX 512	/* bytes of one field value or error */
 #define HV_AUDIT_MSGID_LEN 32	/* hex characters of a Message-ID's HMAC */
+#define HV_AUDIT_BATCH_MAX 1024	/* events queued in one batch */
 
 /*
  * Actions, "noun.verb"; a tool may add its own in the same shape
@@ -109,7 +119,8 @@ struct hv_audit_field {
  * written.
  *
  * A tool calls it after each action, success or not, and treats a failure
- * to log like a failure of the action: report it and stop.
+ * to log like a failure of the action: report it and stop.  It is a batch
+ * of one (below): one lock, one write, one fdatasync, one state update.
  *
  *	struct hv_audit_field f[] = {
  *		{ "account", acct },
@@ -120,6 +131,74 @@ struct hv_audit_field {
 int hv_audit_log(const struct hv_config *c, const char *action,
     const struct hv_audit_field *fields, size_t n,
     enum hv_audit_outcome outcome, const char *error, struct hv_err *e);
+
+/*
+ * Batches: several events appended together, with one lock, one write(2)
+ * of all their lines (O_APPEND), one fdatasync and one state update.  The
+ * lines are byte for byte what appending the events one by one at that
+ * moment would give: each its own seq, time (taken as its line is built,
+ * at the flush, not when it was queued), prev and MAC under its own key,
+ * and a checkpoint after any event that makes one due; no verifier can
+ * tell a batch from single appends.  Another process's appends come
+ * before or after a whole batch, never inside it.
+ *
+ * A queued event is not in the trail.  What a batch saves is the price of
+ * that: a crash before the flush loses the events queued (the actions
+ * they record may have happened), so a caller flushes before it reports
+ * the actions done or commits state that depends on them being logged,
+ * and at least every few seconds.  A batch is used by one thread.
+ *
+ *	b = hv_audit_batch_new(cfg, audit_key);
+ *	for each copy made:
+ *		hv_audit_batch_message(b, HV_AUDIT_MSG_IMPORT, member, team,
+ *		    message_id, HV_AUDIT_OK, NULL, e);
+ *	r = hv_audit_batch_flush(b, e);	// before the index commit
+ *	hv_audit_batch_free(b);
+ */
+struct hv_audit_batch;
+
+/*
+ * A batch for the trail of c (borrowed, must outlive the batch).  key is
+ * the audit purpose key for hv_audit_batch_message (borrowed, must outlive
+ * the batch), or NULL when only hv_audit_batch_log is used.  Never NULL
+ * (out of memory aborts).
+ */
+struct hv_audit_batch *hv_audit_batch_new(const struct hv_config *c, const uint8_t key[32]);
+
+/*
+ * Queue the event hv_audit_log() would append; nothing is written yet and
+ * the strings are copied.  Refused as hv_audit_log refuses, with
+ * HV_EINTERNAL and nothing queued: a malformed event, and an event that
+ * would not fit in HV_AUDIT_LINE_MAX bytes at the largest seq there can be
+ * (so whether it fits does not depend on where the trail stands); also a
+ * batch that holds HV_AUDIT_BATCH_MAX events already (flush first).
+ */
+int hv_audit_batch_log(struct hv_audit_batch *b, const char *action,
+    const struct hv_audit_field *fields, size_t n, enum hv_audit_outcome outcome,
+    const char *error, struct hv_err *e);
+
+/* Queue the event hv_audit_message() would append, as hv_audit_batch_log.
+ * HV_EINTERNAL when the batch has no key. */
+int hv_audit_batch_message(struct hv_audit_batch *b, const char *action,
+    const char *account, const char *team, const char *message_id,
+    enum hv_audit_outcome outcome, const char *error, struct hv_err *e);
+
+/* Number of events queued and not yet flushed. */
+size_t hv_audit_batch_len(const struct hv_audit_batch *b);
+
+/*
+ * Append every queued event: one lock, one write, one fdatasync, one state
+ * update.  0 when all are on stable storage; otherwise none was
+ * acknowledged and the error is as hv_audit_log's (HV_EDATA, HV_EIO,
+ * HV_ECANTCREAT, HV_ECONFIG): a run that cannot keep its trail stops.  The
+ * queue is empty after, also on failure.  A flush of nothing is 0 and
+ * touches no file.  Blocks while another process holds the trail's lock.
+ */
+int hv_audit_batch_flush(struct hv_audit_batch *b, struct hv_err *e);
+
+/* Free b; queued events not flushed are dropped (the caller flushes
+ * first).  NULL is fine. */
+void hv_audit_batch_free(struct hv_audit_batch *b);
 
 /*
  * The "msgid" target value for a Message-ID (len bytes, angle brackets

@@ -93,9 +93,43 @@ store_exec(struct hv_store *s, const char *sql, struct hv_err *e)
 int
 store_prepare(struct hv_store *s, sqlite3_stmt **st, const char *sql, struct hv_err *e)
 {
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+	struct store_stmt *c;
+	size_t i;
+
+	/* The text is compared too: a cheap guard against a caller that broke
+	 * the rule and passed a buffer whose address was used before. */
+	for (i = 0; i < s->nstmts; i++) {
+		c = &s->stmts[i];
+		if (c->sql == sql && !c->busy && strcmp(sqlite3_sql(c->st), sql) == 0) {
+			c->busy = 1;
+			*st = c->st;
+			return 0;
+		}
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+	    SQLITE_OK)
 		return store_fail(s, e, "prepare");
+	if (s->nstmts == s->capstmts) {
+		s->capstmts = s->capstmts ? 2 * s->capstmts : 32;
+		s->stmts = hv_xrealloc(s->stmts, s->capstmts * sizeof *s->stmts);
+	}
+	c = &s->stmts[s->nstmts++];
+	c->sql = sql;
+	c->st = *st;
+	c->busy = 1;
 	return 0;
+}
+
+void
+store_release(struct hv_store *s, sqlite3_stmt *st)
+{
+	size_t i;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	for (i = 0; i < s->nstmts; i++)
+		if (s->stmts[i].st == st)
+			s->stmts[i].busy = 0;
 }
 
 int
@@ -105,7 +139,7 @@ store_run(struct hv_store *s, sqlite3_stmt *st, const char *what, struct hv_err 
 
 	if (rc != SQLITE_DONE)
 		r = store_fail(s, e, what);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -121,7 +155,7 @@ user_version(struct hv_store *s, int *v, struct hv_err *e)
 		*v = sqlite3_column_int(st, 0);
 	else
 		r = store_fail(s, e, "user_version");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -212,22 +246,39 @@ hv_store_open(struct hv_store **out, const char *path, int create, struct hv_err
 void
 hv_store_close(struct hv_store *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
+	for (i = 0; i < s->nstmts; i++)
+		sqlite3_finalize(s->stmts[i].st);
+	free(s->stmts);
 	sqlite3_close_v2(s->db);
 	free(s);
+}
+
+/* A statement of no rows and no parameters, from the cache. */
+static int
+store_run_sql(struct hv_store *s, const char *sql, struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = store_prepare(s, &st, sql, e)) < 0)
+		return r;
+	return store_run(s, st, sql, e);
 }
 
 int
 hv_store_begin(struct hv_store *s, struct hv_err *e)
 {
-	return store_exec(s, "BEGIN IMMEDIATE", e);
+	return store_run_sql(s, "BEGIN IMMEDIATE", e);
 }
 
 int
 hv_store_commit(struct hv_store *s, struct hv_err *e)
 {
-	return store_exec(s, "COMMIT", e);
+	return store_run_sql(s, "COMMIT", e);
 }
 
 void
@@ -278,7 +329,7 @@ hv_store_meta_get(struct hv_store *s, const char *key, struct hv_buf *value,
 		r = HV_ENOINPUT;
 	else
 		r = store_fail(s, e, "meta");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -347,7 +398,7 @@ hv_store_account_get(struct hv_store *s, const char *email, struct hv_account *a
 		    "service-account first)", email);
 	else
 		r = store_fail(s, e, "account");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -384,7 +435,7 @@ hv_store_account_each(struct hv_store *s,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_fail(s, e, "accounts");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -431,7 +482,7 @@ hv_store_secret_get(struct hv_store *s, const char *owner, const char *name,
 	} else {
 		r = store_fail(s, e, "secret");
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -474,7 +525,7 @@ hv_store_secret_each(struct hv_store *s,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_fail(s, e, "secrets");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -510,7 +561,7 @@ hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *clien
 		r = hv_err_set(e, HV_ENOINPUT, "no service account for domain '%s'", domain);
 	else
 		r = store_fail(s, e, "domain");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 

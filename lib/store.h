@@ -25,8 +25,15 @@ struct hv_store;
 int hv_store_open(struct hv_store **s, const char *path, int create, struct hv_err *e);
 void hv_store_close(struct hv_store *s);
 
-/* Transactions: BEGIN IMMEDIATE (takes the write lock at once), COMMIT,
- * ROLLBACK (rollback is safe to call after a failed commit). */
+/*
+ * Transactions: BEGIN IMMEDIATE (takes the write lock at once), COMMIT,
+ * ROLLBACK (rollback is safe to call after a failed commit).  Each commit
+ * waits for one fdatasync of the write-ahead log (synchronous = FULL: a
+ * commit that returned survives a power cut), and a write outside a
+ * transaction is a transaction of its own: rows that belong together, or
+ * many rows at once, go in one.  Statements are made once per connection
+ * and kept until hv_store_close, so a call costs no SQL compilation.
+ */
 int hv_store_begin(struct hv_store *s, struct hv_err *e);
 int hv_store_commit(struct hv_store *s, struct hv_err *e);
 void hv_store_rollback(struct hv_store *s);

@@ -34,7 +34,7 @@ has_table(struct hv_store *s, const char *table)
 		return 1;	/* then the DELETE says what is wrong */
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return found;
 }
 

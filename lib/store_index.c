@@ -19,7 +19,7 @@ hv_index_cursor_get(struct hv_store *s, const char *account, const char *kind,
 	store_bind_text(st, 2, kind);
 	if ((r = store_one_row(s, st, "cursor", e)) == 0)
 		r = hv_buf_adds(history_id, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -54,7 +54,7 @@ hv_index_has_source(struct hv_store *s, const char *source, const char *source_i
 	store_bind_text(st, 1, source);
 	store_bind_text(st, 2, source_id);
 	r = store_one_row(s, st, "messages", e);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -72,7 +72,7 @@ hv_index_message_get(struct hv_store *s, const char *team, const uint8_t *m,
 	store_bind_mid(st, 2, m);
 	if ((r = store_one_row(s, st, "messages", e)) == 0 && done != NULL)
 		*done = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -131,7 +131,7 @@ hv_index_pending(struct hv_store *s, const char *team,
 			break;
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_fail(s, e, "messages");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -150,7 +150,7 @@ hv_index_copy_get(struct hv_store *s, const char *team, const uint8_t *m,
 	store_bind_text(st, 3, member);
 	if ((r = store_one_row(s, st, "copies", e)) == 0 && gmail_id != NULL)
 		snprintf(gmail_id, 64, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -210,6 +210,6 @@ hv_index_copies(struct hv_store *s, const uint8_t *m,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_fail(s, e, "copies");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }

@@ -34,7 +34,7 @@ hv_index_labels_get(struct hv_store *s, const char *team, const uint8_t *mid,
 		*l = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -88,7 +88,7 @@ hv_index_copy_find(struct hv_store *s, const char *team, const char *member,
 		r = HV_ENOINPUT;
 	else
 		r = store_fail(s, e, "copies");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -147,7 +147,7 @@ hv_index_member_copies(struct hv_store *s, const char *team, const char *member,
 			break;
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_fail(s, e, "copies");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 

@@ -117,7 +117,7 @@ hv_store_purged_since(struct hv_store *s, long long since, long long until,
 		*ages = NULL;
 		*n = 0;
 	}
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }
 
@@ -139,6 +139,6 @@ hv_store_message_is_done(struct hv_store *s, const char *team, const char *sourc
 		*done = sqlite3_column_int(st, 0) != 0;
 	else if (rc != SQLITE_DONE)
 		r = store_fail(s, e, "read the index");
-	sqlite3_finalize(st);
+	store_release(s, st);
 	return r;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,14 +31,21 @@ unhex(uint8_t *out, const char *hex, size_t n)
 		sscanf(hex + 2 * i, "%2hhx", &out[i]);
 }
 
+/* A trail under dir/name; extra is more configuration text, or "". */
+static int
+config_with(struct hv_config *c, const char *name, const char *extra)
+{
+	char text[1024];
+	struct hv_err e;
+
+	snprintf(text, sizeof text, "[paths]\naudit = %s/%s/audit.log\n%s", dir, name, extra);
+	return hv_config_parse(c, "test", text, strlen(text), &e);
+}
+
 static int
 config(struct hv_config *c, const char *name)
 {
-	char text[512];
-	struct hv_err e;
-
-	snprintf(text, sizeof text, "[paths]\naudit = %s/%s/audit.log\n", dir, name);
-	return hv_config_parse(c, "test", text, strlen(text), &e);
+	return config_with(c, name, "");
 }
 
 static void
@@ -484,6 +492,293 @@ test_rotate(void)
 	hv_config_free(&c);
 }
 
+
+/* ---- batches ---- */
+
+static const uint8_t audit_key[32] = { 7, 7, 7 };
+
+/* Queue n message events on b, numbered from first; 0 or the first error. */
+static int
+queue(struct hv_audit_batch *b, int first, int n, struct hv_err *e)
+{
+	char mid[64];
+	int i, r = 0;
+
+	for (i = first; i < first + n && r == 0; i++) {
+		snprintf(mid, sizeof mid, "<m%d@example.com>", i);
+		r = hv_audit_batch_message(b, HV_AUDIT_MSG_IMPORT, "member@example.com",
+		    "support", mid, i % 3 ? HV_AUDIT_OK : HV_AUDIT_FAIL,
+		    i % 3 ? NULL : "quota \"exceeded\"\n", e);
+	}
+	return r;
+}
+
+/* Line l with what only its place in the trail decides (seq, time, prev,
+ * mac) blanked, so two lines can be compared field by field. */
+static char *
+shape(const char *l)
+{
+	struct hv_audit_line pl;
+	struct hv_err e;
+	char *s = strdup(l), *p;
+	size_t n;
+
+	if (hv_audit_parse(&pl, s, strlen(s), &e) < 0)
+		return s;
+	memset(s + (pl.time - s), 'T', 27);
+	memset(s + (pl.prev - s), 'P', 64);
+	memset(s + (pl.mac - s), 'M', 64);
+	p = strstr(s, "\"seq\":") + 6;
+	n = strspn(p, "0123456789");
+	*p = 'S';
+	memmove(p + 1, p + n, strlen(p + n) + 1);
+	return s;
+}
+
+/* The indexes of the checkpoint lines of the loaded trail, as text. */
+static void
+checkpoints(char *out, size_t max)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < nlines && n + 12 < max; i++)
+		if (strstr(lines[i], "\"action\":\"audit.checkpoint\"") != NULL)
+			n += (size_t)snprintf(out + n, max - n, "%zu ", i);
+}
+
+static void
+test_batch(void)
+{
+	struct hv_audit_batch *b;
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	char *one, *many;
+	int r;
+
+	config(&c, "batch");
+	b = hv_audit_batch_new(&c, audit_key);
+	is_int(hv_audit_batch_len(b), 0, "a new batch is empty");
+	is_int(hv_audit_batch_flush(b, &e), 0, "an empty flush");
+	ok(access(c.paths.audit, F_OK) < 0, "creates no trail");
+	is_int(queue(b, 0, 100, &e), 0, "100 events queued");
+	is_int(hv_audit_batch_len(b), 100, "and counted");
+	ok(access(c.paths.audit, F_OK) < 0, "nothing written yet");
+	is_int(hv_audit_batch_flush(b, &e), 0, "flushed");
+	is_int(hv_audit_batch_len(b), 0, "the queue is empty after");
+	load(c.paths.audit);
+	is_int(nlines, 101, "the first checkpoint and 100 events, a line each");
+	r = hv_audit_message(&c, audit_key, HV_AUDIT_MSG_IMPORT, "member@example.com",
+	    "support", "<m0@example.com>", HV_AUDIT_FAIL, "quota \"exceeded\"\n", &e);
+	is_int(r, 0, "a single append of the batch's first event");
+	load(c.paths.audit);
+	one = shape(lines[nlines - 1]);
+	many = shape(lines[1]);
+	is_str(many, one, "a batch's line is a single append's, field for field");
+	free(one);
+	free(many);
+	ok(strstr(lines[1], "\"seq\":1,") != NULL && strstr(lines[100], "\"seq\":100,") != NULL,
+	    "each line its own seq");
+
+	/* Interleaved: singles, batches of several sizes, a batch of one. */
+	append_some(&c, 3);
+	is_int(queue(b, 100, 17, &e) || hv_audit_batch_flush(b, &e), 0, "a batch of 17");
+	append_some(&c, 1);
+	is_int(queue(b, 117, 1, &e) || hv_audit_batch_flush(b, &e), 0, "a batch of 1");
+	is_int(queue(b, 118, 8, &e) || hv_audit_batch_flush(b, &e), 0, "a batch of 8");
+	is_int(hv_audit_batch_flush(b, &e), 0, "an empty flush on a trail");
+	load(c.paths.audit);
+	load_keys("batch", &k);
+	is_int(nlines, 101 + 1 + 3 + 17 + 1 + 1 + 8, "every event once");
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "the trail verifies: %s",
+	    e.msg);
+	hv_audit_batch_free(b);
+	hv_audit_batch_free(NULL);
+	hv_config_free(&c);
+}
+
+static void
+test_batch_refusals(void)
+{
+	char big[HV_AUDIT_VALUE_MAX + 1];
+	struct hv_audit_field f[HV_AUDIT_FIELDS_MAX];
+	char keys[HV_AUDIT_FIELDS_MAX][8];
+	struct hv_audit_batch *b;
+	struct hv_config c;
+	struct hv_err e;
+	FILE *fp;
+	size_t i;
+
+	config(&c, "batch-refuse");
+	b = hv_audit_batch_new(&c, NULL);
+	is_int(hv_audit_batch_message(b, HV_AUDIT_MSG_IMPORT, "a@example.com", "t",
+	    "<m@x>", HV_AUDIT_OK, NULL, &e), HV_EINTERNAL, "a message event needs a key");
+	f[0].key = "subject";
+	f[0].value = "hi";
+	is_int(hv_audit_batch_log(b, HV_AUDIT_MSG_FETCH, f, 1, HV_AUDIT_OK, NULL, &e),
+	    HV_EINTERNAL, "a content field is refused when queued");
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	for (i = 0; i < HV_AUDIT_FIELDS_MAX; i++) {
+		snprintf(keys[i], sizeof keys[i], "k%zu", i);
+		f[i].key = keys[i];
+		f[i].value = big;
+	}
+	is_int(hv_audit_batch_log(b, HV_AUDIT_MSG_FETCH, f, HV_AUDIT_FIELDS_MAX, HV_AUDIT_OK,
+	    NULL, &e), HV_EINTERNAL, "an event longer than a line is refused");
+	ok(strstr(e.msg, "longer than") != NULL, "%s", e.msg);
+	is_int(hv_audit_log(&c, HV_AUDIT_MSG_FETCH, f, HV_AUDIT_FIELDS_MAX, HV_AUDIT_OK,
+	    NULL, &e), HV_EINTERNAL, "by hv_audit_log too");
+	is_int(hv_audit_batch_log(b, HV_AUDIT_MSG_FETCH, f, 5, HV_AUDIT_OK, NULL, &e), 0,
+	    "five long fields fit");
+	is_int(hv_audit_batch_len(b), 1, "only the event that fits is queued");
+	for (i = 1; i < HV_AUDIT_BATCH_MAX; i++)
+		hv_audit_batch_log(b, HV_AUDIT_MSG_FETCH, NULL, 0, HV_AUDIT_OK, NULL, &e);
+	is_int(hv_audit_batch_log(b, HV_AUDIT_MSG_FETCH, NULL, 0, HV_AUDIT_OK, NULL, &e),
+	    HV_EINTERNAL, "a full batch takes no more");
+	is_int(hv_audit_batch_len(b), HV_AUDIT_BATCH_MAX, "it holds %d", HV_AUDIT_BATCH_MAX);
+	is_int(hv_audit_batch_flush(b, &e), 0, "and flushes them all");
+	load(c.paths.audit);
+	is_int(nlines, 1 + HV_AUDIT_BATCH_MAX + 1, "with the checkpoint that came due");
+
+	/* A trail that does not match its state: the flush fails, the queue empties. */
+	fp = fopen(c.paths.audit, "a");
+	fputs(lines[2], fp);
+	fputc('\n', fp);
+	fclose(fp);
+	hv_audit_batch_log(b, HV_AUDIT_MSG_FETCH, NULL, 0, HV_AUDIT_OK, NULL, &e);
+	is_int(hv_audit_batch_flush(b, &e), HV_EDATA, "a flush onto a foreign line fails");
+	is_int(hv_audit_batch_len(b), 0, "and the queue is empty after");
+	hv_audit_batch_free(b);
+	hv_config_free(&c);
+}
+
+static void
+test_batch_checkpoints(void)
+{
+	struct hv_audit_batch *b;
+	struct hv_config c, d;
+	struct keys k;
+	struct hv_err e;
+	char one[256], many[256];
+	int i;
+
+	config_with(&c, "ckpt-single", "[audit]\ncheckpoint_events = 5\n");
+	config_with(&d, "ckpt-batch", "[audit]\ncheckpoint_events = 5\n");
+	for (i = 0; i < 23; i++)
+		hv_audit_message(&c, audit_key, HV_AUDIT_MSG_IMPORT, "a@example.com", "t",
+		    "<m@x>", HV_AUDIT_OK, NULL, &e);
+	load(c.paths.audit);
+	checkpoints(one, sizeof one);
+	b = hv_audit_batch_new(&d, audit_key);
+	is_int(queue(b, 0, 23, &e), 0, "23 events queued with a checkpoint due every 5");
+	is_int(hv_audit_batch_flush(b, &e), 0, "flushed");
+	load(d.paths.audit);
+	checkpoints(many, sizeof many);
+	ok(strlen(one) > 4, "single appends made checkpoints: %s", one);
+	is_str(many, one, "a batch makes them at the same places");
+	load_keys("ckpt-batch", &k);
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "and their signatures verify");
+	hv_audit_batch_free(b);
+	hv_config_free(&c);
+	hv_config_free(&d);
+}
+
+static void
+test_batch_concurrent(void)
+{
+	struct hv_audit_batch *b;
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	pid_t pid;
+	int i, st, r = 0;
+
+	config(&c, "batch-concurrent");
+	hv_audit_checkpoint(&c, &e);
+	if ((pid = fork()) == 0) {
+		struct hv_audit_field f[] = { { "account", "x@example.com" } };
+		int j, rr = 0;
+
+		for (j = 0; j < 500 && rr == 0; j++)
+			rr = hv_audit_log(&c, HV_AUDIT_MSG_FETCH, f, 1, HV_AUDIT_OK, NULL, &e);
+		_exit(rr != 0);
+	}
+	b = hv_audit_batch_new(&c, audit_key);
+	for (i = 0; i < 100 && r == 0; i++)
+		if ((r = queue(b, i * 10, 1 + i % 10, &e)) == 0)
+			r = hv_audit_batch_flush(b, &e);
+	ok(r == 0, "100 batches flushed while another process appends");
+	ok(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "the other process appended 500 events");
+	load(c.paths.audit);
+	load_keys("batch-concurrent", &k);
+	for (i = 0, r = 0; (size_t)i < nlines; i++)
+		r += strstr(lines[i], "\"action\":\"audit.checkpoint\"") == NULL;
+	is_int(r, 500 + 550, "every event, one line each");
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "and the trail verifies");
+	hv_audit_batch_free(b);
+	hv_config_free(&c);
+}
+
+/* A crash inside a batch's write: the state is the one before it and the
+ * log holds a prefix of the batch's lines. */
+static void
+test_batch_crash(void)
+{
+	struct hv_audit_batch *b;
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	char state[512], saved[512], cmd[1200];
+	struct stat before, after;
+	off_t cut;
+	int fd, i;
+
+	config(&c, "batch-crash");
+	append_some(&c, 2);
+	snprintf(state, sizeof state, "%s.state", c.paths.audit);
+	snprintf(saved, sizeof saved, "%s.saved", c.paths.audit);
+	snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", state, saved);
+	ok(system(cmd) == 0 && stat(c.paths.audit, &before) == 0, "keep the state");
+	b = hv_audit_batch_new(&c, audit_key);
+	is_int(queue(b, 0, 10, &e) || hv_audit_batch_flush(b, &e), 0, "a batch of 10");
+	ok(stat(c.paths.audit, &after) == 0 && after.st_size > before.st_size + 1000,
+	    "written");
+	snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", saved, state);
+	ok(system(cmd) == 0, "a crash: the state from before the batch");
+	/* The write got 4 lines and a half in. */
+	load(c.paths.audit);
+	for (cut = before.st_size, i = 3; i < 7; i++)
+		cut += (off_t)strlen(lines[i]) + 1;
+	ok(truncate(c.paths.audit, cut + (off_t)strlen(lines[7]) / 2) == 0,
+	    "and the log cut inside the fifth line");
+	is_int(queue(b, 10, 1, &e) || hv_audit_batch_flush(b, &e), 0, "the next flush");
+	load(c.paths.audit);
+	load_keys("batch-crash", &k);
+	is_int(nlines, 3 + 4 + 1, "adopted the four whole lines, cut the torn one");
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "and the trail verifies");
+
+	/* A power cut: a hole of zeros where a page never reached the disk. */
+	snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", state, saved);
+	ok(system(cmd) == 0 && stat(c.paths.audit, &before) == 0, "keep the state again");
+	is_int(queue(b, 20, 6, &e) || hv_audit_batch_flush(b, &e), 0, "a batch of 6");
+	snprintf(cmd, sizeof cmd, "cp -p '%s' '%s'", saved, state);
+	ok(system(cmd) == 0, "a crash before the state was replaced");
+	load(c.paths.audit);
+	fd = open(c.paths.audit, O_WRONLY);
+	ok(fd >= 0 && pwrite(fd, "\0\0\0\0\0\0\0\0", 8, before.st_size +
+	    (off_t)strlen(lines[nlines - 6]) + 1 + 20) == 8, "zeros in the second line");
+	close(fd);
+	is_int(queue(b, 30, 1, &e) || hv_audit_batch_flush(b, &e), 0, "the next flush");
+	load(c.paths.audit);
+	is_int(nlines, 8 + 1 + 1, "adopted the first line, cut from the hole on");
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "and the trail verifies");
+	hv_audit_batch_free(b);
+	hv_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -500,6 +795,11 @@ main(void)
 	test_repair();
 	test_rotate();
 	test_concurrent();
+	test_batch();
+	test_batch_refusals();
+	test_batch_checkpoints();
+	test_batch_concurrent();
+	test_batch_crash();
 	while (nlines > 0)
 		free(lines[--nlines]);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
