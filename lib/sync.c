@@ -66,7 +66,8 @@ struct msg {
 	struct copy *copies;	/* one per member; NULL for a line without a message */
 	size_t left;		/* copies under way */
 	char *error;		/* owned: the line's error, when it has one */
-	int done;		/* every member has it and the spool file is gone */
+	int over;		/* every copy is over, and judged */
+	int done;		/* 1: the spool file is gone; 2: the index says so */
 	struct msg *next;
 };
 
@@ -84,6 +85,7 @@ struct run {
 	struct msg *head, *tail;	/* read and not yet written out, in order */
 	size_t nmsgs, bytes;
 	struct copy *answered;		/* answers not yet recorded */
+	struct hv_audit_batch *audit;
 	struct hv_err *e;
 };
 
@@ -158,13 +160,21 @@ members(struct run *r, struct hv_err *e)
 }
 
 
-/* A run that cannot keep its trail stops: access off the record is none. */
+/*
+ * Queue an upload's audit event.  A run that cannot keep its trail stops:
+ * access off the record is none.
+ */
 static int
 audit(struct run *r, const char *account, const char *message_id, int outcome,
     const char *error, struct hv_err *e)
 {
-	return hv_audit_message(r->cfg, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT),
-	    HV_AUDIT_MSG_IMPORT, account, r->team->name, message_id, outcome, error, e);
+	int rc;
+
+	if (hv_audit_batch_len(r->audit) >= HV_AUDIT_BATCH_MAX &&
+	    (rc = hv_audit_batch_flush(r->audit, e)) < 0)
+		return rc;
+	return hv_audit_batch_message(r->audit, HV_AUDIT_MSG_IMPORT, account, r->team->name,
+	    message_id, outcome, error, e);
 }
 
 /* "account: why", unless why names the account already. */
@@ -430,7 +440,8 @@ admit(struct run *r, const char *id, const char *path)
 
 /*
  * Record the answers that came: the copies in one transaction, then their
- * audit events.  Google answered each 2xx before it is counted.
+ * audit events in one append.  Google answered each 2xx before it is
+ * counted.
  */
 static int
 record(struct run *r, struct hv_err *e)
@@ -464,8 +475,12 @@ record(struct run *r, struct hv_err *e)
 		}
 		if (rc < 0)
 			return rc;
-		copy_over(c, c->rc == 0 ? "imported" : "failed", c->rc);
 	}
+	if ((rc = hv_audit_batch_flush(r->audit, e)) < 0)
+		return rc;
+	hv_crashpoint();
+	for (c = list; c != NULL; c = c->next)
+		copy_over(c, c->rc == 0 ? "imported" : "failed", c->rc);
 	return 0;
 }
 
@@ -491,8 +506,8 @@ emit(struct run *r, struct msg *msg)
 		}
 		hv_json_set(j, "members", states);
 	}
-	hv_json_set_bool(j, "done", msg->done);
-	if (why != NULL && !msg->done)
+	hv_json_set_bool(j, "done", msg->done == 2);
+	if (why != NULL && msg->done != 2)
 		hv_json_set_str(j, "error", why);
 	rc = hv_json_dump(j, &line);
 	if (rc == 0 && r->io->emit != NULL)
@@ -502,13 +517,12 @@ emit(struct run *r, struct msg *msg)
 	return rc ? hv_err_set(r->e, HV_EIO, "cannot write a result line") : 0;
 }
 
-/* Every copy of msg is over: the spool file goes when all have it. */
-static void
-msg_finish(struct run *r, struct msg *msg)
+/* Every copy of msg is over: 1 when all members have it. */
+static int
+msg_all(struct run *r, struct msg *msg)
 {
-	struct hv_err e = { 0 };
 	size_t i;
-	int all = 1, rc;
+	int all = 1;
 
 	for (i = 0; i < r->nm; i++)
 		if (msg->copies[i].rc < 0) {
@@ -518,35 +532,67 @@ msg_finish(struct run *r, struct msg *msg)
 			    !hv_gmail_pool_broken(r->pool, NULL))
 				note(r, "%s", msg->copies[i].why);
 		}
-	if (!all) {
-		r->st->pending++;
-		return;
-	}
-	/* Raw mail goes first: a crash before the index says done costs one
-	 * download again, never a spool file left behind. */
-	if ((rc = hv_spool_remove(r->spool, msg->path, &e)) == 0 &&
-	    (hv_crashpoint(), rc = hv_index_message_done(r->store, r->team->name, msg->mid,
-	    &e)) == 0) {
-		msg->done = 1;
-		r->st->done++;
-	} else {
-		worst(r, rc);
-		note(r, "%s", e.msg);
-	}
+	return all;
 }
 
-/* Write out, in input order, the messages that are over. */
+/*
+ * The messages whose copies are all over, wherever they stand in the
+ * input: spool files of those every member has go at once, raw mail
+ * first (a crash before the index says done costs one download again,
+ * never a spool file left behind), then the index says done for all of
+ * them in one transaction.
+ */
+static int
+finish(struct run *r, struct hv_err *e)
+{
+	struct msg *msg;
+	struct hv_err fe;
+	int rc, removed = 0;
+
+	for (msg = r->head; msg != NULL; msg = msg->next) {
+		if (msg->copies == NULL || msg->left > 0 || msg->over)
+			continue;
+		msg->over = 1;
+		if (!msg_all(r, msg)) {
+			r->st->pending++;
+			continue;
+		}
+		memset(&fe, 0, sizeof fe);
+		if ((rc = hv_spool_remove(r->spool, msg->path, &fe)) < 0) {
+			worst(r, rc);
+			note(r, "%s", fe.msg);
+			continue;
+		}
+		msg->done = 1;
+		removed++;
+	}
+	if (removed == 0)
+		return 0;
+	hv_crashpoint();
+	if ((rc = hv_store_begin(r->store, e)) < 0)
+		return rc;
+	for (msg = r->head; msg != NULL && rc == 0; msg = msg->next)
+		if (msg->done == 1) {
+			rc = hv_index_message_done(r->store, r->team->name, msg->mid, e);
+			msg->done = 2;
+			r->st->done++;
+		}
+	if (rc < 0 || (rc = hv_store_commit(r->store, e)) < 0)
+		hv_store_rollback(r->store);
+	return rc;
+}
+
+/* Record what came, finish what is over, and write out, in input order,
+ * the messages that are finished. */
 static int
 settle(struct run *r)
 {
 	struct msg *msg;
 	int rc;
 
-	if ((rc = record(r, r->e)) < 0)
+	if ((rc = record(r, r->e)) < 0 || (rc = finish(r, r->e)) < 0)
 		return rc;
-	while ((msg = r->head) != NULL && (msg->copies == NULL || msg->left == 0)) {
-		if (msg->copies != NULL)
-			msg_finish(r, msg);
+	while ((msg = r->head) != NULL && (msg->copies == NULL || msg->over)) {
 		rc = emit(r, msg);
 		r->head = msg->next;
 		if (r->head == NULL)
@@ -805,6 +851,7 @@ hv_sync_run(const struct hv_config *c, const struct hv_sync_opts *o,
 	    (rc = hv_gmail_pool_new(&r.pool, c, e)) < 0)
 		goto out;
 	r.store = hv_auth_store(r.auth);
+	r.audit = hv_audit_batch_new(c, hv_auth_key(r.auth, HV_AUTH_KEY_AUDIT));
 	if (on_disk)
 		note(&r, "the spool '%s' is on persistent storage (allow_disk = yes)",
 		    hv_spool_root(r.spool));
@@ -840,6 +887,7 @@ out:
 		msg_free(msg);
 	}
 	hv_gmail_pool_free(r.pool);
+	hv_audit_batch_free(r.audit);
 	hv_spool_close(r.spool);
 	hv_auth_close(r.auth);
 	return rc;

@@ -160,8 +160,15 @@ function main() {
     stats: { calls: {}, units: {}, errors: {}, faults: {} }, batchRng: seeded(opts.seed) };
   persist.load();
 
+  // Flow control as Google's front ends set it: a stream may send 1 MiB
+  // and a connection 16 MiB before the server grants more.  Node's
+  // defaults (64 KiB for both) would hold many uploads on one connection
+  // to a pace Google never imposes.
   const server = http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true, minVersion: 'TLSv1.2',
-    settings: { maxConcurrentStreams: 100 }, maxSessionMemory: 64 });
+    settings: { maxConcurrentStreams: 100, initialWindowSize: 1 << 20 }, maxSessionMemory: 64 });
+  server.on('session', (session) => {
+    session.on('localSettings', () => { try { session.setLocalWindowSize(16 << 20); } catch { /* closed */ } });
+  });
   server.on('request', (req, res) => { if (req.httpVersionMajor !== 2) onRequest(ctx, h1Exchange(req, res)); });
   // Adding a 'request' listener also installs the compatibility layer for
   // HTTP/2; replace it with the stream handler.
