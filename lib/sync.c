@@ -268,6 +268,25 @@ labelled(void *arg, int rc, const char *id, const struct hv_err *e)
 	}
 }
 
+/* Ask for a member's team label, once: 0, or why it cannot be asked. */
+static int
+member_label(struct run *r, struct member *m, struct hv_err *e)
+{
+	int rc;
+
+	if (m->gmail == NULL &&
+	    (rc = hv_gmail_new_in(&m->gmail, r->pool, r->cfg, r->auth, m->account, e)) < 0)
+		return rc;
+	if (m->lstate != LABEL_NONE)
+		return 0;
+	m->lstate = LABEL_ASKED;
+	if ((rc = hv_gmail_label_start(m->gmail, r->team->label, labelled, m, e)) < 0) {
+		m->lstate = LABEL_NONE;
+		return rc;
+	}
+	return 0;
+}
+
 /* Start one member's copy: now, once the label is known, or never. */
 static void
 copy_start(struct run *r, struct copy *c)
@@ -280,8 +299,7 @@ copy_start(struct run *r, struct copy *c)
 		copy_over(c, "refused", HV_EPERM);
 		return;
 	}
-	if (m->gmail == NULL &&
-	    (rc = hv_gmail_new_in(&m->gmail, r->pool, r->cfg, r->auth, m->account, &e)) < 0) {
+	if ((rc = member_label(r, m, &e)) < 0) {
 		uploaded(c, rc, NULL, &e);
 		return;
 	}
@@ -293,15 +311,7 @@ copy_start(struct run *r, struct copy *c)
 		hv_err_set(&e, m->lrc, "%s", m->lwhy);
 		uploaded(c, m->lrc, NULL, &e);
 		return;
-	case LABEL_NONE:
-		m->lstate = LABEL_ASKED;
-		if ((rc = hv_gmail_label_start(m->gmail, r->team->label, labelled, m, &e)) < 0) {
-			m->lstate = LABEL_NONE;
-			uploaded(c, rc, NULL, &e);
-			return;
-		}
-		/* FALLTHROUGH */
-	case LABEL_ASKED:
+	default:
 		c->next = m->waiting;
 		m->waiting = c;
 		return;
@@ -857,6 +867,11 @@ hv_sync_run(const struct hv_config *c, const struct hv_sync_opts *o,
 		    hv_spool_root(r.spool));
 	if ((rc = members(&r, e)) < 0 || (rc = input_open(&r, &in, o->input, e)) < 0)
 		goto out;
+	/* With work to come, the members' labels are asked for while the
+	 * first line is on its way: at Google's pace that is a second won. */
+	for (i = 0; i < r.nm && (in.fd >= 0 || in.n > 0); i++)
+		if (strcasecmp(r.m[i].account, r.team->source) != 0)
+			(void)member_label(&r, &r.m[i], NULL);
 	rc = sync_loop(&r, &in, e);
 	if (rc == 0 && st->worst != 0) {
 		if (hv_gmail_pool_broken(r.pool, e))
