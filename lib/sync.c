@@ -26,6 +26,7 @@
  * mailbox's calls in flight, few enough to bound the raw mail held. */
 #define WINDOW_MESSAGES 256
 #define WINDOW_BYTES (32 * 1024 * 1024)
+#define SETTLE_US 20000
 
 enum label_state { LABEL_NONE, LABEL_ASKED, LABEL_KNOWN, LABEL_FAILED };
 
@@ -84,6 +85,7 @@ struct run {
 	size_t nm;
 	struct msg *head, *tail;	/* read and not yet written out, in order */
 	size_t nmsgs, bytes;
+	struct msg *unlaunched;		/* admitted, attempts not yet committed */
 	struct copy *answered;		/* answers not yet recorded */
 	struct hv_audit_batch *audit;
 	struct hv_err *e;
@@ -354,25 +356,20 @@ msg_new(struct run *r, const char *id, const char *path)
 }
 
 /*
- * Which copies each member needs, the attempts recorded in one
- * transaction before any upload starts, then the uploads.  The attempt
- * row says an upload may have reached Google: a crash and a rerun upload
- * again, which messages.import answers with the copy the mailbox holds.
- * (Finding it otherwise would take a read scope members are not given;
- * with insert, such a crash can leave a second copy.)
+ * Which copies each member needs, and the attempt rows of the ones to
+ * upload, within the transaction of the messages admitted together
+ * (launch() commits it).
  */
 static int
-msg_start(struct run *r, struct msg *msg, struct hv_err *e)
+msg_plan(struct run *r, struct msg *msg, struct hv_err *e)
 {
 	struct copy *c;
 	char id[64];
 	size_t i;
-	int rc, tried;
+	int rc = 0, tried;
 
 	msg->copies = hv_xcalloc(r->nm, sizeof *msg->copies);
 	msg->left = r->nm;
-	if ((rc = hv_store_begin(r->store, e)) < 0)
-		return rc;
 	for (i = 0; i < r->nm && rc == 0; i++) {
 		c = &msg->copies[i];
 		c->msg = msg;
@@ -394,14 +391,35 @@ msg_start(struct run *r, struct msg *msg, struct hv_err *e)
 			    "", hv_now(), e);
 		}
 	}
-	if (rc < 0 || (rc = hv_store_commit(r->store, e)) < 0) {
+	return rc;
+}
+
+/*
+ * The attempt rows of the messages just admitted are committed, then
+ * their uploads start.  An attempt row says an upload may have reached
+ * Google: a crash and a rerun upload again, which messages.import answers
+ * with the copy the mailbox holds.  (Finding it otherwise would take a
+ * read scope members are not given; with insert, such a crash can leave
+ * a second copy.)
+ */
+static int
+launch(struct run *r, struct hv_err *e)
+{
+	struct msg *msg;
+	size_t i;
+	int rc;
+
+	if (r->unlaunched == NULL)
+		return 0;
+	if ((rc = hv_store_commit(r->store, e)) < 0) {
 		hv_store_rollback(r->store);
 		return rc;
 	}
 	hv_crashpoint();
-	for (i = 0; i < r->nm; i++)
-		if (msg->copies[i].state == NULL)
-			copy_start(r, &msg->copies[i]);
+	for (msg = r->unlaunched, r->unlaunched = NULL; msg != NULL; msg = msg->next)
+		for (i = 0; msg->copies != NULL && i < r->nm; i++)
+			if (msg->copies[i].state == NULL)
+				copy_start(r, &msg->copies[i]);
 	return 0;
 }
 
@@ -441,10 +459,17 @@ admit(struct run *r, const char *id, const char *path)
 	r->bytes += msg->size;
 	hv_hmac_sha256(msg->mid, hv_auth_key(r->auth, HV_AUTH_KEY_INDEX), HV_KEY_LEN,
 	    msg->message_id, strlen(msg->message_id));
-	if ((rc = msg_start(r, msg, r->e)) < 0)
+	/* The first message of a group opens the group's transaction. */
+	if (r->unlaunched == NULL) {
+		if ((rc = hv_store_begin(r->store, r->e)) < 0)
+			return rc;
+		r->unlaunched = msg;
+	}
+	if ((rc = msg_plan(r, msg, r->e)) < 0) {
+		hv_store_rollback(r->store);
+		r->unlaunched = NULL;
 		return rc;
-	if (msg->left == 0)
-		hv_buf_release(&msg->raw);
+	}
 	return 0;
 }
 
@@ -788,13 +813,19 @@ take(struct run *r, struct input *in)
 {
 	int rc = 0;
 
-	if (in->path == NULL)
-		return take_lines(r, in);
-	while (rc == 0 && in->next < in->n && window_open(r)) {
-		rc = admit(r, in->id[in->next], in->path[in->next]);
-		in->next++;
+	if (in->path == NULL) {
+		rc = take_lines(r, in);
+	} else {
+		while (rc == 0 && in->next < in->n && window_open(r)) {
+			rc = admit(r, in->id[in->next], in->path[in->next]);
+			in->next++;
+		}
 	}
-	return rc;
+	if (rc < 0 && r->unlaunched != NULL) {
+		hv_store_rollback(r->store);
+		r->unlaunched = NULL;
+	}
+	return rc < 0 ? rc : launch(r, r->e);
 }
 
 static int
@@ -813,11 +844,24 @@ static int
 sync_loop(struct run *r, struct input *in, struct hv_err *e)
 {
 	struct hv_err why;
+	long long now, settled = 0;
 	int rc, ready, fd;
 
 	for (;;) {
-		if ((rc = take(r, in)) < 0 || (rc = settle(r)) < 0)
+		/* Answers are recorded a group at a time: when the run waits for
+		 * nothing else, or every SETTLE_US, so that a commit and an
+		 * fdatasync serve many copies. */
+		now = hv_now_us();
+		if ((rc = take(r, in)) < 0)
 			return rc;
+		if (hv_gmail_pool_pending(r->pool) == 0 || now - settled >= SETTLE_US ||
+		    r->head == NULL) {
+			if ((rc = settle(r)) < 0)
+				return rc;
+			settled = now;
+			if ((rc = take(r, in)) < 0)
+				return rc;
+		}
 		if (hv_gmail_pool_broken(r->pool, &why) && more_input(in)) {
 			/* Google is gone: what was not read waits in the spool. */
 			note(r, "%s", why.msg);
