@@ -9,12 +9,14 @@ LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.
 	fetch.o gmail.o gmail_pool.o keys.o loopback.o mime.o quota.o \
 	mem.o msg.o oauth.o store.o store_index.o sync.o \
 	gmail_labels.o labels.o store_labels.o \
-	seal.o seal_io.o
+	seal.o seal_io.o \
+	lock.o
 BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge
 MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1
 MAN5 = hv-audit.5 hv.conf.5 hv-seal.5
 MAN7 = hv.7
 UNIT = audit buf config crypto err json keys seal mime spool backup purge oauth store
+UNIT += lock
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
 
 # One object tree per compiler and sanitizer setting, so builds never mix.

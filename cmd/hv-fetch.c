@@ -10,11 +10,12 @@
 #include "config.h"
 #include "err.h"
 #include "fetch.h"
+#include "lock.h"
 #include "msg.h"
 #include "banned.h"
 
 static const char usage_text[] =
-    "usage: hv-fetch -t team [--full] [--max n] [--query q] [--label id]\n"
+    "usage: hv-fetch -t team [-w seconds] [--full] [--max n] [--query q] [--label id]\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
 static int
@@ -57,19 +58,22 @@ main(int argc, char **argv)
 		{ "max", required_argument, NULL, 'm' },
 		{ "query", required_argument, NULL, 'Q' },
 		{ "label", required_argument, NULL, 'L' },
+		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hv_fetch_opts o = { 0 };
 	struct hv_fetch_stats st;
 	struct hv_config c;
+	struct hv_team_lock *lock;
 	struct hv_err e = { 0 };
 	const char *config = NULL;
+	long wait = 0;
 	int tty, ch, r;
 	struct hv_fetch_io io = { emit, note, &tty };
 	char *end;
 
 	hv_init(argv[0]);
-	while ((ch = getopt_long(argc, argv, "c:hqt:vV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hqt:vVw:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'F': o.full = 1; break;
@@ -85,6 +89,12 @@ main(int argc, char **argv)
 		case 't': o.team = optarg; break;
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-fetch " HV_VERSION); return 0;
+		case 'w':
+			if (hv_lock_parse_wait(optarg, &wait, &e) < 0) {
+				hv_warnx("%s", e.msg);
+				return usage(64);
+			}
+			break;
 		default: return usage(64);
 		}
 	}
@@ -93,7 +103,12 @@ main(int argc, char **argv)
 	tty = isatty(STDERR_FILENO);
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
+	if ((r = hv_team_lock(&c, o.team, HV_LOCK_FETCH, wait, &lock, &e)) < 0) {
+		hv_config_free(&c);
+		return hv_report(r, &e);
+	}
 	r = hv_fetch_run(&c, &o, &io, &st, &e);
+	hv_team_unlock(lock);
 	if (tty && st.full)
 		fputc('\n', stderr);
 	if (hv_verbosity >= 0 && (st.fetched || st.refetched || st.again || st.failed ||

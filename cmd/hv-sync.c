@@ -1,7 +1,9 @@
 /*
  * hv-sync: fetched mail into every member's mailbox; and did it get there?
  */
+#include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +19,15 @@
 #include "json.h"
 #include "keys.h"
 #include "labels.h"
+#include "lock.h"
 #include "msg.h"
 #include "sync.h"
 #include "banned.h"
 
 static const char usage_text[] =
-    "usage: hv-sync -t team [file]\n"
-    "       hv-sync labels -t team\n"
-    "       hv-sync set -t team message-id status=state | assign=[member]\n"
+    "usage: hv-sync -t team [-w seconds] [file]\n"
+    "       hv-sync labels -t team [-w seconds]\n"
+    "       hv-sync set -t team [-w seconds] message-id status=state | assign=[member]\n"
     "       hv-sync status message-id\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
@@ -181,18 +184,62 @@ cmd_status(const struct hv_config *c, const char *message_id, struct hv_err *e)
 
 /* hv-sync labels, and hv-sync set (set: message-id and what). */
 static int
-cmd_labels(const struct hv_config *c, const char *team, char **set, struct hv_err *e)
+cmd_labels(const struct hv_config *c, const char *team, char **set, long wait,
+    struct hv_err *e)
 {
 	struct hv_labels_io io = { emit, note, NULL };
 	struct hv_labels_stats st;
+	struct hv_team_lock *lock;
 	int r;
 
+	if ((r = hv_team_lock(c, team, HV_LOCK_LABELS, wait, &lock, e)) < 0)
+		return r;
 	r = set == NULL ? hv_labels_run(c, team, &io, &st, e) :
 	    hv_labels_set(c, team, set[0], set[1], &io, &st, e);
+	hv_team_unlock(lock);
 	if (hv_verbosity >= 0 && (st.changes || st.applied || st.deleted || hv_verbosity > 0))
 		hv_warnx("%s: labels: %ld changes, %ld copies updated, %ld deleted by their "
 		    "member, %ld left for the next run, %ld resyncs; %ld calls, %.0f units", team,
 		    st.changes, st.applied, st.deleted, st.failed, st.resyncs, st.calls, st.units);
+	return r;
+}
+
+/*
+ * Reading a pipe, wait until hv-fetch has said something (a line, or the
+ * end) before taking the lock.  Were we to hold it while our hv-fetch
+ * waits (-w) for another pipeline's, whose hv-sync waits for ours, each
+ * pipeline would hold what the other needs until a wait ran out.
+ */
+static void
+wait_input(void)
+{
+	struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+static int
+cmd_sync(const struct hv_config *c, struct hv_sync_opts *o, const char *file, long wait,
+    struct hv_err *e)
+{
+	struct hv_sync_io io = { emit, note, NULL };
+	struct hv_sync_stats st;
+	struct hv_team_lock *lock;
+	int r;
+
+	o->input = file != NULL ? file : stdin_has_lines() ? "-" : NULL;
+	if (o->input != NULL && strcmp(o->input, "-") == 0)
+		wait_input();
+	if ((r = hv_team_lock(c, o->team, HV_LOCK_SYNC, wait, &lock, e)) < 0)
+		return r;
+	r = hv_sync_run(c, o, &io, &st, e);
+	hv_team_unlock(lock);
+	if (hv_verbosity >= 0 && (st.messages || hv_verbosity > 0))
+		hv_warnx("%s: %ld messages: imported %ld, had %ld, done %ld, pending %ld, "
+		    "gone %ld, failed %ld; %ld calls, %.0f units", o->team, st.messages,
+		    st.imported, st.skipped, st.done, st.pending, st.gone, st.failed,
+		    st.calls, st.units);
 	return r;
 }
 
@@ -202,14 +249,14 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hv_sync_opts o = { 0 };
-	struct hv_sync_stats st;
-	struct hv_sync_io io = { emit, note, NULL };
 	struct hv_config c;
 	struct hv_err e = { 0 };
 	const char *config = NULL, *cmd = NULL;
+	long wait = -1;
 	int ch, r;
 
 	hv_init(argv[0]);
@@ -219,7 +266,7 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((ch = getopt_long(argc, argv, "c:hqt:vV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hqt:vVw:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'h': return usage(0);
@@ -227,31 +274,32 @@ main(int argc, char **argv)
 		case 't': o.team = optarg; break;
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-sync " HV_VERSION); return 0;
+		case 'w':
+			if (hv_lock_parse_wait(optarg, &wait, &e) < 0) {
+				hv_warnx("%s", e.msg);
+				return usage(64);
+			}
+			break;
 		default: return usage(64);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (cmd == NULL ? argc > 1 || o.team == NULL :
-	    strcmp(cmd, "status") == 0 ? argc != 1 || o.team != NULL :
+	    strcmp(cmd, "status") == 0 ? argc != 1 || o.team != NULL || wait >= 0 :
 	    strcmp(cmd, "labels") == 0 ? argc != 0 || o.team == NULL :
 	    argc != 2 || o.team == NULL)
 		return usage(64);
+	if (wait < 0)
+		wait = 0;
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
-	if (cmd != NULL && strcmp(cmd, "status") == 0) {
+	if (cmd != NULL && strcmp(cmd, "status") == 0)
 		r = cmd_status(&c, argv[0], &e);
-	} else if (cmd != NULL) {
-		r = cmd_labels(&c, o.team, argc == 2 ? argv : NULL, &e);
-	} else {
-		o.input = argc == 1 ? argv[0] : stdin_has_lines() ? "-" : NULL;
-		r = hv_sync_run(&c, &o, &io, &st, &e);
-		if (hv_verbosity >= 0 && (st.messages || hv_verbosity > 0))
-			hv_warnx("%s: %ld messages: imported %ld, had %ld, done %ld, pending %ld, "
-			    "gone %ld, failed %ld; %ld calls, %.0f units", o.team, st.messages,
-			    st.imported, st.skipped, st.done, st.pending, st.gone, st.failed,
-			    st.calls, st.units);
-	}
+	else if (cmd != NULL)
+		r = cmd_labels(&c, o.team, argc == 2 ? argv : NULL, wait, &e);
+	else
+		r = cmd_sync(&c, &o, argc == 1 ? argv[0] : NULL, wait, &e);
 	hv_config_free(&c);
 	return hv_stdout_close(hv_report(r, &e));
 }
