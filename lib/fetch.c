@@ -411,7 +411,7 @@ fetch_all(struct run *r, struct hv_err *e)
 		if (i >= next)
 			break;	/* cut short by --max or the breaker */
 		s = &slots[i % window];
-		while (!s->got && (rc = hv_gmail_pool_step(r->pool, -1, NULL, e)) == 0)
+		while (!s->got && (rc = hv_gmail_pool_step(r->pool, -1, NULL, -1, e)) == 0)
 			;
 		if (rc < 0)
 			break;

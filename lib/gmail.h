@@ -44,13 +44,15 @@ void hv_gmail_pool_free(struct hv_gmail_pool *p);
 
 /*
  * Move the pool's calls on: send what may go, wait until something
- * happens (an answer, a backoff or bucket ending, at most a second), and
- * call the done functions of the calls that ended.  fd, when >= 0, also
- * ends the wait when it is readable (*fd_ready, may be NULL, says so).
- * Returns at once when nothing is in flight or waiting and fd < 0.  0, or
- * HV_EINTERNAL when libcurl fails.
+ * happens (an answer, a backoff or bucket ending; at most a second, and
+ * at most max_ms when that is >= 0), and call the done functions of the
+ * calls that ended.  fd, when >= 0, also ends the wait when it is
+ * readable (*fd_ready, may be NULL, says so).  Returns at once when
+ * nothing is in flight or waiting and fd < 0.  0, or HV_EINTERNAL when
+ * libcurl fails.
  */
-int hv_gmail_pool_step(struct hv_gmail_pool *p, int fd, int *fd_ready, struct hv_err *e);
+int hv_gmail_pool_step(struct hv_gmail_pool *p, int fd, int *fd_ready, long max_ms,
+    struct hv_err *e);
 
 /* Calls started and not yet done. */
 size_t hv_gmail_pool_pending(const struct hv_gmail_pool *p);

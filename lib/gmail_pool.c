@@ -418,7 +418,8 @@ hand_back(struct hv_gmail_pool *p)
 }
 
 int
-hv_gmail_pool_step(struct hv_gmail_pool *p, int fd, int *fd_ready, struct hv_err *e)
+hv_gmail_pool_step(struct hv_gmail_pool *p, int fd, int *fd_ready, long max_ms,
+    struct hv_err *e)
 {
 	struct hv_gmail *g;
 	double now = now_s(), wake = 0, w;
@@ -441,6 +442,8 @@ hv_gmail_pool_step(struct hv_gmail_pool *p, int fd, int *fd_ready, struct hv_err
 	ms = wake > 0 ? (long)((wake - now) * 1000) + 1 : 1000;
 	if (ms > 1000)
 		ms = 1000;
+	if (max_ms >= 0 && ms > max_ms)
+		ms = max_ms;
 	if ((r = hv_http_multi_wait(p->http, ms, fd, fd_ready, e)) < 0)
 		return r;
 	if (p->broken)
@@ -474,7 +477,7 @@ gmail_wait(struct hv_gmail *g, const int *done, struct hv_err *e)
 	int r;
 
 	while (!*done)
-		if ((r = hv_gmail_pool_step(g->pool, -1, NULL, e)) < 0)
+		if ((r = hv_gmail_pool_step(g->pool, -1, NULL, -1, e)) < 0)
 			return r;
 	return 0;
 }

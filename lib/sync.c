@@ -41,6 +41,7 @@ struct copy {
 	int rc;
 	char id[64];		/* the copy's Gmail id, once Google gave it */
 	char *why;		/* owned: why it failed */
+	int put;		/* a row to write when it is launched */
 	struct copy *next;	/* waiting for a label, or answered */
 };
 
@@ -355,29 +356,25 @@ msg_new(struct run *r, const char *id, const char *path)
 	return msg;
 }
 
-/*
- * Which copies each member needs, and the attempt rows of the ones to
- * upload, within the transaction of the messages admitted together
- * (launch() commits it).
- */
+/* Which copies each member needs; the index is only read here. */
 static int
 msg_plan(struct run *r, struct msg *msg, struct hv_err *e)
 {
 	struct copy *c;
 	char id[64];
 	size_t i;
-	int rc = 0, tried;
+	int tried;
 
+	(void)e;
 	msg->copies = hv_xcalloc(r->nm, sizeof *msg->copies);
 	msg->left = r->nm;
-	for (i = 0; i < r->nm && rc == 0; i++) {
+	for (i = 0; i < r->nm; i++) {
 		c = &msg->copies[i];
 		c->msg = msg;
 		c->member = i;
 		if (strcasecmp(r->m[i].account, r->team->source) == 0) {
 			/* The shared mailbox has it already. */
-			rc = hv_index_copy_put(r->store, r->team->name, msg->mid, r->m[i].account,
-			    msg->id, hv_now(), e);
+			c->put = 1;
 			copy_over(c, "source", 0);
 			continue;
 		}
@@ -387,36 +384,47 @@ msg_plan(struct run *r, struct msg *msg, struct hv_err *e)
 			r->st->skipped++;
 			copy_over(c, "had", 0);
 		} else if (!tried && !r->m[i].dead) {
-			rc = hv_index_copy_put(r->store, r->team->name, msg->mid, r->m[i].account,
-			    "", hv_now(), e);
+			c->put = 1;
 		}
 	}
-	return rc;
+	return 0;
 }
 
 /*
- * The attempt rows of the messages just admitted are committed, then
- * their uploads start.  An attempt row says an upload may have reached
- * Google: a crash and a rerun upload again, which messages.import answers
- * with the copy the mailbox holds.  (Finding it otherwise would take a
- * read scope members are not given; with insert, such a crash can leave
- * a second copy.)
+ * The messages admitted since the last launch: their rows in one
+ * transaction (the source's copy, and an attempt row for each upload),
+ * then their uploads start.  An attempt row says an upload may have
+ * reached Google: a crash and a rerun upload again, which messages.import
+ * answers with the copy the mailbox holds.  (Finding it otherwise would
+ * take a read scope members are not given; with insert, such a crash can
+ * leave a second copy.)
  */
 static int
 launch(struct run *r, struct hv_err *e)
 {
-	struct msg *msg;
+	struct msg *msg, *first = r->unlaunched;
+	struct copy *c;
 	size_t i;
 	int rc;
 
-	if (r->unlaunched == NULL)
+	if (first == NULL)
 		return 0;
-	if ((rc = hv_store_commit(r->store, e)) < 0) {
+	r->unlaunched = NULL;
+	if ((rc = hv_store_begin(r->store, e)) < 0)
+		return rc;
+	for (msg = first; msg != NULL && rc == 0; msg = msg->next)
+		for (i = 0; msg->copies != NULL && i < r->nm && rc == 0; i++) {
+			c = &msg->copies[i];
+			if (c->put)
+				rc = hv_index_copy_put(r->store, r->team->name, msg->mid,
+				    r->m[i].account, c->state != NULL ? msg->id : "", hv_now(), e);
+		}
+	if (rc < 0 || (rc = hv_store_commit(r->store, e)) < 0) {
 		hv_store_rollback(r->store);
 		return rc;
 	}
 	hv_crashpoint();
-	for (msg = r->unlaunched, r->unlaunched = NULL; msg != NULL; msg = msg->next)
+	for (msg = first; msg != NULL; msg = msg->next)
 		for (i = 0; msg->copies != NULL && i < r->nm; i++)
 			if (msg->copies[i].state == NULL)
 				copy_start(r, &msg->copies[i]);
@@ -430,9 +438,16 @@ admit(struct run *r, const char *id, const char *path)
 	struct msg *msg = msg_new(r, id, path);
 	struct hv_mime_ids ids;
 	struct hv_err e = { 0 };
-	int rc;
+	int rc, done = 0;
 
 	rc = hv_spool_get(r->spool, path, r->team->source, &msg->raw, &e);
+	if (rc == HV_ENOINPUT && hv_store_message_is_done(r->store, r->team->name,
+	    r->team->source, id, &done, NULL) == 0 && done) {
+		/* Another run (an overlapping pipeline's) finished it. */
+		msg->done = 2;
+		r->st->done++;
+		return 0;
+	}
 	if (rc == HV_ENOINPUT || rc == HV_EPERM) {
 		/* Its cursor never skipped it: hv-fetch fetches it again, so
 		 * the next run finishes it. */
@@ -459,17 +474,10 @@ admit(struct run *r, const char *id, const char *path)
 	r->bytes += msg->size;
 	hv_hmac_sha256(msg->mid, hv_auth_key(r->auth, HV_AUTH_KEY_INDEX), HV_KEY_LEN,
 	    msg->message_id, strlen(msg->message_id));
-	/* The first message of a group opens the group's transaction. */
-	if (r->unlaunched == NULL) {
-		if ((rc = hv_store_begin(r->store, r->e)) < 0)
-			return rc;
-		r->unlaunched = msg;
-	}
-	if ((rc = msg_plan(r, msg, r->e)) < 0) {
-		hv_store_rollback(r->store);
-		r->unlaunched = NULL;
+	if ((rc = msg_plan(r, msg, r->e)) < 0)
 		return rc;
-	}
+	if (r->unlaunched == NULL)
+		r->unlaunched = msg;
 	return 0;
 }
 
@@ -821,11 +829,7 @@ take(struct run *r, struct input *in)
 			in->next++;
 		}
 	}
-	if (rc < 0 && r->unlaunched != NULL) {
-		hv_store_rollback(r->store);
-		r->unlaunched = NULL;
-	}
-	return rc < 0 ? rc : launch(r, r->e);
+	return rc;
 }
 
 static int
@@ -845,22 +849,24 @@ sync_loop(struct run *r, struct input *in, struct hv_err *e)
 {
 	struct hv_err why;
 	long long now, settled = 0;
+	long wait;
 	int rc, ready, fd;
 
 	for (;;) {
-		/* Answers are recorded a group at a time: when the run waits for
-		 * nothing else, or every SETTLE_US, so that a commit and an
-		 * fdatasync serve many copies. */
-		now = hv_now_us();
+		/*
+		 * Messages start and answers are recorded a group at a time,
+		 * every SETTLE_US or when the run waits for nothing else, so
+		 * that one commit and one fdatasync serve many copies.
+		 */
 		if ((rc = take(r, in)) < 0)
 			return rc;
-		if (hv_gmail_pool_pending(r->pool) == 0 || now - settled >= SETTLE_US ||
-		    r->head == NULL) {
-			if ((rc = settle(r)) < 0)
+		now = hv_now_us();
+		if (now - settled >= SETTLE_US ||
+		    (hv_gmail_pool_pending(r->pool) == 0 && !more_input(in))) {
+			if ((rc = launch(r, e)) < 0 || (rc = settle(r)) < 0 ||
+			    (rc = take(r, in)) < 0 || (rc = launch(r, e)) < 0)
 				return rc;
 			settled = now;
-			if ((rc = take(r, in)) < 0)
-				return rc;
 		}
 		if (hv_gmail_pool_broken(r->pool, &why) && more_input(in)) {
 			/* Google is gone: what was not read waits in the spool. */
@@ -874,7 +880,13 @@ sync_loop(struct run *r, struct input *in, struct hv_err *e)
 			return 0;
 		fd = in->fd >= 0 && window_open(r) &&
 		    memchr(in->buf.data ? in->buf.data : "", '\n', in->buf.len) == NULL ? in->fd : -1;
-		if ((rc = hv_gmail_pool_step(r->pool, fd, &ready, e)) < 0)
+		/* Something to launch or record: wake up for it in time. */
+		wait = -1;
+		if (r->unlaunched != NULL || r->answered != NULL || r->head != NULL) {
+			now = SETTLE_US - (hv_now_us() - settled);
+			wait = now > 0 ? (long)(now / 1000) + 1 : 0;
+		}
+		if ((rc = hv_gmail_pool_step(r->pool, fd, &ready, wait, e)) < 0)
 			return rc;
 		if (ready && (rc = read_some(r, in, e)) < 0)
 			return rc;
