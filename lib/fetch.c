@@ -39,6 +39,7 @@ struct run {
 	struct hv_spool *spool;
 	struct hv_gmail_pool *pool;
 	struct hv_gmail *gmail;
+	struct hv_audit_batch *audit;
 	struct hv_seal_key *subjects;
 	struct cand *c;
 	size_t n, cap;
@@ -205,7 +206,7 @@ unwanted(const char *labels)
 }
 
 static int
-emit_line(struct run *r, const struct hv_gmail_message *m, const char *path,
+emit_line(struct run *r, const struct hv_gmail_message *m, size_t size, const char *path,
     const struct hv_mime_ids *ids)
 {
 	struct hv_json *j = hv_json_object();
@@ -226,7 +227,7 @@ emit_line(struct run *r, const struct hv_gmail_message *m, const char *path,
 	hv_json_set_str(j, "messageId", ids->message_id);
 	hv_json_set_str(j, "subject", ids->subject.data ? ids->subject.data : "");
 	hv_json_set_str(j, "labels", m->labels);
-	hv_json_set_int(j, "size", (long long)m->raw.len);
+	hv_json_set_int(j, "size", (long long)size);
 	hv_json_set_str(j, "fetched", when);
 	rc = hv_json_dump(j, &line);
 	if (rc == 0 && r->io->emit != NULL)
@@ -264,23 +265,43 @@ mid_of(const struct run *r, const char *message_id, uint8_t mid[HV_INDEX_MID_LEN
 	    strlen(message_id));
 }
 
-/* A run that cannot keep its trail stops: access off the record is none. */
+/* Queue an event, appended with its group's (flush_group).  A run that
+ * cannot keep its trail stops: access off the record is none. */
 static int
 audit(struct run *r, const char *action, const char *message_id, int outcome,
     const char *error, struct hv_err *e)
 {
-	return hv_audit_message(r->cfg, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT), action,
-	    r->team->source, r->team->name, message_id, outcome, error, e);
+	return hv_audit_batch_message(r->audit, action, r->team->source, r->team->name,
+	    message_id, outcome, error, e);
 }
 
-/* A message's get, started ahead of its turn. */
+/* A message's get, started ahead of its turn, and what became of it. */
 struct slot {
 	const struct cand *c;
 	struct hv_gmail_message m;
-	int got;		/* Google answered (or the call failed) */
+	int got;		/* 1: Google answered (or the call failed); -1: no get */
 	int rc;
 	struct hv_err e;
+	/* Spooled and waiting for its group's index rows and line: */
+	int spooled;
+	char *path;
+	struct hv_mime_ids ids;
+	uint8_t mid[HV_INDEX_MID_LEN];
+	struct hv_buf subject;	/* sealed */
+	size_t size;
 };
+
+static void
+slot_release(struct slot *s)
+{
+	if (s->got > 0)
+		hv_gmail_message_release(&s->m);
+	if (s->ids.subject.data != NULL)
+		hv_mime_ids_release(&s->ids);
+	hv_buf_release(&s->subject);
+	free(s->path);
+	memset(s, 0, sizeof *s);
+}
 
 static void
 got_raw(void *arg, int rc, const char *id, const struct hv_err *e)
@@ -294,19 +315,14 @@ got_raw(void *arg, int rc, const char *id, const struct hv_err *e)
 		s->e = *e;
 }
 
-/* One message, downloaded: spool, index, report. */
+/* One message, downloaded: into the spool, unless the team has it. */
 static int
-fetch_one(struct run *r, struct slot *s, struct hv_err *e)
+spool_one(struct run *r, struct slot *s, struct hv_err *e)
 {
 	const struct cand *c = s->c;
 	struct hv_gmail_message *m = &s->m;
-	struct hv_mime_ids ids;
-	struct hv_buf subject = HV_BUF_INIT(HV_MIME_SUBJECT_MAX * 2);
-	uint8_t mid[HV_INDEX_MID_LEN];
-	char *path = NULL;
 	int rc, done = 0;
 
-	ids.subject.data = NULL;
 	if ((rc = s->rc) < 0) {
 		*e = s->e;
 		if (rc == HV_ENOINPUT) {
@@ -315,52 +331,89 @@ fetch_one(struct run *r, struct slot *s, struct hv_err *e)
 			r->st->skipped++;
 			rc = 0;
 		}
-		goto out;
+		return rc;
 	}
 	if (unwanted(m->labels)) {
 		r->st->skipped++;
-		goto out;
+		return 0;
 	}
-	if ((rc = hv_mime_ids(&ids, m->raw.data, m->raw.len, m->id, e)) < 0)
-		goto out;
-	if (ids.flags & (HV_MIME_NO_ID | HV_MIME_DUP_ID))
+	if ((rc = hv_mime_ids(&s->ids, m->raw.data, m->raw.len, m->id, e)) < 0)
+		return rc;
+	if (s->ids.flags & (HV_MIME_NO_ID | HV_MIME_DUP_ID))
 		note(r, 0, "%s: message %s: %s Message-ID; using %s", r->team->source, m->id,
-		    ids.flags & HV_MIME_NO_ID ? "no usable" : "conflicting", ids.message_id);
-	mid_of(r, ids.message_id, mid);
-	if (!c->refetch && hv_index_message_get(r->store, r->team->name, mid, &done, NULL) == 0) {
+		    s->ids.flags & HV_MIME_NO_ID ? "no usable" : "conflicting", s->ids.message_id);
+	mid_of(r, s->ids.message_id, s->mid);
+	hv_buf_init(&s->subject, HV_MIME_SUBJECT_MAX * 2);
+	s->spooled = 1;
+	if (!c->refetch && hv_index_message_get(r->store, r->team->name, s->mid, &done,
+	    NULL) == 0) {
 		/* The same Message-ID is already the team's: one copy is enough. */
 		r->st->skipped++;
-		rc = audit(r, HV_AUDIT_MSG_SKIP, ids.message_id, HV_AUDIT_OK,
+		s->spooled = -1;
+		return audit(r, HV_AUDIT_MSG_SKIP, s->ids.message_id, HV_AUDIT_OK,
 		    "duplicate Message-ID", e);
-		goto out;
 	}
 	if ((rc = hv_spool_put(r->spool, r->team->name, r->team->source, m->id, m->raw.data,
-	    m->raw.len, &path, e)) < 0)
-		goto out;
+	    m->raw.len, &s->path, e)) < 0)
+		return rc;
 	hv_crashpoint();
-	if ((rc = hv_seal_mem(r->subjects, r->team->name, strlen(r->team->name),
-	    ids.subject.data ? ids.subject.data : "", ids.subject.len, &subject, e)) < 0 ||
-	    (rc = hv_index_message_put(r->store, r->team->name, mid, r->team->source, m->id,
-	    subject.data, subject.len, hv_now(), e)) < 0)
-		goto out;
-	hv_crashpoint();
-	if ((rc = audit(r, HV_AUDIT_MSG_FETCH, ids.message_id, HV_AUDIT_OK, NULL, e)) < 0)
-		goto out;
-	if ((rc = emit_line(r, m, path, &ids)) != 0) {
-		rc = hv_err_set(e, HV_EIO, "cannot write the message line");
-		goto out;
+	/* The raw mail is sealed in the spool now: no copy stays in memory. */
+	s->size = m->raw.len;
+	hv_buf_release(&m->raw);
+	return hv_seal_mem(r->subjects, r->team->name, strlen(r->team->name),
+	    s->ids.subject.data ? s->ids.subject.data : "", s->ids.subject.len, &s->subject, e);
+}
+
+/*
+ * A group of messages spooled: their index rows in one transaction, their
+ * events in one append, then their lines, in listing order.  Only then is
+ * a message told to hv-sync, so it never reads a file the index lacks.
+ */
+static int
+flush_group(struct run *r, struct slot *slots, size_t window, size_t from, size_t to,
+    struct hv_err *e)
+{
+	struct slot *s;
+	size_t i;
+	int rc = 0;
+
+	if ((rc = hv_store_begin(r->store, e)) < 0)
+		return rc;
+	for (i = from; i < to && rc == 0; i++) {
+		s = &slots[i % window];
+		if (s->spooled > 0 && s->path != NULL)
+			rc = hv_index_message_put(r->store, r->team->name, s->mid,
+			    r->team->source, s->m.id, s->subject.data, s->subject.len, hv_now(), e);
 	}
-	if (c->refetch)
-		r->st->refetched++;
-	else
-		r->st->fetched++;
-out:
-	free(path);
-	hv_buf_release(&subject);
-	if (ids.subject.data != NULL)
-		hv_mime_ids_release(&ids);
-	hv_gmail_message_release(m);
-	return rc;
+	if (rc < 0 || (rc = hv_store_commit(r->store, e)) < 0) {
+		hv_store_rollback(r->store);
+		return rc;
+	}
+	hv_crashpoint();
+	for (i = from; i < to && rc == 0; i++) {
+		s = &slots[i % window];
+		if (s->spooled > 0 && s->path != NULL)
+			rc = audit(r, HV_AUDIT_MSG_FETCH, s->ids.message_id, HV_AUDIT_OK, NULL, e);
+	}
+	if (rc < 0 || (rc = hv_audit_batch_flush(r->audit, e)) < 0)
+		return rc;
+	for (i = from; i < to; i++) {
+		s = &slots[i % window];
+		if (s->got < 0 && s->c->spooled != NULL) {
+			if (emit_again(r, s->c) != 0)
+				return hv_err_set(e, HV_EIO, "cannot write the message line");
+			r->st->again++;
+		} else if (s->spooled > 0 && s->path != NULL) {
+			if (emit_line(r, &s->m, s->size, s->path, &s->ids) != 0)
+				return hv_err_set(e, HV_EIO, "cannot write the message line");
+			if (s->c->refetch)
+				r->st->refetched++;
+			else
+				r->st->fetched++;
+		}
+		slot_release(s);
+	}
+	return 0;
 }
 
 /* Whether a candidate needs its get: not when spooled, unwanted or had. */
@@ -373,59 +426,64 @@ needs_get(struct run *r, const struct cand *c)
 	    hv_index_has_source(r->store, r->team->source, c->id, NULL) != 0);
 }
 
+/* Start the gets the window allows: *next is the first not started. */
+static void
+start_gets(struct run *r, struct slot *slots, size_t window, size_t from, size_t *next,
+    long *started)
+{
+	struct slot *s;
+	struct hv_err e;
+	int go, rc;
+
+	while (*next < r->n && *next < from + window && !r->st->cut &&
+	    !hv_gmail_pool_broken(r->pool, NULL)) {
+		s = &slots[*next % window];
+		memset(s, 0, sizeof *s);
+		s->c = &r->c[*next];
+		if ((go = needs_get(r, s->c)) && r->opts->max > 0 && *started >= r->opts->max) {
+			r->st->cut = 1;
+			return;
+		}
+		(*next)++;
+		if (!go) {
+			s->got = -1;
+			if (s->c->spooled == NULL)
+				r->st->skipped++;
+			continue;
+		}
+		(*started)++;
+		hv_gmail_message_init(&s->m);
+		memset(&e, 0, sizeof e);
+		if ((rc = hv_gmail_get_raw_start(r->gmail, s->c->id, &s->m, got_raw, s, &e)) < 0)
+			got_raw(s, rc, NULL, &e);
+	}
+}
+
 /*
- * Gets run ahead of their turn, a window of them in flight, and each
- * message is spooled and written out in listing order as its turn comes.
+ * Gets run ahead of their turn, a window of them in flight; the messages
+ * whose turn has come and whose answers are in are spooled and written
+ * out together, in listing order.
  */
 static int
 fetch_all(struct run *r, struct hv_err *e)
 {
-	size_t window = 4 * (size_t)r->cfg->google.inflight, next = 0, i, k;
+	size_t window = 4 * (size_t)r->cfg->google.inflight, next = 0, i = 0, j, k;
 	struct slot *slots = hv_xcalloc(window, sizeof *slots), *s;
 	struct hv_err why;
-	long started = 0, done = 0;
-	int rc = 0, first = 0, go;
+	long started = 0;
+	int rc = 0, first = 0;
 
-	for (i = 0; i < r->n && rc == 0; i++) {
-		/* Start what the window allows: each slot serves one candidate. */
-		while (next < r->n && next < i + window && !r->st->cut &&
-		    !hv_gmail_pool_broken(r->pool, NULL)) {
-			s = &slots[next % window];
-			memset(s, 0, sizeof *s);
-			s->c = &r->c[next];
-			if ((go = needs_get(r, s->c)) && r->opts->max > 0 && started >= r->opts->max) {
-				r->st->cut = 1;
-				break;
-			}
-			next++;
-			if (!go) {
-				s->got = -1;
-				continue;
-			}
-			started++;
-			hv_gmail_message_init(&s->m);
-			if ((rc = hv_gmail_get_raw_start(r->gmail, s->c->id, &s->m, got_raw, s,
-			    e)) < 0)
-				got_raw(s, rc, NULL, e);
-		}
+	while (rc == 0) {
+		start_gets(r, slots, window, i, &next, &started);
 		if (i >= next)
-			break;	/* cut short by --max or the breaker */
+			break;	/* all done, or cut short by --max or the breaker */
 		s = &slots[i % window];
 		while (!s->got && (rc = hv_gmail_pool_step(r->pool, -1, NULL, -1, e)) == 0)
 			;
-		if (rc < 0)
-			break;
-		if (s->got < 0) {
-			if (s->c->spooled != NULL) {
-				if (emit_again(r, s->c) != 0)
-					rc = hv_err_set(e, HV_EIO, "cannot write the message line");
-				r->st->again++;
-			} else {
-				r->st->skipped++;
-			}
-			continue;
-		}
-		if ((rc = fetch_one(r, s, e)) < 0) {
+		for (j = i; rc == 0 && j < next && slots[j % window].got != 0; j++) {
+			s = &slots[j % window];
+			if (s->got < 0 || (rc = spool_one(r, s, e)) == 0)
+				continue;
 			r->st->failed++;
 			/* Access gone or the disk full: nothing else will go better. */
 			if (rc != HV_ETEMP && rc != HV_EPROTO && rc != HV_EDATA)
@@ -435,20 +493,19 @@ fetch_all(struct run *r, struct hv_err *e)
 			if (!hv_gmail_pool_broken(r->pool, NULL))
 				note(r, 0, "%s", e->msg);
 			rc = 0;
-			continue;
 		}
-		done++;
-		if (r->st->full && done % 100 == 0)
-			note(r, 1, "fetched %ld of %zu", done, r->n);
+		if (rc == 0)
+			rc = flush_group(r, slots, window, i, j, e);
+		if (r->st->full && j / 100 > i / 100)
+			note(r, 1, "fetched %ld of %zu", r->st->fetched + r->st->refetched, r->n);
+		i = j;
 	}
 	/* A run that stops early lets the gets under way end first. */
 	hv_gmail_pool_cancel(r->pool);
 	for (k = 0; k < window; k++)
-		if (slots[k].got >= 0)
-			hv_gmail_message_release(&slots[k].m);
+		slot_release(&slots[k]);
 	free(slots);
-	if (rc == 0 && hv_gmail_pool_broken(r->pool, &why) && why.code != 0 &&
-	    r->st->failed > 0) {
+	if (rc == 0 && hv_gmail_pool_broken(r->pool, &why) && r->st->failed > 0) {
 		*e = why;
 		return HV_ETEMP;
 	}
@@ -471,6 +528,7 @@ run_release(struct run *r)
 	free(r->spooled);
 	hv_gmail_free(r->gmail);
 	hv_gmail_pool_free(r->pool);
+	hv_audit_batch_free(r->audit);
 	hv_spool_close(r->spool);
 	hv_seal_key_free(r->subjects);
 	hv_auth_close(r->auth);
@@ -500,6 +558,7 @@ hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
 	    e)) < 0)
 		goto out;
 	r.store = hv_auth_store(r.auth);
+	r.audit = hv_audit_batch_new(c, hv_auth_key(r.auth, HV_AUTH_KEY_AUDIT));
 	if (on_disk)
 		note(&r, 0, "the spool '%s' is on persistent storage (allow_disk = yes)",
 		    hv_spool_root(r.spool));
