@@ -365,6 +365,28 @@ spool_one(struct run *r, struct slot *s, struct hv_err *e)
 }
 
 /*
+ * A file of an earlier run for the message id, other than path: a run
+ * killed between spooling and indexing left it, and the index row now
+ * names path.  What cannot be removed is hv-purge's.
+ */
+static void
+drop_older(struct run *r, const char *id, const char *path)
+{
+	const char *key = id;
+	char **hit, **end = r->spooled + r->nspooled;
+	size_t n = strlen(id);
+
+	if (r->nspooled == 0 ||
+	    (hit = bsearch(&key, r->spooled, r->nspooled, sizeof *r->spooled, cmp_id)) == NULL)
+		return;
+	while (hit > r->spooled && cmp_id(&key, hit - 1) == 0)
+		hit--;
+	for (; hit < end && cmp_id(&key, hit) == 0; hit++)
+		if (strcmp(*hit + n + 1, path) != 0)
+			(void)hv_spool_remove(r->spool, *hit + n + 1, NULL);
+}
+
+/*
  * A group of messages spooled: their index rows in one transaction, their
  * events in one append, then their lines, in listing order.  Only then is
  * a message told to hv-sync, so it never reads a file the index lacks.
@@ -392,8 +414,10 @@ flush_group(struct run *r, struct slot *slots, size_t window, size_t from, size_
 	hv_crashpoint();
 	for (i = from; i < to && rc == 0; i++) {
 		s = &slots[i % window];
-		if (s->spooled > 0 && s->path != NULL)
+		if (s->spooled > 0 && s->path != NULL) {
+			drop_older(r, s->m.id, s->path);
 			rc = audit(r, HV_AUDIT_MSG_FETCH, s->ids.message_id, HV_AUDIT_OK, NULL, e);
+		}
 	}
 	if (rc < 0 || (rc = hv_audit_batch_flush(r->audit, e)) < 0)
 		return rc;

@@ -272,6 +272,12 @@ on_answer(void *arg, int rc, const struct hv_err *he)
 		}
 		hv_err_wrap(&op->e, "%s %s", g->account, op->c.method);
 		breaker(p, he);
+		if (p->broken) {
+			/* The breaker's word is the one the run ends with. */
+			op->e = p->why;
+			finish_later(op, HV_ETEMP);
+			return;
+		}
 		again(op, -1);
 		return;
 	}

@@ -548,6 +548,7 @@ emit(struct run *r, struct msg *msg)
 				why = msg->copies[i].why;
 		}
 		hv_json_set(j, "members", states);
+		hv_json_free(states);
 	}
 	hv_json_set_bool(j, "done", msg->done == 2);
 	if (why != NULL && msg->done != 2)

@@ -88,8 +88,8 @@ google_conf() {	# file lines...
 }
 t0=$(date +%s)
 
-# 1. Crashes with uploads in flight.  Spool mode: every message's attempt
-# rows commit (crash points 1..12), then the uploads go, eight per
+# 1. Crashes with uploads in flight.  Spool mode: the messages' attempt
+# rows commit together (crash point 1), then the uploads go, eight per
 # mailbox, so the later crash points come with uploads under way.
 pace 150
 deliver_n s1@example.com crash 12
@@ -107,14 +107,14 @@ while [ $n -le 40 ]; do
 	[ $last -eq 137 ] || break
 	crashed=$((crashed + 1))
 	# The first run that uploads anything dies at the first crash point
-	# after the attempts (13): before it records any answer.
+	# after the attempts: before it records any answer.
 	[ -z "$first_up" ] && [ $((after - before)) -gt 0 ] && first_up="$n: $boxes"
 	# Some mailbox holds some of the messages, not all: killed midway.
 	case $boxes in *total=[2-9]\ *|*total=1[01]\ *) partial=$n ;; esac
 	n=$((n + 1))
 done
 cat crash.log
-ok "runs were killed ($crashed) until one ran to its end" test $crashed -ge 13 -a $last -ne 137
+ok "runs were killed ($crashed) until one ran to its end" test $crashed -ge 5 -a $last -ne 137
 # Copies Google made that hv had recorded none of: uploads to one mailbox
 # that went without waiting for each other's answers.
 ok "when it died, each mailbox held two or more copies hv had not recorded ($first_up)" \
