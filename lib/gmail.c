@@ -100,7 +100,7 @@ gmail_get_json(struct hv_gmail *g, const char *method, const char *url, struct h
     size_t max, struct hv_err *e)
 {
 	struct hv_http_response resp;
-	struct gmail_call c = { method, "GET", url, NULL, NULL, 0 };
+	struct gmail_call c = { .method = method, .verb = "GET", .url = url };
 	int r;
 
 	*j = NULL;
@@ -468,7 +468,7 @@ hv_gmail_get_raw_start(struct hv_gmail *g, const char *id, struct hv_gmail_messa
 	x->m = m;
 	x->done = done;
 	x->arg = arg;
-	x->op.c = (struct gmail_call){ "messages.get", "GET", x->url.data, NULL, NULL, 0 };
+	x->op.c = (struct gmail_call){ .method = "messages.get", .verb = "GET", .url = x->url.data };
 	x->op.resp = &x->resp;
 	x->op.finish = get_finish;
 	gmail_start(g, &x->op);
@@ -542,10 +542,12 @@ label_step(struct label_op *x, int stage)
 		hv_buf_reset(&x->body);
 		hv_json_dump(req, &x->body);
 		hv_json_free(req);
-		x->op.c = (struct gmail_call){ "labels.create", "POST", x->url.data,
-		    "application/json", x->body.data, x->body.len };
+		x->op.c = (struct gmail_call){ .method = "labels.create", .verb = "POST",
+		    .url = x->url.data, .content_type = "application/json",
+		    .body = x->body.data, .len = x->body.len };
 	} else {
-		x->op.c = (struct gmail_call){ "labels.list", "GET", x->url.data, NULL, NULL, 0 };
+		x->op.c = (struct gmail_call){ .method = "labels.list", .verb = "GET",
+		    .url = x->url.data };
 	}
 	gmail_start(x->op.g, &x->op);
 }
@@ -619,9 +621,14 @@ hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err 
 	return waiter_wait(g, &w, id, e);
 }
 
+/*
+ * The multipart/related body of an upload, around the raw message: the
+ * metadata part with the labels, then the message, sent from where it
+ * lies (so one message held once serves every member's upload).
+ */
 static int
-multipart(struct hv_buf *body, char boundary[40], const void *raw, size_t len,
-    const char *labels)
+multipart(struct hv_buf *head, struct hv_buf *tail, char boundary[40], const void *raw,
+    size_t len, const char *labels)
 {
 	struct hv_buf json = HV_BUF_INIT(8192);
 	uint8_t rnd[16];
@@ -639,20 +646,19 @@ multipart(struct hv_buf *body, char boundary[40], const void *raw, size_t len,
 	    (r = gmail_id_array(&json, "labelIds", labels)) == 0)
 		r = hv_buf_add(&json, "}", 1);
 	if (r == 0)
-		r = hv_buf_addf(body, "--%s\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
+		r = hv_buf_addf(head, "--%s\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
 		    "%s\r\n--%s\r\nContent-Type: message/rfc822\r\n\r\n", boundary, json.data,
 		    boundary);
 	if (r == 0)
-		r = hv_buf_add(body, raw, len);
-	if (r == 0)
-		r = hv_buf_addf(body, "\r\n--%s--\r\n", boundary);
+		r = hv_buf_addf(tail, "\r\n--%s--\r\n", boundary);
 	hv_buf_release(&json);
 	return r;
 }
 
 struct upload_op {
 	struct gmail_op op;		/* first: the pool hands it back */
-	struct hv_buf url, body, type;
+	struct hv_buf url, head, tail, type;
+	struct hv_http_part parts[3];
 	struct hv_http_response resp;
 	const void *raw;		/* borrowed until done */
 	size_t len;
@@ -661,7 +667,6 @@ struct upload_op {
 	void *arg;
 };
 
-/* The body is made when the call goes, so queued uploads hold no copy. */
 static int
 upload_prepare(struct gmail_op *op, struct hv_err *e)
 {
@@ -669,15 +674,17 @@ upload_prepare(struct gmail_op *op, struct hv_err *e)
 	char boundary[40];
 	int r;
 
-	if ((r = multipart(&x->body, boundary, x->raw, x->len, x->labels)) < 0) {
-		if (r == HV_EDATA)
-			return hv_err_set(e, r, "message too large to upload (%zu bytes)", x->len);
+	if (x->len > HV_GMAIL_RAW_MAX)
+		return hv_err_set(e, HV_EDATA, "message too large to upload (%zu bytes)", x->len);
+	if ((r = multipart(&x->head, &x->tail, boundary, x->raw, x->len, x->labels)) < 0)
 		return hv_err_set(e, r, "label ids '%.100s' are not Gmail's", x->labels);
-	}
 	hv_buf_addf(&x->type, "multipart/related; boundary=%s", boundary);
+	x->parts[0] = (struct hv_http_part){ x->head.data, x->head.len };
+	x->parts[1] = (struct hv_http_part){ x->raw, x->len };
+	x->parts[2] = (struct hv_http_part){ x->tail.data, x->tail.len };
 	op->c.content_type = x->type.data;
-	op->c.body = x->body.data;
-	op->c.len = x->body.len;
+	op->c.parts = x->parts;
+	op->c.nparts = 3;
 	return 0;
 }
 
@@ -689,8 +696,6 @@ upload_finish(struct gmail_op *op)
 	char id[64] = "";
 	int r = op->rc;
 
-	/* The raw mail is wiped as soon as the call is over. */
-	hv_buf_release(&x->body);
 	if (r == 0) {
 		if (hv_json_parse(x->resp.body.data ? x->resp.body.data : "", x->resp.body.len,
 		    &j, &op->e) < 0 || hv_json_get_str(j, "id") == NULL ||
@@ -703,6 +708,8 @@ upload_finish(struct gmail_op *op)
 	}
 	x->done(x->arg, r, id, &op->e);
 	hv_buf_release(&x->url);
+	hv_buf_release(&x->head);
+	hv_buf_release(&x->tail);
 	hv_buf_release(&x->type);
 	hv_http_response_release(&x->resp);
 	free(x->labels);
@@ -717,7 +724,8 @@ hv_gmail_upload_start(struct hv_gmail *g, const void *raw, size_t len, const cha
 
 	(void)e;
 	hv_buf_init(&x->url, 4096);
-	hv_buf_init_secret(&x->body, HV_GMAIL_RAW_MAX + 65536);
+	hv_buf_init(&x->head, 16384);
+	hv_buf_init(&x->tail, 128);
 	hv_buf_init(&x->type, 128);
 	hv_http_response_init(&x->resp, 64 * 1024);
 	hv_buf_addf(&x->url, "%s/upload/gmail/v1/users/%s/messages%s?uploadType=multipart"
@@ -728,8 +736,8 @@ hv_gmail_upload_start(struct hv_gmail *g, const void *raw, size_t len, const cha
 	x->labels = hv_xstrdup(labels);
 	x->done = done;
 	x->arg = arg;
-	x->op.c = (struct gmail_call){ use_import ? "messages.import" : "messages.insert",
-	    "POST", x->url.data, NULL, NULL, 0 };
+	x->op.c = (struct gmail_call){ .method = use_import ? "messages.import" :
+	    "messages.insert", .verb = "POST", .url = x->url.data };
 	x->op.resp = &x->resp;
 	x->op.prepare = upload_prepare;
 	x->op.finish = upload_finish;

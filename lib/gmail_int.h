@@ -37,6 +37,8 @@ struct gmail_call {
 	const char *content_type;
 	const void *body;
 	size_t len;
+	const struct hv_http_part *parts;	/* a body in parts, instead */
+	size_t nparts;
 };
 
 /*

@@ -121,7 +121,8 @@ post_json(struct hv_gmail *g, const char *method, const char *url, const struct 
     struct hv_err *e)
 {
 	struct hv_http_response resp;
-	struct gmail_call c = { method, "POST", url, "application/json", body->data, body->len };
+	struct gmail_call c = { .method = method, .verb = "POST", .url = url,
+	    .content_type = "application/json", .body = body->data, .len = body->len };
 	int r;
 
 	hv_http_response_init(&resp, 1024 * 1024);
@@ -190,7 +191,8 @@ hv_gmail_label_create(struct hv_gmail *g, const char *name, char id[64], struct 
 	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(4096);
 	struct hv_http_response resp;
 	struct hv_json *j = NULL, *req = hv_json_object();
-	struct gmail_call c = { "labels.create", "POST", NULL, "application/json", NULL, 0 };
+	struct gmail_call c = { .method = "labels.create", .verb = "POST",
+	    .content_type = "application/json" };
 	const char *s;
 	int r;
 

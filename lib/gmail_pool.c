@@ -340,6 +340,8 @@ send_op(struct hv_gmail *g, struct gmail_op *op)
 	req.content_type = op->c.content_type;
 	req.body = op->c.body;
 	req.body_len = op->c.len;
+	req.parts = op->c.parts;
+	req.nparts = op->c.nparts;
 	req.bearer = g->token.data;
 	/* The breaker measures silence from the first call of a busy spell,
 	 * not from a wait for input. */

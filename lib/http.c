@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 struct hv_http {
 	CURL *curl;
 	struct http_policy policy;
+	struct http_reader reader;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -129,6 +131,39 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+static size_t
+on_read(char *out, size_t size, size_t n, void *arg)
+{
+	struct http_reader *rd = arg;
+	size_t room = size * n, got = 0, k;
+
+	while (got < room && rd->part < rd->nparts) {
+		k = rd->parts[rd->part].len - rd->off;
+		if (k > room - got)
+			k = room - got;
+		memcpy(out + got, (const char *)rd->parts[rd->part].data + rd->off, k);
+		got += k;
+		rd->off += k;
+		if (rd->off == rd->parts[rd->part].len) {
+			rd->part++;
+			rd->off = 0;
+		}
+	}
+	return got;
+}
+
+/* libcurl sends a body again from its start (a stream refused, say). */
+static int
+on_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct http_reader *rd = arg;
+
+	if (offset != 0 || origin != SEEK_SET)
+		return CURL_SEEKFUNC_CANTSEEK;
+	rd->part = rd->off = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
 /* Header lists may carry a token: wipe them before libcurl frees them. */
 static void
 slist_free_wiped(struct curl_slist *l)
@@ -191,8 +226,11 @@ http_curl_error(CURLcode c, const char *errbuf, const char *method, const char *
 int
 http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
     const struct hv_http_request *req, struct hv_http_response *resp,
-    struct curl_slist **headers, struct hv_err *e)
+    struct http_reader *rd, struct curl_slist **headers, struct hv_err *e)
 {
+	curl_off_t total = 0;
+	size_t i;
+
 	*headers = NULL;
 	if (!hv_http_url_allowed(req->url))
 		return hv_err_set(e, HV_EUSAGE, "refusing '%s': only https, or http "
@@ -235,6 +273,18 @@ http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
 	if (req->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (req->parts != NULL) {
+		rd->parts = req->parts;
+		rd->nparts = req->nparts;
+		rd->part = rd->off = 0;
+		for (i = 0; i < req->nparts; i++)
+			total += (curl_off_t)req->parts[i].len;
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, rd);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, rd);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, total);
 	} else if (strcmp(req->method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
@@ -260,7 +310,8 @@ hv_http_request(struct hv_http *h, const struct hv_http_request *req,
 	CURLcode rc;
 	int r;
 
-	if ((r = http_easy_prepare(h->curl, &h->policy, h->errbuf, req, resp, &headers, e)) < 0)
+	if ((r = http_easy_prepare(h->curl, &h->policy, h->errbuf, req, resp, &h->reader,
+	    &headers, e)) < 0)
 		return r;
 	rc = curl_easy_perform(h->curl);
 	if (rc != CURLE_OK)

@@ -27,6 +27,12 @@ struct hv_http;
 int hv_http_new(struct hv_http **h, const char *ca_file, long timeout, struct hv_err *e);
 void hv_http_free(struct hv_http *h);
 
+/* A piece of a body sent without being copied together. */
+struct hv_http_part {
+	const void *data;		/* borrowed */
+	size_t len;
+};
+
 struct hv_http_request {
 	const char *method;		/* "GET", "POST", ... */
 	const char *url;
@@ -34,6 +40,10 @@ struct hv_http_request {
 	const char *content_type;	/* for body, or NULL */
 	const void *body;		/* borrowed; NULL for none */
 	size_t body_len;
+	/* Or a body in pieces, sent one after the other (body is NULL then):
+	 * many requests can carry one large buffer without a copy each. */
+	const struct hv_http_part *parts;	/* borrowed */
+	size_t nparts;
 	const char *const *headers;	/* extra "Name: value" lines, NULL-ended, or NULL */
 };
 
@@ -75,8 +85,8 @@ void hv_http_multi_free(struct hv_http_multi *m);
 typedef void hv_http_done_fn(void *arg, int rc, const struct hv_err *e);
 
 /*
- * Start req, its answer into resp.  req->body and resp are borrowed until
- * done is called (from hv_http_multi_wait or hv_http_multi_abort); the
+ * Start req, its answer into resp.  req->body, req->parts (and what they
+ * point to) and resp are borrowed until done is called (from hv_http_multi_wait or hv_http_multi_abort); the
  * rest of req is copied.  Returns 0, or as hv_http_request (then done is
  * never called).
  */

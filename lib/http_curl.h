@@ -58,14 +58,21 @@ struct http_policy {
 void http_policy_init(struct http_policy *p, const char *ca_file, long timeout);
 void http_policy_release(struct http_policy *p);
 
+/* Where a transfer stands in a body sent in parts. */
+struct http_reader {
+	const struct hv_http_part *parts;	/* borrowed */
+	size_t nparts, part, off;
+};
+
 /*
  * Set up c for req under the one policy (lib/http.c), its answer into
- * resp: *headers gets the header list, for http_easy_release() once the
- * transfer is over.  HV_EUSAGE for a URL the policy refuses.
+ * resp, a body in parts read through rd (which must live as long as the
+ * transfer): *headers gets the header list, for http_easy_release() once
+ * the transfer is over.  HV_EUSAGE for a URL the policy refuses.
  */
 int http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
     const struct hv_http_request *req, struct hv_http_response *resp,
-    struct curl_slist **headers, struct hv_err *e);
+    struct http_reader *rd, struct curl_slist **headers, struct hv_err *e);
 void http_easy_release(CURL *c, struct curl_slist *headers);
 
 /* A failed transfer as the module reports it (HV_ETEMP, HV_EPROTO...). */

@@ -12,6 +12,7 @@ struct xfer {
 	CURL *easy;
 	struct curl_slist *headers;
 	struct hv_http_response *resp;	/* borrowed */
+	struct http_reader reader;
 	hv_http_done_fn *done;
 	void *arg;
 	char *method, *url;	/* owned, for messages */
@@ -109,8 +110,8 @@ hv_http_multi_start(struct hv_http_multi *m, const struct hv_http_request *req,
 			return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
 		}
 	}
-	if ((r = http_easy_prepare(x->easy, &m->policy, x->errbuf, req, resp, &x->headers,
-	    e)) < 0) {
+	if ((r = http_easy_prepare(x->easy, &m->policy, x->errbuf, req, resp, &x->reader,
+	    &x->headers, e)) < 0) {
 		http_easy_release(x->easy, x->headers);
 		x->headers = NULL;
 		x->next = m->spare;
