@@ -27,6 +27,8 @@ struct hv_gmail {
 	struct gmail_op *queue, *queue_tail;
 	size_t inflight;
 	double pause_until;	/* Google said to wait: no call before then */
+	int refused;		/* access gone: every call ends with why */
+	struct hv_err why;
 	struct hv_gmail *next;	/* the pool's mailboxes */
 };
 

@@ -242,6 +242,15 @@ again(struct gmail_op *op, long wait)
 	enqueue(g, op, 1);
 }
 
+/* The mailbox's access is gone (401 with a fresh token, or the token
+ * refused): its other calls end with why, without a try each. */
+static void
+refuse(struct hv_gmail *g, const struct hv_err *why)
+{
+	g->refused = 1;
+	g->why = *why;
+}
+
 static void
 breaker(struct hv_gmail_pool *p, const struct hv_err *e)
 {
@@ -301,6 +310,8 @@ on_answer(void *arg, int rc, const struct hv_err *he)
 		    HV_EPROTO;
 		hv_err_set(&op->e, rc, "%s %s: HTTP %ld: %s", g->account, op->c.method, status,
 		    msg[0] ? msg : "no message");
+		if (status == 401)
+			refuse(g, &op->e);
 		finish_later(op, rc);
 		return;
 	}
@@ -324,10 +335,13 @@ send_op(struct hv_gmail *g, struct gmail_op *op)
 		hv_buf_reset(&g->token);
 		/* A token endpoint that is busy or out of reach is tried again
 		 * like the call itself; one that refuses ends it. */
-		if (r == HV_ETEMP)
+		if (r == HV_ETEMP) {
 			again(op, -1);
-		else
-			finish_later(op, r);
+			return;
+		}
+		if (r == HV_EPERM)
+			refuse(g, &op->e);
+		finish_later(op, r);
 		return;
 	}
 	if (!op->prepared && op->prepare != NULL && (r = op->prepare(op, &op->e)) < 0) {
@@ -365,6 +379,11 @@ dispatch(struct hv_gmail *g, double now)
 	struct gmail_op *op, *prev;
 	double wake = 0;
 
+	while (g->refused && (op = g->queue) != NULL) {
+		unqueue(g, op, NULL);
+		op->e = g->why;
+		finish_later(op, HV_EPERM);
+	}
 	while (g->queue != NULL && g->inflight < g->pool->cap) {
 		if (g->pause_until > now)
 			return g->pause_until;

@@ -252,7 +252,7 @@ static void
 labelled(void *arg, int rc, const char *id, const struct hv_err *e)
 {
 	struct member *m = arg;
-	struct copy *c, *next;
+	struct copy *c, *next, *list;
 
 	if (rc == 0) {
 		snprintf(m->label, sizeof m->label, "%s", id);
@@ -262,7 +262,13 @@ labelled(void *arg, int rc, const char *id, const struct hv_err *e)
 		m->lrc = rc;
 		m->lwhy = hv_xstrdup(e->msg);
 	}
-	for (c = m->waiting, m->waiting = NULL; c != NULL; c = next) {
+	/* The copies waited last first: they start in the input's order. */
+	for (c = m->waiting, m->waiting = NULL, list = NULL; c != NULL; c = next) {
+		next = c->next;
+		c->next = list;
+		list = c;
+	}
+	for (c = list; c != NULL; c = next) {
 		next = c->next;
 		if (rc == 0)
 			upload(m->run, c);

@@ -308,6 +308,20 @@ for v in 0 x -1; do
 	ok "naming bad.conf:$line" grep -q "bad.conf:$line" "$T/.err" || sed 's/^/#   /' "$T/.err"
 done
 
+# 7. A member hv has no credentials for: its label cannot be asked for,
+# so every copy to it fails without a call to Google, and the others get
+# everything.
+{ cat "$HV_CONFIG"; printf '[team "nocred"]\nsource = s5@example.com\nmembers = a5@example.com x@elsewhere.example\nlabel = Nocred\n'; } >gone.conf
+deliver_n s5@example.com gone 10
+emu DELETE /_emu/stats >/dev/null
+hv-fetch -c gone.conf -t nocred 2>/dev/null | hv-sync -c gone.conf -t nocred >gone.out 2>gone.err
+ok 'hv-sync exits 66 when a member has no credentials' test $? -eq 66 || sed 's/^/#   /' gone.err gone.out | head
+ok 'the others got every message' test "$(grep -c '"a5@example.com":"imported"' gone.out)" -eq 10
+ok 'the member failed for each, saying why' \
+    test "$(grep -c '"x@elsewhere.example":"failed".*no account' gone.out)" -eq 10
+ok 'at no cost at Google: one token asked for, for the source' \
+    test "$(emu GET /_emu/stats | jq '.calls["oauth2.token"] // 0')" -le 2
+
 expect_success 'the audit trail verifies' hv-audit verify
 echo "# whole file: $(($(date +%s) - t0)) s"
 done_testing
