@@ -17,7 +17,9 @@ MAN5 = hv-audit.5 hv.conf.5 hv-seal.5
 MAN7 = hv.7
 UNIT = audit buf config crypto err json keys seal mime spool backup purge oauth store
 UNIT += lock
+UNIT += gmail
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
+FUZZ += fuzz-gmail
 
 # One object tree per compiler and sanitizer setting, so builds never mix.
 VARIANT_ = $(CC)

@@ -413,8 +413,8 @@ struct get_op {
 	void *arg;
 };
 
-static int
-message_of(struct hv_gmail *g, const char *id, const struct hv_buf *body,
+int
+gmail_message_of(const char *account, const char *id, const char *body, size_t len,
     struct hv_gmail_message *m, struct hv_err *e)
 {
 	struct hv_json *j = NULL;
@@ -422,8 +422,8 @@ message_of(struct hv_gmail *g, const char *id, const struct hv_buf *body,
 	int r = 0;
 
 	/* An answer that is not JSON is Google breaking the protocol. */
-	if (hv_json_parse(body->data ? body->data : "", body->len, &j, e) < 0) {
-		hv_err_wrap(e, "%s messages.get", g->account);
+	if (hv_json_parse(body ? body : "", len, &j, e) < 0) {
+		hv_err_wrap(e, "%s messages.get", account);
 		return e->code = HV_EPROTO;
 	}
 	copy_str(m->id, sizeof m->id, j, "id");
@@ -433,7 +433,7 @@ message_of(struct hv_gmail *g, const char *id, const struct hv_buf *body,
 	date = hv_json_get_str(j, "internalDate");
 	m->internal_date = date ? strtoll(date, NULL, 10) : 0;
 	if ((raw = hv_json_get_str(j, "raw")) == NULL || decode_raw(&m->raw, raw) < 0)
-		r = hv_err_set(e, HV_EPROTO, "%s messages.get %s: no usable raw", g->account, id);
+		r = hv_err_set(e, HV_EPROTO, "%s messages.get %s: no usable raw", account, id);
 	hv_json_free(j);
 	return r;
 }
@@ -445,7 +445,8 @@ get_finish(struct gmail_op *op)
 	int r = op->rc;
 
 	if (r == 0)
-		r = message_of(op->g, x->id, &x->resp.body, x->m, &op->e);
+		r = gmail_message_of(op->g->account, x->id, x->resp.body.data, x->resp.body.len,
+		    x->m, &op->e);
 	x->done(x->arg, r, x->id, &op->e);
 	hv_buf_release(&x->url);
 	hv_http_response_release(&x->resp);
@@ -499,16 +500,16 @@ struct label_op {
 	void *arg;
 };
 
-/* The id of the label called name in a labels.list answer: 0 or HV_ENOINPUT. */
-static int
-label_in(const struct hv_buf *body, const char *name, char id[64], struct hv_err *e)
+int
+gmail_label_in(const char *body, size_t len, const char *name, char id[64], struct hv_err *e)
 {
 	struct hv_json *j, *list, *l;
 	const char *s;
 	size_t i, n;
 	int r = HV_ENOINPUT;
 
-	if (hv_json_parse(body->data ? body->data : "", body->len, &j, e) < 0)
+	id[0] = '\0';
+	if (hv_json_parse(body ? body : "", len, &j, e) < 0)
 		return e->code = HV_EPROTO;
 	list = hv_json_get(j, "labels");
 	n = list ? hv_json_array_len(list) : 0;
@@ -522,6 +523,23 @@ label_in(const struct hv_buf *body, const char *name, char id[64], struct hv_err
 		hv_json_free(l);
 	}
 	hv_json_free(list);
+	hv_json_free(j);
+	return r;
+}
+
+int
+gmail_id_of(const char *body, size_t len, int plain, char id[64])
+{
+	struct hv_json *j = NULL;
+	const char *s;
+	int r = HV_EPROTO;
+
+	id[0] = '\0';
+	if (hv_json_parse(body ? body : "", len, &j, NULL) == 0 &&
+	    (s = hv_json_get_str(j, "id")) != NULL && (!plain || gmail_plain_id(s, strlen(s)))) {
+		snprintf(id, 64, "%s", s);
+		r = 0;
+	}
 	hv_json_free(j);
 	return r;
 }
@@ -556,12 +574,11 @@ static void
 label_finish(struct gmail_op *op)
 {
 	struct label_op *x = (struct label_op *)op;
-	struct hv_json *j = NULL;
 	char id[64] = "";
 	int r = op->rc;
 
 	if (r == 0 && x->stage != LABEL_CREATE) {
-		r = label_in(&x->resp.body, x->name, id, &op->e);
+		r = gmail_label_in(x->resp.body.data, x->resp.body.len, x->name, id, &op->e);
 		if (r == HV_ENOINPUT && x->stage == LABEL_LIST) {
 			label_step(x, LABEL_CREATE);
 			return;
@@ -572,12 +589,8 @@ label_finish(struct gmail_op *op)
 		else if (r < 0)
 			hv_err_wrap(&op->e, "%s labels.list", op->g->account);
 	} else if (r == 0) {
-		if (hv_json_parse(x->resp.body.data ? x->resp.body.data : "", x->resp.body.len,
-		    &j, &op->e) == 0 && hv_json_get_str(j, "id") != NULL)
-			copy_str(id, sizeof id, j, "id");
-		else
+		if (gmail_id_of(x->resp.body.data, x->resp.body.len, 0, id) < 0)
 			r = hv_err_set(&op->e, HV_EPROTO, "%s labels.create: no id", op->g->account);
-		hv_json_free(j);
 	} else if (r == HV_EPROTO && x->stage == LABEL_CREATE && x->resp.status == 409) {
 		label_step(x, LABEL_RELIST);	/* someone made it meanwhile */
 		return;
@@ -692,20 +705,12 @@ static void
 upload_finish(struct gmail_op *op)
 {
 	struct upload_op *x = (struct upload_op *)op;
-	struct hv_json *j = NULL;
 	char id[64] = "";
 	int r = op->rc;
 
-	if (r == 0) {
-		if (hv_json_parse(x->resp.body.data ? x->resp.body.data : "", x->resp.body.len,
-		    &j, &op->e) < 0 || hv_json_get_str(j, "id") == NULL ||
-		    !gmail_plain_id(hv_json_get_str(j, "id"), strlen(hv_json_get_str(j, "id"))))
-			r = hv_err_set(&op->e, HV_EPROTO, "%s %s: answer without an id",
-			    op->g->account, op->c.method);
-		else
-			copy_str(id, sizeof id, j, "id");
-		hv_json_free(j);
-	}
+	if (r == 0 && gmail_id_of(x->resp.body.data, x->resp.body.len, 1, id) < 0)
+		r = hv_err_set(&op->e, HV_EPROTO, "%s %s: answer without an id", op->g->account,
+		    op->c.method);
 	x->done(x->arg, r, id, &op->e);
 	hv_buf_release(&x->url);
 	hv_buf_release(&x->head);

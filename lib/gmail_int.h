@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
+#include "gmail.h"
 #include "http.h"
 #include "json.h"
 #include "quota.h"
@@ -114,5 +115,70 @@ void gmail_labels_of(const struct hv_json *msg, char *out, size_t max);
  * for an id that is not a plain token (it would break the JSON body).
  */
 int gmail_id_array(struct hv_buf *b, const char *key, const char *list);
+
+/*
+ * Google's answers, read apart from the calls that get them, so the unit
+ * test (tests/unit/gmail.c) and the fuzzer (tests/fuzz/fuzz-gmail.c)
+ * reach them without a network.  body is len bytes of the answer, not a C
+ * string (NULL when len is 0); none of them keeps it or blocks.
+ */
+
+/*
+ * Google's error body, {"error":{"message":M,"errors":[{"reason":R},...]}}:
+ * M into msg (mmax bytes) and the first error's R into reason (rmax
+ * bytes), each "" when absent, not a string, or body is not JSON.  Longer
+ * text is cut to fit: both only ever go into an error message.  Never
+ * fails.
+ */
+void gmail_error_of(const char *body, size_t len, char *reason, size_t rmax, char *msg,
+    size_t mmax);
+
+/* 1 when an answer of status with reason (from gmail_error_of) is a rate
+ * limit, to wait for and retry: 429, or 403 with reason rateLimitExceeded
+ * or userRateLimitExceeded (not dailyLimitExceeded).  Else 0. */
+int gmail_rate_limited(long status, const char *reason);
+
+/*
+ * The end of a lockout Gmail names in an error message's prose, "User-rate
+ * limit exceeded.  Retry after 2023-03-07T18:18:23.688Z": the whole
+ * seconds from now (seconds since the epoch) until then, plus one (the
+ * fraction of a second is dropped), or 0 when that time is past.  -1 when
+ * msg holds no "Retry after " followed by a time as hv_audit_parse_time
+ * reads it, ending at a space, tab, quote or the end of msg.  The wait is
+ * not capped here (the time can be years off): the caller caps it.
+ */
+long gmail_retry_after(const char *msg, double now);
+
+/*
+ * A messages.get format=raw answer into m (from hv_gmail_message_init):
+ * id, threadId and historyId ("" when absent, cut to fit their arrays),
+ * the label ids (as gmail_labels_of), internalDate (0 when absent) and
+ * raw, base64url with or without padding, decoded and appended to m->raw.
+ * 0, or HV_EPROTO when body is not JSON, or raw is absent, not base64url
+ * or larger than m->raw may hold; m's other fields may be set then.
+ * account and id only name the call in e, which must not be NULL.
+ */
+int gmail_message_of(const char *account, const char *id, const char *body, size_t len,
+    struct hv_gmail_message *m, struct hv_err *e);
+
+/*
+ * The id of the first label called name (compared without regard to case,
+ * as Gmail compares them) in a labels.list answer, {"labels":[{"id":I,
+ * "name":N},...]}, into id (cut to 63 bytes; "" when the label has none).
+ * 0; HV_ENOINPUT when no label is so called, or labels is absent or not an
+ * array; HV_EPROTO when body is not JSON, with e (not NULL) saying why.
+ * id is "" unless 0 is returned.
+ */
+int gmail_label_in(const char *body, size_t len, const char *name, char id[64],
+    struct hv_err *e);
+
+/*
+ * The "id" of the answer to a call that made something into id (cut to 63
+ * bytes): labels.create with plain 0, messages.insert and import with
+ * plain 1, when the id must also be a plain token (gmail_plain_id), since
+ * it goes into JSON bodies later.  0, or HV_EPROTO when body is not JSON
+ * or has no such id; id is "" then.  The caller words the error.
+ */
+int gmail_id_of(const char *body, size_t len, int plain, char id[64]);
 
 #endif

@@ -113,15 +113,15 @@ gmail_pool_remove(struct hv_gmail_pool *p, struct hv_gmail *g)
 		}
 }
 
-/* Google's error body: its reason and message, when it is one. */
-static void
-google_error(const struct hv_buf *body, char *reason, size_t rmax, char *msg, size_t mmax)
+void
+gmail_error_of(const char *body, size_t len, char *reason, size_t rmax, char *msg,
+    size_t mmax)
 {
 	struct hv_json *j = NULL, *err = NULL, *list = NULL, *first = NULL;
 	const char *s;
 
 	reason[0] = msg[0] = '\0';
-	if (hv_json_parse(body->data ? body->data : "", body->len, &j, NULL) < 0)
+	if (hv_json_parse(body ? body : "", len, &j, NULL) < 0)
 		return;
 	if ((err = hv_json_get(j, "error")) != NULL) {
 		if ((s = hv_json_get_str(err, "message")) != NULL)
@@ -137,19 +137,17 @@ google_error(const struct hv_buf *body, char *reason, size_t rmax, char *msg, si
 	hv_json_free(j);
 }
 
-static int
-rate_limited(long status, const char *reason)
+int
+gmail_rate_limited(long status, const char *reason)
 {
 	return status == 429 || (status == 403 && (strcmp(reason, "rateLimitExceeded") == 0 ||
 	    strcmp(reason, "userRateLimitExceeded") == 0));
 }
 
-/*
- * Gmail names the end of a lockout in prose: "User-rate limit exceeded.
- * Retry after 2023-03-07T18:18:23.688Z".  Seconds from now, or -1.
- */
-static long
-retry_after_text(const char *msg, double now)
+/* The fraction of a second is dropped in parsing: one more second makes
+ * up for it, so a retry never goes early. */
+long
+gmail_retry_after(const char *msg, double now)
 {
 	const char *p = strstr(msg, "Retry after ");
 	time_t t;
@@ -296,7 +294,8 @@ on_answer(void *arg, int rc, const struct hv_err *he)
 		finish_later(op, 0);
 		return;
 	}
-	google_error(&op->resp->body, reason, sizeof reason, msg, sizeof msg);
+	gmail_error_of(op->resp->body.data, op->resp->body.len, reason, sizeof reason, msg,
+	    sizeof msg);
 	if (status == 401 && !op->renewed) {
 		/* The cached token may have died early: one fresh try. */
 		op->renewed = 1;
@@ -305,7 +304,7 @@ on_answer(void *arg, int rc, const struct hv_err *he)
 		enqueue(g, op, 1);
 		return;
 	}
-	if (!rate_limited(status, reason) && status < 500) {
+	if (!gmail_rate_limited(status, reason) && status < 500) {
 		rc = status == 404 ? HV_ENOINPUT : status == 401 || status == 403 ? HV_EPERM :
 		    HV_EPROTO;
 		hv_err_set(&op->e, rc, "%s %s: HTTP %ld: %s", g->account, op->c.method, status,
@@ -318,8 +317,8 @@ on_answer(void *arg, int rc, const struct hv_err *he)
 	hv_err_set(&op->e, HV_ETEMP, "%s %s: HTTP %ld: %s", g->account, op->c.method, status,
 	    msg[0] ? msg : "no message");
 	wait = op->resp->retry_after;
-	if (wait < 0 && rate_limited(status, reason))
-		wait = retry_after_text(msg, now_s());
+	if (wait < 0 && gmail_rate_limited(status, reason))
+		wait = gmail_retry_after(msg, now_s());
 	again(op, wait);
 }
 

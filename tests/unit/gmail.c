@@ -1,0 +1,469 @@
+/*
+ * gmail: Google's answers as lib/gmail*.c read them, without a network.
+ * Error bodies as Google sends them (as reported against Google's client
+ * libraries, GYB and GAM) to reason, message and whether to wait; the
+ * lockout's "Retry after" prose; messages.get format=raw answers;
+ * labels.list answers; and the ids of labels.create and upload answers.
+ * Each bad answer is refused with the code gmail_int.h names.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "gmail.h"
+#include "gmail_int.h"
+#include "tap.h"
+
+#define NOW 1700000000.0	/* 2023-11-14T22:13:20Z */
+
+/* The message of a quota error, as Google words it. */
+#define QUOTA_MSG "Quota exceeded for quota metric 'Queries' and limit 'Queries per " \
+    "minute per user' of service 'gmail.googleapis.com' for consumer " \
+    "'project_number:123456789012'."
+
+/* Error answers: status, body, the reason and message read, rate limited. */
+static const struct {
+	long status;
+	const char *body, *reason, *msg;
+	int limited;
+} errors[] = {
+	/* The concurrency limit. */
+	{ 429, "{\"error\":{\"errors\":[{\"domain\":\"usageLimits\",\"reason\":"
+	    "\"rateLimitExceeded\",\"message\":\"Too many concurrent requests for user\"}],"
+	    "\"code\":429,\"message\":\"Too many concurrent requests for user\","
+	    "\"status\":\"RESOURCE_EXHAUSTED\"}}", "rateLimitExceeded",
+	    "Too many concurrent requests for user", 1 },
+	{ 429, "{\"error\":{\"errors\":[{\"domain\":\"global\",\"reason\":"
+	    "\"rateLimitExceeded\",\"message\":\"Too many concurrent requests for user\"}],"
+	    "\"code\":429,\"message\":\"Too many concurrent requests for user\"}}",
+	    "rateLimitExceeded", "Too many concurrent requests for user", 1 },
+	/* The project's quota, newer style, as a 403 and as a 429. */
+	{ 403, "{\"error\":{\"code\":403,\"message\":\"" QUOTA_MSG "\",\"errors\":[{\"message\":"
+	    "\"" QUOTA_MSG "\",\"domain\":\"usageLimits\",\"reason\":\"rateLimitExceeded\"}],"
+	    "\"status\":\"PERMISSION_DENIED\"}}", "rateLimitExceeded", QUOTA_MSG, 1 },
+	{ 429, "{\"error\":{\"code\":429,\"message\":\"Resource has been exhausted (e.g. check "
+	    "quota).\",\"errors\":[{\"message\":\"Resource has been exhausted (e.g. check "
+	    "quota).\",\"domain\":\"global\",\"reason\":\"rateLimitExceeded\"}],\"status\":"
+	    "\"RESOURCE_EXHAUSTED\"}}", "rateLimitExceeded",
+	    "Resource has been exhausted (e.g. check quota).", 1 },
+	/* The classic per-user limits. */
+	{ 403, "{\"error\":{\"errors\":[{\"domain\":\"usageLimits\",\"reason\":"
+	    "\"userRateLimitExceeded\",\"message\":\"User Rate Limit Exceeded\"}],\"code\":403,"
+	    "\"message\":\"User Rate Limit Exceeded\"}}", "userRateLimitExceeded",
+	    "User Rate Limit Exceeded", 1 },
+	{ 403, "{\"error\":{\"errors\":[{\"domain\":\"usageLimits\",\"reason\":"
+	    "\"rateLimitExceeded\",\"message\":\"Rate Limit Exceeded\"}],\"code\":403,"
+	    "\"message\":\"Rate Limit Exceeded\"}}", "rateLimitExceeded", "Rate Limit Exceeded",
+	    1 },
+	{ 403, "{\"error\":{\"errors\":[{\"domain\":\"usageLimits\",\"reason\":"
+	    "\"dailyLimitExceeded\",\"message\":\"Daily Limit Exceeded\"}],\"code\":403,"
+	    "\"message\":\"Daily Limit Exceeded\"}}", "dailyLimitExceeded", "Daily Limit Exceeded",
+	    0 },
+	/* The timed lockout. */
+	{ 403, "{\"error\":{\"errors\":[{\"domain\":\"usageLimits\",\"reason\":"
+	    "\"userRateLimitExceeded\",\"message\":\"User-rate limit exceeded.  Retry after "
+	    "2023-11-14T22:14:50.688Z\"}],\"code\":403,\"message\":\"User-rate limit exceeded.  "
+	    "Retry after 2023-11-14T22:14:50.688Z\"}}", "userRateLimitExceeded",
+	    "User-rate limit exceeded.  Retry after 2023-11-14T22:14:50.688Z", 1 },
+	/* Refusals. */
+	{ 401, "{\"error\":{\"errors\":[{\"domain\":\"global\",\"reason\":\"authError\","
+	    "\"message\":\"Invalid Credentials\",\"locationType\":\"header\",\"location\":"
+	    "\"Authorization\"}],\"code\":401,\"message\":\"Invalid Credentials\"}}", "authError",
+	    "Invalid Credentials", 0 },
+	{ 403, "{\"error\":{\"errors\":[{\"domain\":\"global\",\"reason\":\"domainPolicy\","
+	    "\"message\":\"Domain policy has disabled third-party Drive apps\"}],\"code\":403,"
+	    "\"message\":\"Domain policy has disabled third-party Drive apps\"}}", "domainPolicy",
+	    "Domain policy has disabled third-party Drive apps", 0 },
+	{ 404, "{\"error\":{\"errors\":[{\"domain\":\"global\",\"reason\":\"notFound\","
+	    "\"message\":\"Requested entity was not found.\"}],\"code\":404,\"message\":"
+	    "\"Requested entity was not found.\",\"status\":\"NOT_FOUND\"}}", "notFound",
+	    "Requested entity was not found.", 0 },
+	{ 400, "{\"error\":{\"code\":400,\"errors\":[{\"domain\":\"global\",\"location\":\"id\","
+	    "\"locationType\":\"parameter\",\"message\":\"Invalid id value\",\"reason\":"
+	    "\"invalidArgument\"}],\"message\":\"Invalid id value\"}}", "invalidArgument",
+	    "Invalid id value", 0 },
+	{ 500, "{\"error\":{\"errors\":[{\"domain\":\"global\",\"reason\":\"backendError\","
+	    "\"message\":\"Backend Error\"}],\"code\":500,\"message\":\"Backend Error\"}}",
+	    "backendError", "Backend Error", 0 },
+	/* Answers that are not Google's error body. */
+	{ 502, "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 502 "
+	    "(Server Error)!!1</title>\n  <p><b>502.</b> <ins>That\xe2\x80\x99s an error.</ins>\n"
+	    "  <p>The server encountered a temporary error and could not complete your request."
+	    "<p>Please try again in 30 seconds.  <ins>That\xe2\x80\x99s all we know.</ins>\n",
+	    "", "", 0 },
+	{ 429, "", "", "", 1 },
+	{ 429, "Too Many Requests", "", "", 1 },
+	{ 403, "{\"error\":\"rateLimitExceeded\"}", "", "", 0 },
+	{ 403, "{\"error\":{\"message\":\"Rate Limit Exceeded\"}}", "", "Rate Limit Exceeded", 0 },
+	{ 403, "{\"error\":{\"message\":7,\"errors\":[]}}", "", "", 0 },
+	{ 403, "{\"error\":{\"errors\":{\"reason\":\"rateLimitExceeded\"}}}", "", "", 0 },
+	{ 403, "{\"error\":{\"errors\":[\"rateLimitExceeded\"]}}", "", "", 0 },
+	{ 403, "{\"error\":{\"errors\":[{\"reason\":\"RateLimitExceeded\"}]}}",
+	    "RateLimitExceeded", "", 0 },
+	{ 403, "{\"error\":{\"errors\":[{\"reason\":\"notFound\"},{\"reason\":"
+	    "\"rateLimitExceeded\"}]}}", "notFound", "", 0 },
+	{ 403, "[{\"error\":{\"errors\":[{\"reason\":\"rateLimitExceeded\"}]}}]", "", "", 0 },
+	{ 403, "{\"error\":{\"errors\":[{\"reason\":\"rateLimitExceeded\"}]}} trailing", "", "",
+	    0 },
+	{ 500, "{\"error\":{\"errors\":[{\"reason\":\"rateLimitExceeded\"}]}}",
+	    "rateLimitExceeded", "", 0 },
+};
+
+static void
+test_errors(void)
+{
+	/* The sizes on_answer reads into. */
+	char reason[128], msg[512];
+	size_t i;
+
+	for (i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+		memset(reason, 'x', sizeof reason);
+		memset(msg, 'x', sizeof msg);
+		gmail_error_of(errors[i].body, strlen(errors[i].body), reason, sizeof reason, msg,
+		    sizeof msg);
+		is_str(reason, errors[i].reason, "error %zu (HTTP %ld): reason", i,
+		    errors[i].status);
+		is_str(msg, errors[i].msg, "error %zu: message", i);
+		is_int(gmail_rate_limited(errors[i].status, reason), errors[i].limited,
+		    "error %zu: %s", i, errors[i].limited ? "a rate limit" : "not a rate limit");
+	}
+	gmail_error_of(NULL, 0, reason, sizeof reason, msg, sizeof msg);
+	ok(reason[0] == '\0' && msg[0] == '\0', "an empty answer (no body at all)");
+}
+
+/* Text longer than the buffers is cut to fit them, never past them. */
+static void
+test_error_cut(void)
+{
+	char body[4096], reason[128], msg[512];
+	size_t n;
+
+	n = (size_t)snprintf(body, sizeof body, "{\"error\":{\"message\":\"%0600d\",\"errors\":"
+	    "[{\"reason\":\"%0200d\"}]}}", 7, 8);
+	gmail_error_of(body, n, reason, sizeof reason, msg, sizeof msg);
+	is_int(strlen(msg), sizeof msg - 1, "a long message is cut to its buffer");
+	is_int(strlen(reason), sizeof reason - 1, "a long reason is cut to its buffer");
+	ok(msg[0] == '0' && msg[510] == '0' && reason[126] == '0', "keeping its start");
+	gmail_error_of(body, n, reason, 1, msg, 1);
+	ok(reason[0] == '\0' && msg[0] == '\0', "buffers of one byte get the empty string");
+}
+
+/* Lockout prose: the message, now, the wait. */
+static const struct {
+	const char *msg;
+	double now;
+	long wait;
+} retries[] = {
+	/* 90 s ahead: 90, and one for the fraction dropped. */
+	{ "User-rate limit exceeded.  Retry after 2023-11-14T22:14:50Z", NOW, 91 },
+	{ "User-rate limit exceeded.  Retry after 2023-11-14T22:14:50.688Z", NOW, 91 },
+	{ "User-rate limit exceeded.  Retry after 2023-11-14T22:14:50.000000001Z", NOW, 91 },
+	{ "User-rate limit exceeded.  Retry after 2023-11-14T22:14:50.Z", NOW, 91 },
+	{ "User-rate limit exceeded.  Retry after 2023-11-14T22:14:50Z", NOW + 0.25, 90 },
+	{ "rateLimitExceeded: User-rate limit exceeded.  Retry after 2023-11-14T22:14:50.688Z",
+	    NOW, 91 },
+	{ "Retry after 2023-11-14T22:14:50Z", NOW, 91 },
+	{ "Retry after 2023-11-14T22:14:50Z and then some", NOW, 91 },
+	{ "Retry after 2023-11-14T22:14:50Z\tthen", NOW, 91 },
+	{ "'Retry after 2023-11-14T22:14:50Z'", NOW, 91 },
+	/* Hours ahead (the caller caps the wait, not this). */
+	{ "Retry after 2023-11-15T01:13:20Z", NOW, 3 * 3600 + 1 },
+	{ "Retry after 2023-11-16T22:13:20.5Z", NOW, 2 * 86400 + 1 },
+	/* Now, or past. */
+	{ "Retry after 2023-11-14T22:13:20Z", NOW, 0 },
+	{ "Retry after 2023-11-14T22:13:19.999Z", NOW, 0 },
+	{ "Retry after 2023-03-07T18:18:23.688Z", NOW, 0 },
+	{ "Retry after 1970-01-01T00:00:00Z", NOW, 0 },
+	{ "Retry after 2023-11-14", NOW, 0 },
+	/* No time named. */
+	{ "User Rate Limit Exceeded", NOW, -1 },
+	{ "", NOW, -1 },
+	{ "Retry after ", NOW, -1 },
+	{ "Retry after soon", NOW, -1 },
+	{ "Retry after 30s", NOW, -1 },
+	{ "Retry after 2023-11-14T22:14:50", NOW, -1 },
+	{ "Retry after 2023-11-14T22:14:50+00:00", NOW, -1 },
+	{ "Retry after 2023-11-14 22:14:50Z", NOW, 0 },	/* the date alone, ended by the space */
+	{ "Retry after 2023-11-14T22:14:50Z.", NOW, -1 },
+	{ "Retry after 2023-11-14T22:14:50ZZ", NOW, -1 },
+	{ "Retry after 2023-13-14T22:14:50Z", NOW, -1 },
+	{ "Retry after 2023-11-14T24:14:50Z", NOW, -1 },
+	{ "Retry after 2023-11-14T22:60:50Z", NOW, -1 },
+	{ "Retry after 2023-11-14T22:14:61Z", NOW, -1 },
+	{ "Retry after 2023-11-00T22:14:50Z", NOW, -1 },
+	{ "Retry after -023-11-14T22:14:50Z", NOW, -1 },
+	{ "Retry after 2023-11-14T22:14:5", NOW, -1 },
+	{ "Retry after  2023-11-14T22:14:50Z", NOW, -1 },
+	{ "retry after 2023-11-14T22:14:50Z", NOW, -1 },
+	{ "Retry After 2023-11-14T22:14:50Z", NOW, -1 },
+	{ "Retry after\t2023-11-14T22:14:50Z", NOW, -1 },
+	/* The first "Retry after " is the one read. */
+	{ "Retry after later.  Retry after 2023-11-14T22:14:50Z", NOW, -1 },
+	{ "Retry after 2023-11-14T22:14:50Z, or Retry after 2023-11-14T23:13:20Z", NOW, -1 },
+};
+
+static void
+test_retry_after(void)
+{
+	char when[28], msg[64];
+	size_t i;
+	long w;
+
+	for (i = 0; i < sizeof retries / sizeof retries[0]; i++)
+		is_int(gmail_retry_after(retries[i].msg, retries[i].now), retries[i].wait,
+		    "retry after: '%s'", retries[i].msg);
+
+	/* On the real clock, as on_answer calls it. */
+	hv_audit_format_time(when, (time_t)(hv_now() + 90), 0);
+	snprintf(msg, sizeof msg, "Retry after %s", when);
+	w = gmail_retry_after(msg, (double)hv_now_us() / 1e6);
+	ok(w >= 89 && w <= 91, "a time 90 s ahead on the clock: %ld", w);
+	hv_audit_format_time(when, (time_t)(hv_now() - 90), 0);
+	snprintf(msg, sizeof msg, "Retry after %s", when);
+	is_int(gmail_retry_after(msg, (double)hv_now_us() / 1e6), 0,
+	    "a time 90 s past on the clock");
+}
+
+/* Good messages.get answers: body, then what m holds. */
+static const struct {
+	const char *body;
+	const char *id, *thread, *history, *labels;
+	long long date;
+	const char *raw;
+	size_t rawlen;
+} messages[] = {
+	{ "{\"id\":\"18c2a1b2c3d4e5f6\",\"threadId\":\"18c2a1b2c3d4e5f0\",\"labelIds\":"
+	    "[\"INBOX\",\"UNREAD\"],\"snippet\":\"hi\",\"sizeEstimate\":120,\"historyId\":"
+	    "\"987654\",\"internalDate\":\"1700000000000\",\"raw\":\"RnJvbTogYUBleGFtcGxlLmNvbQ0K"
+	    "U3ViamVjdDogaGkNCg0KaGkNCg==\"}", "18c2a1b2c3d4e5f6", "18c2a1b2c3d4e5f0", "987654",
+	    "INBOX UNREAD", 1700000000000LL,
+	    "From: a@example.com\r\nSubject: hi\r\n\r\nhi\r\n", 40 },
+	/* Padded and unpadded, one and two bytes over a group of three. */
+	{ "{\"id\":\"a\",\"raw\":\"aGVsbG8=\"}", "a", "", "", "", 0, "hello", 5 },
+	{ "{\"id\":\"a\",\"raw\":\"aGVsbG8\"}", "a", "", "", "", 0, "hello", 5 },
+	{ "{\"id\":\"a\",\"raw\":\"YQ==\"}", "a", "", "", "", 0, "a", 1 },
+	{ "{\"id\":\"a\",\"raw\":\"YQ\"}", "a", "", "", "", 0, "a", 1 },
+	{ "{\"id\":\"a\",\"raw\":\"aGVs\"}", "a", "", "", "", 0, "hel", 3 },
+	/* The URL alphabet, and bytes that are not text. */
+	{ "{\"id\":\"a\",\"raw\":\"-_8A\"}", "a", "", "", "", 0, "\xfb\xff\x00", 3 },
+	/* Labels: absent, empty, many, with what is not an id left out. */
+	{ "{\"id\":\"a\",\"labelIds\":[],\"raw\":\"aGk\"}", "a", "", "", "", 0, "hi", 2 },
+	{ "{\"id\":\"a\",\"labelIds\":[\"INBOX\",\"UNREAD\",\"IMPORTANT\",\"CATEGORY_PERSONAL\","
+	    "\"Label_1\",\"Label_22\",\"Label_333\"],\"raw\":\"aGk\"}", "a", "", "",
+	    "INBOX UNREAD IMPORTANT CATEGORY_PERSONAL Label_1 Label_22 Label_333", 0, "hi", 2 },
+	{ "{\"id\":\"a\",\"labelIds\":[7,\"INBOX\",null,{\"id\":\"X\"}],\"raw\":\"aGk\"}", "a",
+	    "", "", "INBOX", 0, "hi", 2 },
+	{ "{\"id\":\"a\",\"labelIds\":\"INBOX\",\"raw\":\"aGk\"}", "a", "", "", "", 0, "hi", 2 },
+	{ "{\"raw\":\"aGk\",\"internalDate\":\"-5\"}", "", "", "", "", -5, "hi", 2 },
+	{ "{\"raw\":\"aGk\",\"internalDate\":1700000000000}", "", "", "", "", 0, "hi", 2 },
+};
+
+/* messages.get answers refused, each with HV_EPROTO. */
+static const char *const bad_messages[] = {
+	/* raw missing, not a string, or not base64url. */
+	"{\"id\":\"a\",\"threadId\":\"a\",\"historyId\":\"1\"}",
+	"{\"id\":\"a\",\"raw\":null}",
+	"{\"id\":\"a\",\"raw\":42}",
+	"{\"id\":\"a\",\"raw\":[\"aGk\"]}",
+	"{\"id\":\"a\",\"raw\":\"+/8A\"}",		/* base64, not base64url */
+	"{\"id\":\"a\",\"raw\":\"aGVs\\nbG8=\"}",
+	"{\"id\":\"a\",\"raw\":\"aGVs bG8=\"}",
+	"{\"id\":\"a\",\"raw\":\"aGVsb\"}",		/* a length base64 never has */
+	"{\"id\":\"a\",\"raw\":\"aGl\"}",		/* bits left over */
+	"{\"id\":\"a\",\"raw\":\"aG=k\"}",
+	"{\"id\":\"a\",\"raw\":\"\\u00e9\"}",
+	/* Not JSON, or not one value. */
+	"",
+	"<html><body>Service Unavailable</body></html>",
+	"{\"id\":\"a\",\"raw\":\"aGk\"",
+	"{\"id\":\"a\",\"raw\":\"aGk\"} {}",
+	"[{\"id\":\"a\",\"raw\":\"aGk\"}]",
+	"\"aGk\"",
+};
+
+static void
+test_messages(void)
+{
+	struct hv_gmail_message m;
+	struct hv_err e;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof messages / sizeof messages[0]; i++) {
+		memset(&e, 0, sizeof e);
+		hv_gmail_message_init(&m);
+		r = gmail_message_of("a@example.com", "18c2", messages[i].body,
+		    strlen(messages[i].body), &m, &e);
+		is_int(r, 0, "messages.get answer %zu: taken", i);
+		if (r == 0) {
+			is_str(m.id, messages[i].id, "messages.get answer %zu: id", i);
+			is_str(m.thread_id, messages[i].thread, "messages.get answer %zu: threadId", i);
+			is_str(m.history_id, messages[i].history, "messages.get answer %zu: historyId",
+			    i);
+			is_str(m.labels, messages[i].labels, "messages.get answer %zu: labels", i);
+			is_int(m.internal_date, messages[i].date, "messages.get answer %zu: date", i);
+			ok(m.raw.len == messages[i].rawlen && (m.raw.len == 0 ||
+			    memcmp(m.raw.data, messages[i].raw, m.raw.len) == 0),
+			    "messages.get answer %zu: raw decoded", i);
+		}
+		hv_gmail_message_release(&m);
+	}
+	for (i = 0; i < sizeof bad_messages / sizeof bad_messages[0]; i++) {
+		memset(&e, 0, sizeof e);
+		hv_gmail_message_init(&m);
+		r = gmail_message_of("a@example.com", "18c2", bad_messages[i],
+		    strlen(bad_messages[i]), &m, &e);
+		is_int(r, HV_EPROTO, "bad messages.get answer %zu: refused", i);
+		ok(e.code == r && strstr(e.msg, "a@example.com messages.get") != NULL,
+		    "bad messages.get answer %zu: says which call: %s", i, e.msg);
+		hv_gmail_message_release(&m);
+	}
+	memset(&e, 0, sizeof e);
+	hv_gmail_message_init(&m);
+	is_int(gmail_message_of("a@example.com", "18c2", NULL, 0, &m, &e), HV_EPROTO,
+	    "no answer at all");
+	hv_gmail_message_release(&m);
+	memset(&e, 0, sizeof e);
+	hv_gmail_message_init(&m);
+	r = gmail_message_of("a@example.com", "18c2", "{\"id\":\"18c2\"}", 13, &m, &e);
+	ok(strstr(e.msg, "no usable raw") != NULL, "a missing raw is named: %s", e.msg);
+	ok(m.raw.secret, "raw is held as a secret");
+	hv_gmail_message_release(&m);
+}
+
+/* A labels.list answer: INBOX, then x. */
+#define LABELS(x) \
+    "{\"labels\":[{\"id\":\"INBOX\",\"name\":\"INBOX\",\"type\":\"system\"}" x "]}"
+
+/* labels.list answers: body, the name asked for, code, the id found. */
+static const struct {
+	const char *body, *name;
+	int code;
+	const char *id;
+} labels[] = {
+	{ LABELS(",{\"id\":\"Label_7\",\"name\":\"hv-team\",\"messageListVisibility\":\"show\","
+	    "\"labelListVisibility\":\"labelShow\",\"type\":\"user\"}"), "hv-team", 0, "Label_7" },
+	{ LABELS(",{\"id\":\"Label_7\",\"name\":\"HV-Team\"}"), "hv-team", 0, "Label_7" },
+	{ LABELS(",{\"id\":\"Label_7\",\"name\":\"hv-team\"}"), "HV-TEAM", 0, "Label_7" },
+	{ LABELS(""), "inbox", 0, "INBOX" },
+	/* The first of two that match wins. */
+	{ LABELS(",{\"id\":\"Label_1\",\"name\":\"hv-team\"},{\"id\":\"Label_2\",\"name\":"
+	    "\"HV-TEAM\"}"), "Hv-Team", 0, "Label_1" },
+	/* Names with odd bytes match only themselves. */
+	{ LABELS(",{\"id\":\"Label_3\",\"name\":\"hv team/\\u00e9quipe \\u2709\"}"),
+	    "HV TEAM/\xc3\xa9quipe \xe2\x9c\x89", 0, "Label_3" },
+	{ LABELS(",{\"id\":\"Label_4\",\"name\":\"a\\\"b\\\\c\\td\"}"), "A\"B\\C\tD", 0, "Label_4" },
+	{ LABELS(",{\"id\":\"Label_5\",\"name\":\"parent/child\"}"), "parent/child", 0, "Label_5" },
+	{ LABELS(",{\"id\":\"Label_5\",\"name\":\"parent/child\"}"), "parent", HV_ENOINPUT, NULL },
+	{ LABELS(",{\"id\":\"Label_5\",\"name\":\"parent/child\"}"), "child", HV_ENOINPUT, NULL },
+	{ LABELS(",{\"id\":\"Label_6\",\"name\":\"hv-team \"}"), "hv-team", HV_ENOINPUT, NULL },
+	{ LABELS(",{\"id\":\"Label_6\",\"name\":\" hv-team\"}"), "hv-team", HV_ENOINPUT, NULL },
+	{ LABELS(",{\"id\":\"Label_6\",\"name\":\"hv-team\"}"), "hv-team ", HV_ENOINPUT, NULL },
+	{ LABELS(",{\"id\":\"Label_6\",\"name\":\"hv_team\"}"), "hv-team", HV_ENOINPUT, NULL },
+	{ LABELS(",{\"id\":\"Label_6\",\"name\":\"\\u00e9quipe\"}"), "equipe", HV_ENOINPUT, NULL },
+	/* jq reads the stray byte as U+FFFD. */
+	{ LABELS(",{\"id\":\"Label_6\",\"name\":\"hv-t\xff" "eam\"}"), "hv-t\xff" "eam",
+	    HV_ENOINPUT, NULL },
+	{ LABELS(",{\"id\":\"Label_6\",\"name\":\"\"}"), "hv-team", HV_ENOINPUT, NULL },
+	/* Absent, or labels that are not a list of labels. */
+	{ LABELS(""), "hv-team", HV_ENOINPUT, NULL },
+	{ "{\"labels\":[]}", "hv-team", HV_ENOINPUT, NULL },
+	{ "{}", "hv-team", HV_ENOINPUT, NULL },
+	{ "{\"labels\":null}", "hv-team", HV_ENOINPUT, NULL },
+	{ "{\"labels\":{\"id\":\"Label_7\",\"name\":\"hv-team\"}}", "hv-team", HV_ENOINPUT, NULL },
+	{ "{\"labels\":\"hv-team\"}", "hv-team", HV_ENOINPUT, NULL },
+	{ "{\"labels\":[\"hv-team\",7,null,[]]}", "hv-team", HV_ENOINPUT, NULL },
+	{ "{\"labels\":[{\"id\":\"Label_7\",\"name\":7}]}", "7", HV_ENOINPUT, NULL },
+	{ "[{\"id\":\"Label_7\",\"name\":\"hv-team\"}]", "hv-team", HV_ENOINPUT, NULL },
+	/* Not JSON. */
+	{ "", "hv-team", HV_EPROTO, NULL },
+	{ "<html>a captive portal</html>", "hv-team", HV_EPROTO, NULL },
+	{ "{\"labels\":[{\"id\":\"Label_7\",\"name\":\"hv-team\"}]", "hv-team", HV_EPROTO, NULL },
+	{ "{\"labels\":[]} []", "hv-team", HV_EPROTO, NULL },
+};
+
+static void
+test_labels(void)
+{
+	struct hv_err e;
+	char id[64];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof labels / sizeof labels[0]; i++) {
+		memset(&e, 0, sizeof e);
+		memset(id, 'x', sizeof id);
+		r = gmail_label_in(labels[i].body, strlen(labels[i].body), labels[i].name, id, &e);
+		is_int(r, labels[i].code, "labels.list answer %zu, '%s': code", i, labels[i].name);
+		is_str(id, r == 0 ? labels[i].id : "", "labels.list answer %zu: id", i);
+		if (r == HV_EPROTO)
+			ok(e.code == r && e.msg[0] != '\0', "labels.list answer %zu: says why: %s", i,
+			    e.msg);
+	}
+}
+
+/* The answers of labels.create and uploads: body, plain, code, the id. */
+static const struct {
+	const char *body;
+	int plain, code;
+	const char *id;
+} ids[] = {
+	{ "{\"id\":\"Label_7\",\"name\":\"hv-team\",\"messageListVisibility\":\"show\","
+	    "\"labelListVisibility\":\"labelShow\"}", 0, 0, "Label_7" },
+	{ "{\"id\":\"18c2a1b2c3d4e5f6\",\"threadId\":\"18c2a1b2c3d4e5f6\",\"labelIds\":"
+	    "[\"Label_7\"]}", 1, 0, "18c2a1b2c3d4e5f6" },
+	{ "{\"id\":\"a-b_C9\"}", 1, 0, "a-b_C9" },
+	/* A label's id is taken as Google gives it; a message's must be plain. */
+	{ "{\"id\":\"Label 7\"}", 0, 0, "Label 7" },
+	{ "{\"id\":\"18c2 18c3\"}", 1, HV_EPROTO, NULL },
+	{ "{\"id\":\"18c2\\\",\\\"x\"}", 1, HV_EPROTO, NULL },
+	{ "{\"id\":\"18c2/..\"}", 1, HV_EPROTO, NULL },
+	{ "{\"id\":\"\\u00e9\"}", 1, HV_EPROTO, NULL },
+	{ "{\"id\":\"\"}", 1, HV_EPROTO, NULL },
+	/* No id. */
+	{ "{\"threadId\":\"18c2\"}", 0, HV_EPROTO, NULL },
+	{ "{\"threadId\":\"18c2\"}", 1, HV_EPROTO, NULL },
+	{ "{\"id\":18}", 0, HV_EPROTO, NULL },
+	{ "{\"id\":null}", 1, HV_EPROTO, NULL },
+	{ "{\"id\":[\"18c2\"]}", 1, HV_EPROTO, NULL },
+	{ "[{\"id\":\"18c2\"}]", 1, HV_EPROTO, NULL },
+	{ "\"18c2\"", 0, HV_EPROTO, NULL },
+	/* Not JSON. */
+	{ "", 0, HV_EPROTO, NULL },
+	{ "", 1, HV_EPROTO, NULL },
+	{ "18c2", 1, HV_EPROTO, NULL },
+	{ "{\"id\":\"18c2\"", 1, HV_EPROTO, NULL },
+	{ "<html>Bad Gateway</html>", 0, HV_EPROTO, NULL },
+};
+
+static void
+test_ids(void)
+{
+	char id[64];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		memset(id, 'x', sizeof id);
+		r = gmail_id_of(ids[i].body, strlen(ids[i].body), ids[i].plain, id);
+		is_int(r, ids[i].code, "%s answer %zu: code", ids[i].plain ? "upload" :
+		    "labels.create", i);
+		is_str(id, r == 0 ? ids[i].id : "", "%s answer %zu: id", ids[i].plain ? "upload" :
+		    "labels.create", i);
+	}
+	is_int(gmail_id_of(NULL, 0, 1, id), HV_EPROTO, "no answer at all");
+}
+
+int
+main(void)
+{
+	test_errors();
+	test_error_cut();
+	test_retry_after();
+	test_messages();
+	test_labels();
+	test_ids();
+	return tap_done();
+}
