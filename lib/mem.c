@@ -61,12 +61,23 @@ page_round(size_t n)
 	return (n + pg - 1) / pg * pg;
 }
 
+/*
+ * Single pages given back, still locked and undumpable, wiped to zeros:
+ * a run seals and opens a file per message, each with keys of its own,
+ * and five system calls a page would cost more than the crypto.
+ */
+#define SPARE_PAGES 16
+static void *spare[SPARE_PAGES];
+static size_t nspare;
+
 void *
 hv_secure_alloc(size_t n)
 {
 	size_t len = page_round(n);
 	void *p;
 
+	if (len == page_round(1) && nspare > 0)
+		return spare[--nspare];
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		oom(n);
@@ -88,6 +99,10 @@ hv_secure_free(void *p, size_t n)
 		return;
 	len = page_round(n);
 	OPENSSL_cleanse(p, len);
+	if (len == page_round(1) && nspare < SPARE_PAGES) {
+		spare[nspare++] = p;
+		return;
+	}
 	munlock(p, len);
 	munmap(p, len);
 }

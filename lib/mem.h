@@ -21,7 +21,8 @@ char *hv_xstrdup(const char *s);
 /* Zeroed, locked, undumpable memory of n bytes (n > 0); never NULL. */
 void *hv_secure_alloc(size_t n);
 
-/* Wipe and release memory from hv_secure_alloc; NULL is allowed. */
+/* Wipe and release memory from hv_secure_alloc; NULL is allowed.  A few
+ * single pages are kept, wiped, locked and undumpable, for the next. */
 void hv_secure_free(void *p, size_t n);
 
 /* Overwrite n bytes with zeros in a way the compiler cannot drop. */

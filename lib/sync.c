@@ -68,6 +68,7 @@ struct msg {
 	struct copy *copies;	/* one per member; NULL for a line without a message */
 	size_t left;		/* copies under way */
 	char *error;		/* owned: the line's error, when it has one */
+	int unplanned;		/* read, its copies not yet worked out */
 	int over;		/* every copy is over, and judged */
 	int done;		/* 1: the spool file is gone; 2: the index says so */
 	struct msg *next;
@@ -363,15 +364,14 @@ msg_new(struct run *r, const char *id, const char *path)
 }
 
 /* Which copies each member needs; the index is only read here. */
-static int
-msg_plan(struct run *r, struct msg *msg, struct hv_err *e)
+static void
+msg_plan(struct run *r, struct msg *msg)
 {
 	struct copy *c;
 	char id[64];
 	size_t i;
 	int tried;
 
-	(void)e;
 	msg->copies = hv_xcalloc(r->nm, sizeof *msg->copies);
 	msg->left = r->nm;
 	for (i = 0; i < r->nm; i++) {
@@ -393,7 +393,6 @@ msg_plan(struct run *r, struct msg *msg, struct hv_err *e)
 			c->put = 1;
 		}
 	}
-	return 0;
 }
 
 /*
@@ -416,15 +415,21 @@ launch(struct run *r, struct hv_err *e)
 	if (first == NULL)
 		return 0;
 	r->unlaunched = NULL;
+	/* One transaction reads and writes for all: one lock, one commit. */
 	if ((rc = hv_store_begin(r->store, e)) < 0)
 		return rc;
-	for (msg = first; msg != NULL && rc == 0; msg = msg->next)
+	for (msg = first; msg != NULL && rc == 0; msg = msg->next) {
+		if (msg->unplanned) {
+			msg->unplanned = 0;
+			msg_plan(r, msg);
+		}
 		for (i = 0; msg->copies != NULL && i < r->nm && rc == 0; i++) {
 			c = &msg->copies[i];
 			if (c->put)
 				rc = hv_index_copy_put(r->store, r->team->name, msg->mid,
 				    r->m[i].account, c->state != NULL ? msg->id : "", hv_now(), e);
 		}
+	}
 	if (rc < 0 || (rc = hv_store_commit(r->store, e)) < 0) {
 		hv_store_rollback(r->store);
 		return rc;
@@ -480,8 +485,7 @@ admit(struct run *r, const char *id, const char *path)
 	r->bytes += msg->size;
 	hv_hmac_sha256(msg->mid, hv_auth_key(r->auth, HV_AUTH_KEY_INDEX), HV_KEY_LEN,
 	    msg->message_id, strlen(msg->message_id));
-	if ((rc = msg_plan(r, msg, r->e)) < 0)
-		return rc;
+	msg->unplanned = 1;
 	if (r->unlaunched == NULL)
 		r->unlaunched = msg;
 	return 0;
@@ -642,7 +646,8 @@ settle(struct run *r)
 
 	if ((rc = record(r, r->e)) < 0 || (rc = finish(r, r->e)) < 0)
 		return rc;
-	while ((msg = r->head) != NULL && (msg->copies == NULL || msg->over)) {
+	while ((msg = r->head) != NULL && !msg->unplanned &&
+	    (msg->copies == NULL || msg->over)) {
 		rc = emit(r, msg);
 		r->head = msg->next;
 		if (r->head == NULL)
