@@ -315,9 +315,25 @@ got_raw(void *arg, int rc, const char *id, const struct hv_err *e)
 		s->e = *e;
 }
 
-/* One message, downloaded: into the spool, unless the team has it. */
+/* Whether a message of the group before s has the Message-ID of s. */
 static int
-spool_one(struct run *r, struct slot *s, struct hv_err *e)
+in_group(const struct slot *slots, size_t window, size_t from, const struct slot *s)
+{
+	const struct slot *o;
+	size_t i;
+
+	for (i = from; (o = &slots[i % window]) != s; i++)
+		if (o->spooled > 0 && o->path != NULL &&
+		    memcmp(o->mid, s->mid, HV_INDEX_MID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* One message, downloaded: into the spool, unless the team has it (the
+ * index says so, or a message of its group, from..s, has its Message-ID). */
+static int
+spool_one(struct run *r, struct slot *slots, size_t window, size_t from, struct slot *s,
+    struct hv_err *e)
 {
 	const struct cand *c = s->c;
 	struct hv_gmail_message *m = &s->m;
@@ -345,8 +361,8 @@ spool_one(struct run *r, struct slot *s, struct hv_err *e)
 	mid_of(r, s->ids.message_id, s->mid);
 	hv_buf_init(&s->subject, HV_MIME_SUBJECT_MAX * 2);
 	s->spooled = 1;
-	if (!c->refetch && hv_index_message_get(r->store, r->team->name, s->mid, &done,
-	    NULL) == 0) {
+	if (!c->refetch && (in_group(slots, window, from, s) ||
+	    hv_index_message_get(r->store, r->team->name, s->mid, &done, NULL) == 0)) {
 		/* The same Message-ID is already the team's: one copy is enough. */
 		r->st->skipped++;
 		s->spooled = -1;
@@ -506,7 +522,7 @@ fetch_all(struct run *r, struct hv_err *e)
 			;
 		for (j = i; rc == 0 && j < next && slots[j % window].got != 0; j++) {
 			s = &slots[j % window];
-			if (s->got < 0 || (rc = spool_one(r, s, e)) == 0)
+			if (s->got < 0 || (rc = spool_one(r, slots, window, i, s, e)) == 0)
 				continue;
 			r->st->failed++;
 			/* Access gone or the disk full: nothing else will go better. */

@@ -368,10 +368,24 @@ static void
 msg_plan(struct run *r, struct msg *msg)
 {
 	struct copy *c;
+	struct msg *o;
 	char id[64];
 	size_t i;
 	int tried;
 
+	/*
+	 * Another line of this run with the same Message-ID may have uploads
+	 * under way: this one waits in the spool for the next run, which
+	 * finds what they became.
+	 */
+	for (o = r->head; o != msg; o = o->next)
+		if (o->copies != NULL && !o->over &&
+		    memcmp(o->mid, msg->mid, HV_INDEX_MID_LEN) == 0) {
+			r->st->pending++;
+			worst(r, HV_ETEMP);
+			msg->error = hv_xstrdup("a message of this run has the same Message-ID");
+			return;
+		}
 	msg->copies = hv_xcalloc(r->nm, sizeof *msg->copies);
 	msg->left = r->nm;
 	for (i = 0; i < r->nm; i++) {

@@ -270,6 +270,17 @@ last_get=$(jq '[to_entries[] | select(.value.method == "GET" and (.value.path | 
 ok "hv-sync imports before hv-fetch's last get (log entries $first_import < $last_get)" \
     test "$first_import" != null -a "$last_get" != null -a "$first_import" -lt "$last_get"
 ok 'everyone has all forty' everyone 40 a4@example.com b4@example.com c4@example.com
+
+# The same message twice in one input: the second waits for the next run
+# rather than racing the first's uploads.
+deliver_n s4@example.com twice 1
+hv-fetch -t order 2>/dev/null >one.in
+cat one.in one.in >twice.in
+hv-sync -t order twice.in >twice.out 2>twice.err
+ok 'hv-sync of a line given twice exits 75' test $? -eq 75
+ok 'the first is done' test "$(sed -n 1p twice.out | grep -c '"done":true')" -eq 1
+ok 'the second waits, saying why' grep -q '"done":false.*same Message-ID' twice.out
+ok 'everyone has it once' everyone 41 a4@example.com b4@example.com c4@example.com
 echo "# order and overlap: $(($(date +%s) - t1)) s"
 
 # 5. The in-flight cap: never more calls per mailbox than Google allows.
