@@ -1,9 +1,7 @@
 /*
  * hv-sync: fetched mail into every member's mailbox; and did it get there?
  */
-#include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,37 +202,40 @@ cmd_labels(const struct hv_config *c, const char *team, char **set, long wait,
 	return r;
 }
 
-/*
- * Reading a pipe, wait until hv-fetch has said something (a line, or the
- * end) before taking the lock.  Were we to hold it while our hv-fetch
- * waits (-w) for another pipeline's, whose hv-sync waits for ours, each
- * pipeline would hold what the other needs until a wait ran out.
- */
-static void
-wait_input(void)
-{
-	struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
+/* What the run needs to take the team's lock when it is ready. */
+struct locking {
+	const struct hv_config *c;
+	const char *team;
+	long wait;
+	struct hv_team_lock *lock;
+};
 
-	while (poll(&p, 1, -1) < 0 && errno == EINTR)
-		;
+/*
+ * hv_sync_run calls this, reading a pipe, once hv-fetch has said something
+ * (a line, or the end).  Were we to hold the lock while our hv-fetch waits
+ * (-w) for another pipeline's, whose hv-sync waits for ours, each pipeline
+ * would hold what the other needs until a wait ran out.
+ */
+static int
+take_lock(void *arg, struct hv_err *e)
+{
+	struct locking *l = arg;
+
+	return hv_team_lock(l->c, l->team, HV_LOCK_SYNC, l->wait, &l->lock, e);
 }
 
 static int
 cmd_sync(const struct hv_config *c, struct hv_sync_opts *o, const char *file, long wait,
     struct hv_err *e)
 {
-	struct hv_sync_io io = { emit, note, NULL };
+	struct locking l = { c, o->team, wait, NULL };
+	struct hv_sync_io io = { emit, note, take_lock, &l };
 	struct hv_sync_stats st;
-	struct hv_team_lock *lock;
 	int r;
 
 	o->input = file != NULL ? file : stdin_has_lines() ? "-" : NULL;
-	if (o->input != NULL && strcmp(o->input, "-") == 0)
-		wait_input();
-	if ((r = hv_team_lock(c, o->team, HV_LOCK_SYNC, wait, &lock, e)) < 0)
-		return r;
 	r = hv_sync_run(c, o, &io, &st, e);
-	hv_team_unlock(lock);
+	hv_team_unlock(l.lock);
 	if (hv_verbosity >= 0 && (st.messages || hv_verbosity > 0))
 		hv_warnx("%s: %ld messages: imported %ld, had %ld, done %ld, pending %ld, "
 		    "gone %ld, failed %ld; %ld calls, %.0f units", o->team, st.messages,

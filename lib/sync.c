@@ -865,6 +865,18 @@ more_input(const struct input *in)
 	    in->next < in->n;
 }
 
+/* Wait for the input to say something, the calls under way going on. */
+static int
+first_input(struct run *r, struct input *in, struct hv_err *e)
+{
+	int rc, ready = 0;
+
+	while (in->fd >= 0 && !ready)
+		if ((rc = hv_gmail_pool_step(r->pool, in->fd, &ready, -1, e)) < 0)
+			return rc;
+	return 0;
+}
+
 /*
  * The run: messages admitted as the input brings them, every member's
  * upload started at once, the pool driven until all is answered, and the
@@ -947,13 +959,18 @@ hv_sync_run(const struct hv_config *c, const struct hv_sync_opts *o,
 	if (on_disk)
 		note(&r, "the spool '%s' is on persistent storage (allow_disk = yes)",
 		    hv_spool_root(r.spool));
-	if ((rc = members(&r, e)) < 0 || (rc = input_open(&r, &in, o->input, e)) < 0)
+	if ((rc = members(&r, e)) < 0 ||
+	    (o->input == NULL && io->ready != NULL && (rc = io->ready(io->arg, e)) < 0) ||
+	    (rc = input_open(&r, &in, o->input, e)) < 0)
 		goto out;
 	/* With work to come, the members' labels are asked for while the
 	 * first line is on its way: at Google's pace that is a second won. */
 	for (i = 0; i < r.nm && (in.fd >= 0 || in.n > 0); i++)
 		if (strcasecmp(r.m[i].account, r.team->source) != 0)
 			(void)member_label(&r, &r.m[i], NULL);
+	if (o->input != NULL && io->ready != NULL &&
+	    ((rc = first_input(&r, &in, e)) < 0 || (rc = io->ready(io->arg, e)) < 0))
+		goto out;
 	rc = sync_loop(&r, &in, e);
 	if (rc == 0 && st->worst != 0) {
 		if (hv_gmail_pool_broken(r.pool, e))

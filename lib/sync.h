@@ -30,6 +30,14 @@ struct hv_sync_stats {
 struct hv_sync_io {
 	int (*emit)(const char *line, void *arg);	/* a result line */
 	void (*note)(const char *msg, void *arg);	/* for a person */
+	/*
+	 * Called once, before the run touches a message: from the spool,
+	 * before it is listed; from a pipe, once its first line (or its end)
+	 * has come, while the members' labels are asked for meanwhile.  A
+	 * status < 0 ends the run with it (the caller takes its lock here).
+	 * May be NULL.
+	 */
+	int (*ready)(void *arg, struct hv_err *e);
 	void *arg;
 };
 
