@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit_optout.h"
+#include "audit_rules.h"
 #include "auth.h"
 #include "config.h"
 #include "crypto.h"
@@ -566,78 +568,6 @@ cmd_tail(const struct hv_config *c, const struct opts *o, int argc, struct hv_er
 
 /* ---- opt-out ---- */
 
-static char *
-optout_path(const struct hv_config *c)
-{
-	size_t n = strlen(c->paths.audit) + 8;
-	char *p = hv_xmalloc(n);
-
-	snprintf(p, n, "%s.optout", c->paths.audit);
-	return p;
-}
-
-/* The opt-out list: NUL-separated identifiers in b, *n of them. */
-static int
-optout_read(const char *path, struct hv_buf *b, size_t *n, struct hv_err *e)
-{
-	char *p;
-	int r;
-
-	*n = 0;
-	if (access(path, F_OK) < 0 && errno == ENOENT)
-		return 0;
-	if ((r = hv_file_read(path, b, e)) < 0)
-		return r;
-	for (p = b->data; p != NULL && p < b->data + b->len; p++)
-		if (*p == '\n') {
-			*p = '\0';
-			(*n)++;
-		}
-	return 0;
-}
-
-static int
-optout_has(const struct hv_buf *b, const char *id)
-{
-	const char *p;
-
-	for (p = b->data; p != NULL && p < b->data + b->len; p += strlen(p) + 1)
-		if (strcmp(p, id) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-optout_change(const struct hv_config *c, const char *id, int add, struct hv_err *e)
-{
-	struct hv_buf list = HV_BUF_INIT(16 * 1024 * 1024), out = HV_BUF_INIT(16 * 1024 * 1024);
-	struct hv_audit_field f[] = { { "id", id }, { "change", add ? "add" : "remove" } };
-	char *path = optout_path(c), *p;
-	size_t n;
-	int r, had;
-
-	if (*id == '\0' || strchr(id, '\n') != NULL) {
-		free(path);
-		return hv_err_set(e, HV_EUSAGE, "bad user '%s'", id);
-	}
-	if ((r = optout_read(path, &list, &n, e)) < 0)
-		goto out;
-	had = optout_has(&list, id);
-	for (p = list.data; p != NULL && p < list.data + list.len; p += strlen(p) + 1)
-		if (strcmp(p, id) != 0)
-			hv_buf_addf(&out, "%s\n", p);
-	if (add)
-		hv_buf_addf(&out, "%s\n", id);
-	if (had != add && (r = hv_file_write_atomic(path, out.data ? out.data : "",
-	    out.len, 0600, e)) == 0)
-		r = hv_audit_log(c, HV_AUDIT_OPTOUT, f, 2, HV_AUDIT_OK, NULL, e);
-out:
-	hv_buf_release(&list);
-	hv_buf_release(&out);
-	free(path);
-	return r;
-}
-
 static int
 cmd_optout(const struct hv_config *c, const struct opts *o, int argc, char **argv,
     struct hv_err *e)
@@ -649,14 +579,14 @@ cmd_optout(const struct hv_config *c, const struct opts *o, int argc, char **arg
 	int r, json = o->json || !isatty(STDOUT_FILENO);
 
 	if (argc == 2 && strcmp(argv[0], "add") == 0)
-		return optout_change(c, argv[1], 1, e);
+		return hv_audit_optout_change(c, argv[1], 1, e);
 	if (argc == 2 && strcmp(argv[0], "remove") == 0)
-		return optout_change(c, argv[1], 0, e);
+		return hv_audit_optout_change(c, argv[1], 0, e);
 	if (argc != 1 || strcmp(argv[0], "list") != 0)
 		return hv_err_set(e, HV_EUSAGE, "optout add USER, optout remove USER or "
 		    "optout list");
-	path = optout_path(c);
-	r = optout_read(path, &list, &n, e);
+	path = hv_audit_optout_path(c);
+	r = hv_audit_optout_read(path, &list, &n, e);
 	for (p = list.data; r == 0 && p != NULL && p < list.data + list.len; p += strlen(p) + 1) {
 		if (!json) {
 			puts(p);
@@ -710,7 +640,7 @@ export_one(void *arg, const char *file, unsigned long lineno, const char *line,
 		return 0;
 	}
 	for (p = x->strs.data, i = 0; i < n; p += strlen(p) + 1, i++)
-		if (i > 0 && optout_has(&x->optout, p))
+		if (i > 0 && hv_audit_optout_has(&x->optout, p))
 			return 0;
 	hv_hmac_sha256(mac, x->key, 32, x->strs.data, strlen(x->strs.data));
 	for (i = 0; i < 16; i++)
@@ -730,7 +660,7 @@ cmd_export(const struct hv_config *c, const struct opts *o, int argc, struct hv_
 {
 	struct export x = { NULL, NULL, HV_BUF_INIT(16 * 1024 * 1024), HV_BUF_INIT(OUT_MAX),
 	    HV_BUF_INIT(HV_AUDIT_LINE_MAX * 2), NULL, "", "", 0, 0 };
-	char **files = NULL, *path = optout_path(c), count[24];
+	char **files = NULL, *path = hv_audit_optout_path(c), count[24];
 	struct hv_audit_field f[] = { { "events", count } };
 	size_t n;
 	int r;
@@ -744,7 +674,7 @@ cmd_export(const struct hv_config *c, const struct opts *o, int argc, struct hv_
 	    (r = parse_bound(o->until, x.until, e)) < 0 ||
 	    (r = hv_jq_compile(&x.redact, o->redact ? o->redact : DEFAULT_REDACT, e)) < 0 ||
 	    (r = hv_jq_compile(&x.ids, IDENTITIES, e)) < 0 ||
-	    (r = optout_read(path, &x.optout, &n, e)) < 0 ||
+	    (r = hv_audit_optout_read(path, &x.optout, &n, e)) < 0 ||
 	    (r = purpose_key(c, "audit-pseudonym", x.key, e)) < 0 ||
 	    (r = hv_audit_files(c->paths.audit, &files, e)) < 0)
 		goto out;
@@ -774,138 +704,37 @@ out:
 
 /* ---- watch ---- */
 
-struct rule {
-	struct hv_jq *q;
-	char *filter, *command;
-	long count, within;	/* fire on the count-th match within seconds */
-	time_t *hits;		/* times of the last count matches, a ring */
-	long nhits;
-};
-
-struct watch {
-	struct rule *rules;
-	size_t n;
-	long long from;
-};
-
+/* A rule is due: its command gets the event on its standard input. */
 static void
-rules_free(struct watch *w)
-{
-	size_t i;
-
-	for (i = 0; i < w->n; i++) {
-		hv_jq_free(w->rules[i].q);
-		free(w->rules[i].filter);
-		free(w->rules[i].command);
-		free(w->rules[i].hits);
-	}
-	free(w->rules);
-}
-
-static int
-rule_line(struct watch *w, struct rule *cur, const char *file, int ln, char *s,
-    struct hv_err *e)
-{
-	char *arg = s + strcspn(s, " \t"), *end;
-	long d;
-
-	if (*arg != '\0')
-		*arg++ = '\0';
-	arg += strspn(arg, " \t");
-	if (strcmp(s, "match") == 0 && *arg) {
-		free(cur->filter);
-		cur->filter = hv_xstrdup(arg);
-		return 0;
-	}
-	if (strcmp(s, "count") == 0 && cur->filter != NULL) {
-		errno = 0;
-		cur->count = strtol(arg, &end, 10);
-		if (errno || cur->count < 1 || cur->count > 100000 ||
-		    strncmp(end, " within ", 8) != 0 || hv_parse_duration(end + 8, &d) < 0)
-			return hv_err_set(e, HV_EDATA, "%s:%d: say 'count N within 10m'", file, ln);
-		cur->within = d;
-		return 0;
-	}
-	if (strcmp(s, "run") == 0 && *arg && cur->filter != NULL) {
-		if (hv_jq_compile(&cur->q, cur->filter, e) < 0) {
-			hv_err_wrap(e, "%s:%d", file, ln);
-			return e->code = HV_EDATA;
-		}
-		cur->command = hv_xstrdup(arg);
-		if (cur->count == 0)
-			cur->count = 1;
-		cur->hits = hv_xcalloc((size_t)cur->count, sizeof *cur->hits);
-		w->rules = hv_xrealloc(w->rules, (w->n + 1) * sizeof *w->rules);
-		w->rules[w->n++] = *cur;
-		memset(cur, 0, sizeof *cur);
-		return 0;
-	}
-	return hv_err_set(e, HV_EDATA, "%s:%d: expected 'match FILTER', 'count N within "
-	    "TIME' or 'run COMMAND'", file, ln);
-}
-
-static int
-rules_load(struct watch *w, const char *file, struct hv_err *e)
-{
-	struct hv_buf b = HV_BUF_INIT(1024 * 1024);
-	struct rule cur = { 0 };
-	char *line, *next, *end;
-	int ln = 0, r;
-
-	if ((r = hv_file_read(file, &b, e)) < 0)
-		return r;
-	for (line = b.data; r == 0 && line != NULL && *line; line = next) {
-		ln++;
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		line += strspn(line, " \t");
-		for (end = line + strlen(line); end > line && (end[-1] == ' ' ||
-		    end[-1] == '\t' || end[-1] == '\r'); )
-			*--end = '\0';
-		if (*line != '\0' && *line != '#')
-			r = rule_line(w, &cur, file, ln, line, e);
-	}
-	if (r == 0 && cur.filter != NULL)
-		r = hv_err_set(e, HV_EDATA, "%s: a 'match' without its 'run'", file);
-	if (r == 0 && w->n == 0)
-		r = hv_err_set(e, HV_EDATA, "%s: no rules", file);
-	free(cur.filter);
-	hv_buf_release(&b);
-	return r;
-}
-
-/* The rule matched now: is it the count-th time within its window? */
-static int
-due(struct rule *u, time_t now)
-{
-	long i;
-
-	u->hits[u->nhits++ % u->count] = now;
-	if (u->nhits < u->count)
-		return 0;
-	for (i = 0; i < u->count; i++)
-		if (now - u->hits[i] > u->within && u->count > 1)
-			return 0;
-	u->nhits = 0;
-	return 1;
-}
-
-static void
-run_command(const struct rule *u, const char *line, size_t len)
+run_command(const char *command, const char *line, size_t len, void *arg)
 {
 	FILE *p;
 	int st;
 
+	(void)arg;
 	fflush(stdout);
-	if ((p = popen(u->command, "w")) == NULL) {
-		hv_warnx("cannot run '%s': %s", u->command, strerror(errno));
+	if ((p = popen(command, "w")) == NULL) {
+		hv_warnx("cannot run '%s': %s", command, strerror(errno));
 		return;
 	}
 	fwrite(line, 1, len, p);
 	fputc('\n', p);
 	if ((st = pclose(p)) != 0)
-		hv_warnx("'%s' failed (status %d)", u->command, st);
+		hv_warnx("'%s' failed (status %d)", command, st);
 }
+
+static void
+rule_failed(const char *filter, const char *why, void *arg)
+{
+	const struct hv_audit_line *l = arg;
+
+	hv_warnx("rule '%s': seq %llu: %s", filter, (unsigned long long)l->seq, why);
+}
+
+struct watch {
+	struct hv_audit_rules *rules;
+	long long from;
+};
 
 static int
 watch_one(void *arg, const char *line, size_t len, struct hv_err *e)
@@ -913,7 +742,6 @@ watch_one(void *arg, const char *line, size_t len, struct hv_err *e)
 	struct watch *w = arg;
 	struct hv_audit_line l;
 	struct hv_err le;
-	size_t i, hits;
 
 	(void)e;
 	if (hv_audit_parse(&l, line, len, &le) < 0) {
@@ -922,13 +750,7 @@ watch_one(void *arg, const char *line, size_t len, struct hv_err *e)
 	}
 	if ((long long)l.seq < w->from)
 		return 0;
-	for (i = 0; i < w->n; i++) {
-		if (hv_jq_run(w->rules[i].q, line, len, NULL, NULL, &hits, &le) < 0)
-			hv_warnx("rule '%s': seq %llu: %s", w->rules[i].filter,
-			    (unsigned long long)l.seq, le.msg);
-		else if (hits > 0 && due(&w->rules[i], time(NULL)))
-			run_command(&w->rules[i], line, len);
-	}
+	hv_audit_rules_match(w->rules, line, len, time(NULL), run_command, rule_failed, &l);
 	return 0;
 }
 
@@ -936,13 +758,13 @@ static int
 cmd_watch(const struct hv_config *c, const struct opts *o, int argc, char **argv,
     struct hv_err *e)
 {
-	struct watch w = { NULL, 0, o->from };
+	struct watch w = { NULL, o->from };
 	struct sigaction sa;
 	int r;
 
 	if (argc != 1)
 		return hv_err_set(e, HV_EUSAGE, "watch takes one rules file");
-	if ((r = rules_load(&w, argv[0], e)) == 0) {
+	if ((r = hv_audit_rules_load(&w.rules, argv[0], e)) == 0) {
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_signal;
 		sigaction(SIGINT, &sa, NULL);
@@ -950,7 +772,7 @@ cmd_watch(const struct hv_config *c, const struct opts *o, int argc, char **argv
 		r = follow_log(c->paths.audit, o->from >= 0 ? 0 : -1, 1,
 		    watch_one, &w, e);
 	}
-	rules_free(&w);
+	hv_audit_rules_free(w.rules);
 	return r;
 }
 
