@@ -130,20 +130,6 @@ check_redirect(const char *text, size_t n)
 	hv_buf_release(&code);
 }
 
-/* Whether the input is JSON libjq takes, with the leak of a failure hidden. */
-static int
-is_json(const char *text, size_t n)
-{
-	struct hv_json *j = NULL;
-	int r;
-
-	__lsan_disable();
-	r = hv_json_parse(text, n, &j, NULL);
-	__lsan_enable();
-	hv_json_free(j);
-	return r == 0;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
