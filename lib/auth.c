@@ -512,26 +512,57 @@ out:
 	return r;
 }
 
-int
-hv_auth_token(struct hv_auth *a, const char *account, struct hv_buf *token,
+/*
+ * What the run says of an account Google refused: the one sentence for
+ * every way it can happen (a refresh refused, a fresh token answered
+ * 401), with what a person must do.  Always HV_EPERM.
+ */
+static int
+refused_as(const struct hv_account *acct, const char *account, const char *why,
+    struct hv_err *e)
+{
+	char was[HV_ERR_MSG];
+	const char *domain = domain_of(account);
+
+	snprintf(was, sizeof was, "%s", why);
+	if (acct->kind == HV_ACCOUNT_SERVICE)
+		return hv_err_set(e, HV_EPERM, "%s: Google refused hv's access (%s); check that "
+		    "the account exists and that %s's service account still has domain-wide "
+		    "delegation in the Admin console", account, was, domain ? domain : "its domain");
+	return hv_err_set(e, HV_EPERM, "%s: Google refused hv's access (%s); run hv-auth login %s",
+	    account, was, account);
+}
+
+/*
+ * A token for account; refused, when not NULL, is one Google answered
+ * 401 to before its expiry (a password change, an administrator's
+ * sign-out): it is never handed out again, though the cache holds it.
+ */
+static int
+token_for(struct hv_auth *a, const char *account, const char *refused, struct hv_buf *token,
     struct hv_err *e)
 {
 	struct hv_account acct;
 	struct hv_oauth_token t;
+	size_t start = token->len;
 	int r, lock = -1;
 
 	if ((r = known_account(a, account, &acct, e)) < 0)
 		return r;
 	if (acct.revoked)
-		return hv_err_set(e, HV_EPERM, "'%s' is revoked: sign in again with "
-		    "'hv-auth login %s'", account, account);
-	if ((r = cached(a, account, token, e)) != HV_ENOINPUT)
+		return refused_as(&acct, account, "refused earlier", e);
+	if (refused == NULL && (r = cached(a, account, token, e)) != HV_ENOINPUT)
 		return r;
 	if ((r = account_lock(a, account, &lock, e)) < 0)
 		return r;
 	/* Whoever held the lock before us may have refreshed already. */
-	if ((r = cached(a, account, token, e)) != HV_ENOINPUT)
-		goto out;
+	if ((r = cached(a, account, token, e)) != HV_ENOINPUT) {
+		if (r < 0 || refused == NULL || strcmp(token->data + start, refused) != 0)
+			goto out;
+		hv_wipe(token->data + start, token->len - start);
+		token->len = start;
+		token->data[start] = '\0';
+	}
 	hv_oauth_token_init(&t);
 	if (acct.kind == HV_ACCOUNT_SERVICE)
 		r = mint_delegated(a, account, acct.scopes, &t, e);
@@ -539,8 +570,9 @@ hv_auth_token(struct hv_auth *a, const char *account, struct hv_buf *token,
 		r = refresh_user(a, account, &t, e);
 	if (r == HV_EPERM && acct.kind == HV_ACCOUNT_USER && strstr(e->msg, "invalid_grant")) {
 		hv_store_account_set_revoked(a->store, account, hv_now(), NULL);
-		hv_err_wrap(e, "'%s' was revoked or expired at Google; sign in again with "
-		    "'hv-auth login %s'", account, account);
+		refused_as(&acct, account, e->msg, e);
+	} else if (r == HV_EPERM && acct.kind == HV_ACCOUNT_SERVICE) {
+		refused_as(&acct, account, e->msg, e);
 	}
 	if (r == 0 && (r = keep_token(a, account, &t, e)) == 0 &&
 	    hv_buf_add(token, t.access.data, t.access.len) < 0)
@@ -551,6 +583,34 @@ hv_auth_token(struct hv_auth *a, const char *account, struct hv_buf *token,
 out:
 	hv_lock_release(lock);
 	return r;
+}
+
+int
+hv_auth_token(struct hv_auth *a, const char *account, struct hv_buf *token,
+    struct hv_err *e)
+{
+	return token_for(a, account, NULL, token, e);
+}
+
+int
+hv_auth_token_renew(struct hv_auth *a, const char *account, const char *refused,
+    struct hv_buf *token, struct hv_err *e)
+{
+	return token_for(a, account, refused, token, e);
+}
+
+int
+hv_auth_refused(struct hv_auth *a, const char *account, const char *why, struct hv_err *e)
+{
+	struct hv_account acct;
+	int r;
+
+	if ((r = hv_store_account_get(a->store, account, &acct, e)) < 0)
+		return r == HV_ENOINPUT ? hv_err_set(e, HV_EPERM, "%s: Google refused hv's "
+		    "access (%s)", account, why) : r;
+	if (acct.kind == HV_ACCOUNT_USER)
+		hv_store_account_set_revoked(a->store, account, hv_now(), NULL);
+	return refused_as(&acct, account, why, e);
 }
 
 int

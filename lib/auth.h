@@ -98,6 +98,22 @@ int hv_auth_service_account(struct hv_auth *a, const char *key_path, const char 
 int hv_auth_token(struct hv_auth *a, const char *account, struct hv_buf *token,
     struct hv_err *e);
 
+/*
+ * As hv_auth_token, after Google answered 401 to refused, a token that
+ * had not expired: a token other than refused, refreshed (or minted)
+ * unless another process has done so already.
+ */
+int hv_auth_token_renew(struct hv_auth *a, const char *account, const char *refused,
+    struct hv_buf *token, struct hv_err *e);
+
+/*
+ * Google answered 401 to a token just renewed (why says how): a signed-in
+ * account is marked revoked, so later runs ask no more of Google until a
+ * person signs in again.  HV_EPERM, e saying what to do.
+ */
+int hv_auth_refused(struct hv_auth *a, const char *account, const char *why,
+    struct hv_err *e);
+
 /* As hv_auth_token, for a delegated account with other scopes (the
  * Directory API); never cached. */
 int hv_auth_token_scoped(struct hv_auth *a, const char *account, const char *scopes,

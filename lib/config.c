@@ -443,7 +443,7 @@ config_defaults(struct hv_config *c)
 	set_default(&c->google.accounts, "https://accounts.google.com");
 	set_default(&c->google.directory, "https://admin.googleapis.com");
 	set_default(&c->google.client, "$XDG_CONFIG_HOME/hv/client_secret.json");
-	set_default(&c->google.quota, "legacy");
+	set_default(&c->google.quota, "2026");
 	if (c->spool.ttl == 0)
 		c->spool.ttl = 600;
 	if (c->spool.epoch == 0)

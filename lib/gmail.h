@@ -79,6 +79,10 @@ void hv_gmail_free(struct hv_gmail *g);
  */
 typedef void hv_gmail_done(void *arg, int rc, const char *id, const struct hv_err *e);
 
+/* 1 when g's mailbox is closed for this run (its access is gone, or
+ * Google asked for a wait longer than a run): its calls end at once. */
+int hv_gmail_closed(const struct hv_gmail *g);
+
 /* Units charged and calls made so far (for reports and the bench). */
 double hv_gmail_units(const struct hv_gmail *g);
 long hv_gmail_calls(const struct hv_gmail *g);

@@ -28,8 +28,13 @@ struct hv_gmail {
 	struct gmail_op *queue, *queue_tail;
 	size_t inflight;
 	double pause_until;	/* Google said to wait: no call before then */
-	int refused;		/* access gone: every call ends with why */
+	/* Closed for this run: every call ends with why (HV_EPERM, access
+	 * gone; HV_ETEMP, Google asked for a wait longer than a run). */
+	int closed;
 	struct hv_err why;
+	unsigned token_gen;	/* counts the tokens this run has used */
+	int renew;		/* Google refused token: the next call renews it */
+	int lockout_read;	/* a lockout left by an earlier run looked for */
 	struct hv_gmail *next;	/* the pool's mailboxes */
 };
 
@@ -65,7 +70,8 @@ struct gmail_op {
 	struct hv_gmail *g;
 	int rc;
 	struct hv_err e;
-	int attempt, prepared, charged, renewed;
+	int attempt, prepared, charged, renewed, preconditions;
+	unsigned token_gen;		/* of the token it was last sent with */
 	double start, not_before, ready_at;
 	struct gmail_op *next;
 };

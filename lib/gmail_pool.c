@@ -11,6 +11,7 @@
 #include "http.h"
 #include "json.h"
 #include "mem.h"
+#include "store.h"
 #include "banned.h"
 
 #define ATTEMPTS 7
@@ -19,6 +20,8 @@
 #define WAIT_MAX 60		/* the longest wait Google may ask of one try */
 #define BREAKER_FAILS 3		/* transport failures in a row ... */
 #define BREAKER_SECONDS 20	/* ... with no answer for this long: stop */
+#define LOCKOUT_MAX 3600	/* the longest lockout believed: the next run asks again */
+#define PRECONDITIONS 3		/* tries of a call Google answers failedPrecondition */
 
 struct hv_gmail_pool {
 	struct hv_http_multi *http;
@@ -84,6 +87,12 @@ size_t
 hv_gmail_pool_pending(const struct hv_gmail_pool *p)
 {
 	return p->pending;
+}
+
+int
+hv_gmail_closed(const struct hv_gmail *g)
+{
+	return g != NULL && g->closed;
 }
 
 int
@@ -213,7 +222,7 @@ gmail_start(struct hv_gmail *g, struct gmail_op *op)
 	op->g = g;
 	op->rc = 0;
 	memset(&op->e, 0, sizeof op->e);
-	op->attempt = op->prepared = op->charged = op->renewed = 0;
+	op->attempt = op->prepared = op->charged = op->renewed = op->preconditions = 0;
 	op->start = now_s();
 	op->not_before = 0;
 	g->pool->pending++;
@@ -240,13 +249,68 @@ again(struct gmail_op *op, long wait)
 	enqueue(g, op, 1);
 }
 
-/* The mailbox's access is gone (401 with a fresh token, or the token
- * refused): its other calls end with why, without a try each. */
+/* t as Google writes times, to the second. */
 static void
-refuse(struct hv_gmail *g, const struct hv_err *why)
+utc(char out[32], long long t)
 {
-	g->refused = 1;
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%lld", t);
+}
+
+/* The mailbox is closed for this run (access gone, or Google's wait is
+ * longer than the run): its other calls end with why, without a try each. */
+static void
+close_box(struct hv_gmail *g, const struct hv_err *why)
+{
+	if (g->closed)
+		return;
+	g->closed = 1;
 	g->why = *why;
+}
+
+/*
+ * Google asked for a wait past what a run can spend (a timed lockout:
+ * "Retry after <time>" can be a quarter of an hour ahead).  The run
+ * leaves the mailbox, and the state keeps the time so the runs to come
+ * ask nothing of it before then.
+ */
+static void
+lockout(struct hv_gmail *g, long wait, const char *msg)
+{
+	struct hv_store *s = hv_auth_store(g->auth);
+	struct hv_err e;
+	char when[32];
+	long long until = hv_now() + (wait < LOCKOUT_MAX ? wait : LOCKOUT_MAX);
+
+	utc(when, until);
+	hv_err_set(&e, HV_ETEMP, "%s: Google asks hv to wait until %s (%s); nothing is lost, "
+	    "the first run after that goes on", g->account, when, msg);
+	if (s != NULL)
+		(void)hv_store_pause_set(s, g->account, until, msg, NULL);
+	close_box(g, &e);
+}
+
+/* A lockout an earlier run was told of, still running: the mailbox is
+ * closed for this run without a call. */
+static void
+lockout_left(struct hv_gmail *g)
+{
+	struct hv_store *s = hv_auth_store(g->auth);
+	struct hv_err e;
+	long long until;
+	char why[HV_ERR_MSG / 2], when[32];
+
+	g->lockout_read = 1;
+	if (s == NULL || hv_store_pause_get(s, g->account, hv_now(), &until, why, sizeof why,
+	    NULL) < 0)
+		return;
+	utc(when, until);
+	hv_err_set(&e, HV_ETEMP, "%s: Google asked hv to wait until %s (%s); nothing is lost, "
+	    "the first run after that goes on", g->account, when, why);
+	close_box(g, &e);
 }
 
 static void
@@ -296,21 +360,52 @@ on_answer(void *arg, int rc, const struct hv_err *he)
 	}
 	gmail_error_of(op->resp->body.data, op->resp->body.len, reason, sizeof reason, msg,
 	    sizeof msg);
-	if (status == 401 && !op->renewed) {
-		/* The cached token may have died early: one fresh try. */
+	if (status == 401 && (op->token_gen != g->token_gen || !op->renewed)) {
+		/*
+		 * A token can die before its expiry (a password change, an
+		 * administrator's sign-out), and the cache would hand it out
+		 * again: one try with a renewed one.  A 401 to a token already
+		 * replaced says nothing of the new one.
+		 */
+		if (op->token_gen == g->token_gen)
+			g->renew = 1;
 		op->renewed = 1;
-		hv_buf_reset(&g->token);
 		op->charged = 0;
 		enqueue(g, op, 1);
 		return;
 	}
+	if (status == 401) {
+		hv_err_set(&op->e, HV_EPERM, "HTTP 401: %s", msg[0] ? msg : "no message");
+		hv_auth_refused(g->auth, g->account, op->e.msg, &op->e);
+		close_box(g, &op->e);
+		finish_later(op, HV_EPERM);
+		return;
+	}
+	if (status == 400 && strcmp(reason, "failedPrecondition") == 0) {
+		if (strstr(msg, "Mail service not enabled") != NULL) {
+			/* The account has no Gmail: nothing to retry, message
+			 * after message, until an administrator turns it on. */
+			hv_err_set(&op->e, HV_EPERM, "%s: Gmail is not enabled for this account "
+			    "(%s); an administrator must turn it on", g->account, msg);
+			close_box(g, &op->e);
+			finish_later(op, HV_EPERM);
+			return;
+		}
+		/* Google answers this now and then to calls that succeed when
+		 * tried again: a few tries, then it is final. */
+		hv_err_set(&op->e, HV_EPROTO, "%s %s: HTTP 400: %s", g->account, op->c.method,
+		    msg[0] ? msg : "no message");
+		if (++op->preconditions < PRECONDITIONS) {
+			again(op, -1);
+			return;
+		}
+		finish_later(op, HV_EPROTO);
+		return;
+	}
 	if (!gmail_rate_limited(status, reason) && status < 500) {
-		rc = status == 404 ? HV_ENOINPUT : status == 401 || status == 403 ? HV_EPERM :
-		    HV_EPROTO;
+		rc = status == 404 ? HV_ENOINPUT : status == 403 ? HV_EPERM : HV_EPROTO;
 		hv_err_set(&op->e, rc, "%s %s: HTTP %ld: %s", g->account, op->c.method, status,
 		    msg[0] ? msg : "no message");
-		if (status == 401)
-			refuse(g, &op->e);
 		finish_later(op, rc);
 		return;
 	}
@@ -319,7 +414,39 @@ on_answer(void *arg, int rc, const struct hv_err *he)
 	wait = op->resp->retry_after;
 	if (wait < 0 && gmail_rate_limited(status, reason))
 		wait = gmail_retry_after(msg, now_s());
+	if (wait > WAIT_MAX) {
+		lockout(g, wait, msg[0] ? msg : "rate limit");
+		op->e = g->why;
+		finish_later(op, HV_ETEMP);
+		return;
+	}
 	again(op, wait);
+}
+
+/* A token for g's calls: the cached one, or a renewed one when Google
+ * refused the one in use. */
+static int
+token(struct hv_gmail *g, struct hv_err *e)
+{
+	struct hv_buf refused;
+	int r;
+
+	hv_buf_init_secret(&refused, 8192);
+	if (g->renew && hv_buf_add(&refused, g->token.data, g->token.len) < 0) {
+		hv_buf_release(&refused);
+		return hv_err_set(e, HV_EDATA, "access token too long");
+	}
+	hv_buf_reset(&g->token);
+	r = g->renew ? hv_auth_token_renew(g->auth, g->account, refused.data, &g->token, e) :
+	    hv_auth_token(g->auth, g->account, &g->token, e);
+	hv_buf_release(&refused);
+	if (r < 0) {
+		hv_buf_reset(&g->token);
+		return r;
+	}
+	g->renew = 0;
+	g->token_gen++;
+	return 0;
 }
 
 /* Put op on the wire; 0, or it is finished (or queued again) already. */
@@ -329,9 +456,7 @@ send_op(struct hv_gmail *g, struct gmail_op *op)
 	struct hv_http_request req = { 0 };
 	int r;
 
-	if (g->token.len == 0 &&
-	    (r = hv_auth_token(g->auth, g->account, &g->token, &op->e)) < 0) {
-		hv_buf_reset(&g->token);
+	if ((g->token.len == 0 || g->renew) && (r = token(g, &op->e)) < 0) {
 		/* A token endpoint that is busy or out of reach is tried again
 		 * like the call itself; one that refuses ends it. */
 		if (r == HV_ETEMP) {
@@ -339,10 +464,11 @@ send_op(struct hv_gmail *g, struct gmail_op *op)
 			return;
 		}
 		if (r == HV_EPERM)
-			refuse(g, &op->e);
+			close_box(g, &op->e);
 		finish_later(op, r);
 		return;
 	}
+	op->token_gen = g->token_gen;
 	if (!op->prepared && op->prepare != NULL && (r = op->prepare(op, &op->e)) < 0) {
 		finish_later(op, r);
 		return;
@@ -378,10 +504,12 @@ dispatch(struct hv_gmail *g, double now)
 	struct gmail_op *op, *prev;
 	double wake = 0;
 
-	while (g->refused && (op = g->queue) != NULL) {
+	if (!g->lockout_read)
+		lockout_left(g);
+	while (g->closed && (op = g->queue) != NULL) {
 		unqueue(g, op, NULL);
 		op->e = g->why;
-		finish_later(op, HV_EPERM);
+		finish_later(op, g->why.code);
 	}
 	while (g->queue != NULL && g->inflight < g->pool->cap) {
 		if (g->pause_until > now)

@@ -516,18 +516,28 @@ hv_oauth_token_email(struct hv_http *h, const char *oauth, const char *access_to
 {
 	struct hv_http_request req = { 0 };
 	struct hv_http_response resp;
-	struct hv_buf url = HV_BUF_INIT(2048);
+	struct hv_buf url = HV_BUF_INIT(2048), form;
 	struct hv_json *j = NULL;
 	const char *who;
 	int r;
 
+	hv_buf_init_secret(&form, 16 * 1024);
 	hv_http_response_init(&resp, TOKEN_BODY_MAX);
-	hv_buf_addf(&url, "%s/tokeninfo", oauth);
-	/* In a header, not the URL: URLs end up in logs. */
+	/*
+	 * Google documents tokeninfo with the token as the access_token
+	 * parameter and reads no Authorization header there.  In the POST
+	 * body, never the URL: URLs end up in logs.
+	 */
+	if (hv_buf_addf(&url, "%s/tokeninfo", oauth) < 0 ||
+	    hv_http_form_add(&form, "access_token", access_token) < 0) {
+		r = hv_err_set(e, HV_EDATA, "tokeninfo request too long");
+		goto out;
+	}
 	req.method = "POST";
 	req.url = url.data;
-	req.bearer = access_token;
 	req.content_type = "application/x-www-form-urlencoded";
+	req.body = form.data;
+	req.body_len = form.len;
 	if ((r = hv_http_request(h, &req, &resp, e)) < 0)
 		goto out;
 	if (resp.status != 200) {
@@ -545,6 +555,7 @@ out:
 	hv_json_free(j);
 	hv_http_response_release(&resp);
 	hv_buf_release(&url);
+	hv_buf_release(&form);
 	return r;
 }
 

@@ -66,6 +66,10 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER copies_labels AFTER DELETE ON copies BEGIN"
 	"  DELETE FROM labels WHERE team = OLD.team AND mid_hmac = OLD.mid_hmac"
 	"    AND member = OLD.member; END;",
+
+	/* 4: mailboxes Google told to wait past the end of a run. */
+	"CREATE TABLE pauses ("
+	"  account TEXT PRIMARY KEY, until INTEGER NOT NULL, why TEXT NOT NULL);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0] - 1)

@@ -70,6 +70,15 @@ int hv_store_account_each(struct hv_store *s,
     int (*fn)(const struct hv_account *a, void *arg), void *arg, struct hv_err *e);
 
 /*
+ * Google's timed lockouts of a mailbox: until (Unix seconds) and Google's
+ * words, when a pause is still running at now; else HV_ENOINPUT.
+ */
+int hv_store_pause_get(struct hv_store *s, const char *account, long long now,
+    long long *until, char *why, size_t whymax, struct hv_err *e);
+int hv_store_pause_set(struct hv_store *s, const char *account, long long until,
+    const char *why, struct hv_err *e);
+
+/*
  * Sealed secrets, by owner and name ("refresh_token", "access_token",
  * "private_key"); owner is an account or "domain:" and a domain.  blob is
  * sealed by the caller; expires is Unix seconds or 0.

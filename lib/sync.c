@@ -53,7 +53,10 @@ struct member {
 	int lrc;		/* why the label could not be had */
 	char *lwhy;		/* owned */
 	struct copy *waiting;	/* copies waiting for the label */
-	int dead;		/* access gone: left alone for this run */
+	/* Its mailbox closed for this run (access gone: HV_EPERM; Google
+	 * asked for a longer wait: HV_ETEMP): left alone, saying why. */
+	int dead;
+	char *dead_why;		/* owned */
 	struct run *run;
 };
 
@@ -211,8 +214,9 @@ copy_failed(struct run *r, struct copy *c, int rc, const char *why)
 	struct member *m = &r->m[c->member];
 
 	c->why = blame(m->account, why);
-	if (rc == HV_EPERM && !m->dead) {
-		m->dead = 1;
+	if (!m->dead && (rc == HV_EPERM || hv_gmail_closed(m->gmail))) {
+		m->dead = rc;
+		m->dead_why = hv_xstrdup(c->why);
 		note(r, "%s; leaving it for this run", c->why);
 	}
 }
@@ -306,7 +310,8 @@ copy_start(struct run *r, struct copy *c)
 	int rc;
 
 	if (m->dead) {
-		copy_over(c, "refused", HV_EPERM);
+		c->why = hv_xstrdup(m->dead_why);
+		copy_over(c, m->dead == HV_EPERM ? "refused" : "waiting", m->dead);
 		return;
 	}
 	if ((rc = member_label(r, m, &e)) < 0) {
@@ -596,7 +601,7 @@ msg_all(struct run *r, struct msg *msg)
 		if (msg->copies[i].rc < 0) {
 			all = 0;
 			worst(r, msg->copies[i].rc);
-			if (msg->copies[i].rc != HV_EPERM && msg->copies[i].why != NULL &&
+			if (!r->m[i].dead && msg->copies[i].why != NULL &&
 			    !hv_gmail_pool_broken(r->pool, NULL))
 				note(r, "%s", msg->copies[i].why);
 		}
@@ -994,6 +999,7 @@ out:
 		hv_gmail_free(r.m[i].gmail);
 		free(r.m[i].account);
 		free(r.m[i].lwhy);
+		free(r.m[i].dead_why);
 	}
 	free(r.m);
 	while ((msg = r.head) != NULL) {

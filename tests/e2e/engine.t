@@ -9,6 +9,10 @@
 
 emu_start --quota off
 cd "$T" || exit 1
+# hv paces itself by the legacy table (ten imports a second per member),
+# which Google here does not enforce: uploads spread over the crash
+# points instead of all leaving at once.
+EMU_QUOTA=legacy
 # One team per test, each with members of its own, so that mailbox
 # counts of one test are not those of another.
 emu_config '[team "crash"]
@@ -333,9 +337,10 @@ ok 'the member failed for each, saying why' \
 ok 'at no cost at Google: one token asked for, for the source' \
     test "$(emu GET /_emu/stats | jq '.calls["oauth2.token"] // 0')" -le 2
 
-# 8. A member whose token Google killed before its expiry: the cached
-# token is asked for again, Google refuses it again, and the member is
-# left alone: its other uploads end without a call each.
+# 8. A member whose token Google killed before its expiry (an
+# administrator's sign-out), while the domain's delegation still holds:
+# the cached token must not be handed out again.  One token is minted
+# anew, and the member gets everything.
 pace 100
 tb=$(hv-auth token b5@example.com)
 curl -s --cacert "$EMU_CA" -X POST "$EMU_URL/revoke?token=$tb" >/dev/null
@@ -343,15 +348,12 @@ deliver_n s5@example.com revoked 20
 hv-fetch -t cap >revoked.in 2>/dev/null
 emu DELETE /_emu/stats >/dev/null
 hv-sync -t cap revoked.in >revoked.out 2>revoked.err
-ok 'hv-sync exits 77 when a member access is gone' test $? -eq 77
-ok 'the others got all twenty' test "$(grep -c '"a5@example.com":"imported","b5@example.com":"\(failed\|refused\)","c5@example.com":"imported"' revoked.out)" -eq 20
-ok 'one line says the member is left alone' test "$(grep -c 'b5@example.com.*leaving it for this run' revoked.err)" -eq 1 ||
+ok 'hv-sync exits 0 when a member token died early but its access holds' test $? -eq 0 ||
     sed 's/^/#   /' revoked.err
-# The stats were cleared just before: the log holds this run's calls.
-emu GET '/_emu/log?n=10000' >log1.json
-b5=$(jq '[.[] | select(.path | test("users/b5(%40|@)example.com/"))] | length' log1.json)
-ok "the member cost at most two tries for each call that was in flight ($b5 calls, not 40)" \
-    test "$b5" -ge 2 -a "$b5" -le 16
+ok 'every member got all twenty' test "$(grep -c '"a5@example.com":"imported","b5@example.com":"imported","c5@example.com":"imported"' revoked.out)" -eq 20
+ok 'one new token was minted, for that member' \
+    test "$(emu GET /_emu/stats | jq '.calls["oauth2.token"] // 0')" -eq 1
+ok 'and the dead one is not in the cache any more' test "$(hv-auth token b5@example.com)" != "$tb"
 pace 0
 
 expect_success 'the audit trail verifies' hv-audit verify

@@ -99,6 +99,14 @@ done_testing() {
 #					follow the redirect to the loopback listener
 _emu_pid=
 emu_start() {
+	# hv paces itself by the table the emulator charges, as an
+	# administrator sets [google] quota to the project's.
+	EMU_QUOTA=2026
+	_prev=
+	for _a; do
+		[ "$_prev" = --quota ] && EMU_QUOTA=$_a
+		_prev=$_a
+	done
 	"$HV_TOP/tests/fake-google/run" "$@" >"$T/emu.json" 2>"$T/emu.log" &
 	_emu_pid=$!
 	trap 'kill $_emu_pid 2>/dev/null; wait $_emu_pid 2>/dev/null; _cleanup' EXIT
@@ -146,6 +154,7 @@ accounts = $EMU_URL
 directory = $EMU_URL
 ca_file = $EMU_CA
 client = $T/client.json
+quota = $EMU_QUOTA
 [spool]
 allow_disk = $SPOOL_DISK
 $*
@@ -167,6 +176,19 @@ consent_url() {
 		_i=$((_i + 1))
 	done
 	grep -m1 '^https://' "$1"
+}
+
+# login ACCOUNT [options]: hv-auth login, the consent answered as a
+# browser would; its stderr in $T/login.err.
+login() {
+	_a=$1
+	shift
+	# The old file must be gone before the new login writes its URL.
+	rm -f "$T/login.err"
+	hv-auth login -t 20 "$@" "$_a" 2>"$T/login.err" &
+	_p=$!
+	browse "$(consent_url "$T/login.err")"
+	wait $_p
 }
 
 # deliver EMAIL RAW [LABEL...]: mail arrives in EMAIL's mailbox.

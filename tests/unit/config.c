@@ -116,6 +116,9 @@ test_full(void)
 	ok(r == 0 && strcmp(c.paths.state, want) == 0, "empty config: defaults, XDG fallback");
 	ok(c.spool.ttl == 600 && c.spool.epoch == 60 && c.spool.allow_disk == 0,
 	    "spool defaults 10m, 60s, not on disk");
+	/* Every project made since May 2026 has the 2026 table: paced by the
+	 * legacy one, hv would run 2.5 times too fast into 429s. */
+	is_str(c.google.quota, "2026", "the quota table defaults to 2026");
 	hv_config_free(&c);
 	r = hv_config_parse(&c, "t", "[keys]\nmaster = ~/k\n[spool]\nepoch = 20m\nttl = 1h\n", 49, &e);
 	ok(r == 0 && strcmp(c.keys.master, "/home/u/k") == 0, "a master key path expands ~");
