@@ -525,8 +525,10 @@ fetch_all(struct run *r, struct hv_err *e)
 			if (s->got < 0 || (rc = spool_one(r, slots, window, i, s, e)) == 0)
 				continue;
 			r->st->failed++;
-			/* Access gone or the disk full: nothing else will go better. */
-			if (rc != HV_ETEMP && rc != HV_EPROTO && rc != HV_EDATA)
+			/* Access gone, a lockout or the disk full: nothing else
+			 * will go better. */
+			if ((rc != HV_ETEMP && rc != HV_EPROTO && rc != HV_EDATA) ||
+			    hv_gmail_closed(r->gmail))
 				break;
 			if (first == 0)
 				first = rc;
