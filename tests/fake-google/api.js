@@ -36,6 +36,9 @@ async function call(ctx, req, route, params, opts = {}) {
   try {
     const auth = authenticate(ctx, req);
     if (!allowed(route.id, auth.scopes)) throw E.insufficientScopes(route.id);
+    // A locked-out user is refused before anything is drawn or charged: the
+    // answer changes nothing, as Google's does.
+    if (!route.directory) ctx.lockouts.check(auth.email);
     const kind = ctx.faults.draw(route.id, auth.email, req.method + ' ' + req.url, STATUS_KINDS.concat(opts.linkKinds || []));
     if (kind) {
       st.faults[kind] = (st.faults[kind] || 0) + 1;

@@ -8,6 +8,7 @@ const { json } = require('./answer');
 const { mintAccess, mintRefresh } = require('./oauth');
 const { KNOWN } = require('./scopes');
 const { token } = require('./rand');
+const { SHAPES } = require('./lockout');
 
 class Bad extends Error {}
 const need = (cond, msg) => { if (!cond) throw new Bad(msg); };
@@ -164,13 +165,24 @@ function revokeUser(ctx, b) {
   return { revoked: n };
 }
 
+// A timed rate-limit lockout in one of Google's shapes (lockout.js).
+function lockout(ctx, b) {
+  need(isEmail(b.email), 'email: a valid address is required');
+  need(typeof b.seconds === 'number' && b.seconds >= 0, 'seconds: a number >= 0');
+  const shape = b.shape === undefined ? 'user429' : b.shape;
+  need(Object.prototype.hasOwnProperty.call(SHAPES, shape), 'shape: user429, usage403 or exhausted429');
+  need(b.retry_after_header === undefined || typeof b.retry_after_header === 'boolean', 'retry_after_header: true or false');
+  ctx.lockouts.set(b.email, b.seconds, shape, b.retry_after_header);
+  return { lockouts: ctx.lockouts.list() };
+}
+
 function stats(ctx) {
   const s = ctx.stats;
   return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults };
 }
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
-  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser };
+  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, lockout };
 
 async function handle(ctx, req) {
   const name = req.path.slice('/_emu/'.length);
@@ -183,6 +195,7 @@ async function handle(ctx, req) {
       if (name === 'stats') return json(200, stats(ctx));
       if (name === 'clock') return json(200, clockNow(ctx));
       if (name === 'quota') return json(200, quotaNow(ctx));
+      if (name === 'lockout') return json(200, { lockouts: ctx.lockouts.list() });
       if (name === 'faults') return json(200, { rate: ctx.faults.rate, kinds: ctx.faults.kinds, seed: ctx.faults.seed, log: ctx.faults.log });
       if (name === 'log') return json(200, ctx.log.slice(-Number(req.query.get('n') || 1000)), null, false);
     } else if (req.method === 'DELETE' && name === 'stats') {

@@ -16,13 +16,16 @@ const LEGACY_COSTS = {
   'gmail.users.messages.attachments.get': 5,
 };
 
+// The consumer Google names in quota messages; any fixed number will do.
+const PROJECT_NUMBER = '292824132082';
+
 const TABLES = {
   // 250 units per user per second, a moving average that allows short bursts.
   legacy: { capacity: 250, perSecond: 250, costs: LEGACY_COSTS, window: 'second',
     message: (retryAt) => 'User-rate limit exceeded.  Retry after ' + new Date(retryAt).toISOString() },
   // Projects created since May 2026: 6,000 units per user per minute, messages.get at 20.
   2026: { capacity: 6000, perSecond: 100, costs: Object.assign({}, LEGACY_COSTS, { 'gmail.users.messages.get': 20 }), window: 'minute',
-    message: () => "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service 'gmail.googleapis.com' for consumer 'project_number:292824132082'." },
+    message: () => "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service 'gmail.googleapis.com' for consumer 'project_number:" + PROJECT_NUMBER + "'." },
 };
 
 // A FILE table: {"capacity":N,"perSecond":N,"costs":{"gmail.users.messages.get":5,...}}
@@ -76,4 +79,4 @@ class Quota {
   }
 }
 
-module.exports = { Quota, TABLES, LEGACY_COSTS };
+module.exports = { Quota, TABLES, LEGACY_COSTS, PROJECT_NUMBER };
