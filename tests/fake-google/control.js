@@ -176,13 +176,49 @@ function lockout(ctx, b) {
   return { lockouts: ctx.lockouts.list() };
 }
 
+// One account's grant ends before its expiry (the user removed hv's access,
+// an admin signed the user out): with client_id only that client's grant,
+// without it every grant the user made to any client. Tokens minted by
+// domain-wide delegation are no user grant and survive; revoke-user and
+// revoke-delegation end those.
+function revokeGrant(ctx, b) {
+  const mb = ctx.world.mailbox(b.email);
+  need(mb, 'email: no such mailbox');
+  need(b.client_id === undefined || ctx.world.clients.has(b.client_id), 'client_id: no such client');
+  const mine = (x) => x.email === mb.email && (b.client_id === undefined || x.client_id === b.client_id);
+  let grants = 0, tokens = 0;
+  for (const r of ctx.world.refreshTokens.values()) if (mine(r) && !r.revoked) { r.revoked = true; grants++; }
+  for (const [k, a] of ctx.world.accessTokens) if (mine(a) && !a.sa) { ctx.world.accessTokens.delete(k); tokens++; }
+  return { grants, access_tokens: tokens };
+}
+
+// The admin takes domain-wide delegation away from every service account
+// over the domain: jwt-bearer with a sub there answers unauthorized_client.
+// Tokens already minted live on unless "tokens" says otherwise: Google says a
+// delegation change can take up to 24 hours to apply. "restore" gives it back.
+function revokeDelegation(ctx, b) {
+  need(typeof b.domain === 'string' && b.domain.length, 'domain: a domain name is required');
+  const domain = b.domain.toLowerCase();
+  let accounts = 0, tokens = 0;
+  for (const sa of ctx.world.serviceAccounts.values()) {
+    if (sa.domain !== domain) continue;
+    sa.delegationRemoved = !b.restore;
+    accounts++;
+    if (b.restore || !b.tokens) continue;
+    for (const [k, a] of ctx.world.accessTokens) if (a.sa === sa.client_email) { ctx.world.accessTokens.delete(k); tokens++; }
+  }
+  need(accounts, 'domain: no service account has delegation over ' + domain);
+  return { service_accounts: accounts, access_tokens: tokens, delegation: !!b.restore };
+}
+
 function stats(ctx) {
   const s = ctx.stats;
   return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults };
 }
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
-  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, lockout };
+  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, 'revoke-grant': revokeGrant,
+  'revoke-delegation': revokeDelegation, lockout };
 
 async function handle(ctx, req) {
   const name = req.path.slice('/_emu/'.length);

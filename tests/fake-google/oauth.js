@@ -22,7 +22,9 @@ function oerr(status, error, description) {
 function mintAccess(ctx, f) {
   const t = 'ya29.' + token(48);
   const ttl = f.ttl || ctx.opts.tokenTtl;
-  ctx.world.accessTokens.set(t, { email: f.email, scopes: f.scopes, exp: ctx.clock.now() + ttl * 1000, client_id: f.client_id || null, refresh: f.refresh || null });
+  const rec = { email: f.email, scopes: f.scopes, exp: ctx.clock.now() + ttl * 1000, client_id: f.client_id || null, refresh: f.refresh || null };
+  if (f.sa) rec.sa = f.sa;   // minted by delegation: no user grant behind it
+  ctx.world.accessTokens.set(t, rec);
   ctx.persist.dirty();
   return { access_token: t, expires_in: ttl };
 }
@@ -184,13 +186,13 @@ function grantJwt(ctx, req, f) {
   if (claims.sub) {
     const dom = String(claims.sub).toLowerCase().split('@')[1];
     const unauth = () => oerr(401, 'unauthorized_client', 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.');
-    if (dom !== sa.domain) return unauth();
+    if (dom !== sa.domain || sa.delegationRemoved) return unauth();
     if (sa.scopes && scopes.some((s) => !sa.scopes.includes(s))) return unauth();
     const mb = ctx.world.mailbox(claims.sub);
     if (!mb) return bad('Invalid email or User ID');
     email = mb.email;
   }
-  const o = mintAccess(ctx, { email, scopes, client_id: sa.client_id, ttl: Math.min(ctx.opts.tokenTtl, 3599) });
+  const o = mintAccess(ctx, { email, scopes, client_id: sa.client_id, ttl: Math.min(ctx.opts.tokenTtl, 3599), sa: claims.sub ? sa.client_email : null });
   return tokenAnswer(Object.assign(o, { token_type: 'Bearer' }));
 }
 
