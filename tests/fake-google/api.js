@@ -5,7 +5,7 @@
 const { ApiError, E, answerOf } = require('./errors');
 const { authenticate } = require('./oauth');
 const { allowed } = require('./scopes');
-const { STATUS_KINDS } = require('./faults');
+const { STATUS_KINDS, GMAIL_KINDS } = require('./faults');
 
 const routes = require('./gmail').routes.concat(require('./directory').routes);
 
@@ -25,6 +25,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function faultError(kind) {
   if (kind === '429') return E.concurrency();
   if (kind === '500') return E.backendError();
+  if (kind === 'precondition') return E.failedPrecondition();
   return E.unavailable();
 }
 
@@ -36,13 +37,20 @@ async function call(ctx, req, route, params, opts = {}) {
   try {
     const auth = authenticate(ctx, req);
     if (!allowed(route.id, auth.scopes)) throw E.insufficientScopes(route.id);
-    // A locked-out user is refused before anything is drawn or charged: the
-    // answer changes nothing, as Google's does.
-    if (!route.directory) ctx.lockouts.check(auth.email);
-    const kind = ctx.faults.draw(route.id, auth.email, req.method + ' ' + req.url, STATUS_KINDS.concat(opts.linkKinds || []));
+    if (!route.directory) {
+      // A user without Gmail (Workspace service off) fails every Gmail call,
+      // for good; the Directory still lists the user.
+      const mb = ctx.world.mailbox(auth.email);
+      if (mb && mb.gmail === false) throw E.failedPrecondition('Mail service not enabled');
+      // A locked-out user is refused before anything is drawn or charged: the
+      // answer changes nothing, as Google's does.
+      ctx.lockouts.check(auth.email);
+    }
+    const statusKinds = route.directory ? STATUS_KINDS : STATUS_KINDS.concat(GMAIL_KINDS);
+    const kind = ctx.faults.draw(route.id, auth.email, req.method + ' ' + req.url, statusKinds.concat(opts.linkKinds || []));
     if (kind) {
       st.faults[kind] = (st.faults[kind] || 0) + 1;
-      if (STATUS_KINDS.includes(kind)) {
+      if (statusKinds.includes(kind)) {
         const e = faultError(kind);
         if (kind === '429') e.headers = { 'retry-after': '1' };
         throw e;

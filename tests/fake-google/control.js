@@ -26,7 +26,11 @@ function users(ctx, b) {
   if (b.name) mb.name = String(b.name);
   if (b.deny !== undefined) mb.deny = !!b.deny;       // consent page answers access_denied
   if (b.grant) mb.grant = b.grant;                     // granular consent: only these scopes
-  return { email: mb.email, admin: mb.admin };
+  if (b.gmail !== undefined) {                         // false: "Mail service not enabled"
+    need(typeof b.gmail === 'boolean', 'gmail: true or false');
+    mb.gmail = b.gmail;
+  }
+  return { email: mb.email, admin: mb.admin, gmail: mb.gmail !== false };
 }
 
 function groups(ctx, b) {
