@@ -215,6 +215,10 @@ function revokeDelegation(ctx, b) {
   return { service_accounts: accounts, access_tokens: tokens, delegation: !!b.restore };
 }
 
+function quirks(ctx, b) {
+  try { return ctx.quirks.set(b); } catch (e) { throw new Bad(e.message); }
+}
+
 function stats(ctx) {
   const s = ctx.stats;
   return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults };
@@ -222,7 +226,7 @@ function stats(ctx) {
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
   'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, 'revoke-grant': revokeGrant,
-  'revoke-delegation': revokeDelegation, lockout };
+  'revoke-delegation': revokeDelegation, lockout, quirks };
 
 async function handle(ctx, req) {
   const name = req.path.slice('/_emu/'.length);
@@ -236,6 +240,7 @@ async function handle(ctx, req) {
       if (name === 'clock') return json(200, clockNow(ctx));
       if (name === 'quota') return json(200, quotaNow(ctx));
       if (name === 'lockout') return json(200, { lockouts: ctx.lockouts.list() });
+      if (name === 'quirks') return json(200, ctx.quirks.get());
       if (name === 'faults') return json(200, { rate: ctx.faults.rate, kinds: ctx.faults.kinds, seed: ctx.faults.seed, log: ctx.faults.log });
       if (name === 'log') return json(200, ctx.log.slice(-Number(req.query.get('n') || 1000)), null, false);
     } else if (req.method === 'DELETE' && name === 'stats') {

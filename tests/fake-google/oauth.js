@@ -230,11 +230,13 @@ function revokeEndpoint(ctx, req) {
   return json(200, {});
 }
 
-// GET /tokeninfo?access_token=...
+// GET|POST /tokeninfo?access_token=... (or access_token in the form body).
+// A bearer header counts only with the tokeninfo_header quirk (quirks.js).
 function tokenInfo(ctx, req) {
   const f = formOf(req);
-  const bearer = /^Bearer /i.test(req.headers.authorization || '') ? req.headers.authorization.slice(7).trim() : null;
-  const t = req.query.get('access_token') || f.access_token || bearer;
+  let t = req.query.get('access_token') || f.access_token;
+  if (!t && ctx.quirks.tokeninfo_header && /^Bearer /i.test(req.headers.authorization || '')) t = req.headers.authorization.slice(7).trim();
+  if (!t) return oerr(400, 'invalid_request', 'Either access_token, id_token, or token_handle required');
   const a = ctx.world.accessTokens.get(t);
   const now = ctx.clock.now();
   if (!a || a.exp <= now) return oerr(400, 'invalid_token', 'Invalid Value');

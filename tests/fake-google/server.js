@@ -11,6 +11,7 @@ const { World } = require('./store');
 const { Quota } = require('./quota');
 const { Faults } = require('./faults');
 const { Lockouts } = require('./lockout');
+const { Quirks } = require('./quirks');
 const { Persist } = require('./persist');
 const { seeded } = require('./rand');
 const { notFoundPage } = require('./answer');
@@ -157,7 +158,7 @@ function main() {
   const tls = certs.ensure(dir);
   const world = new World();
   const persist = new Persist(opts.state, world, clock);
-  const ctx = { opts, clock, world, quota, persist, faults: new Faults(), lockouts: new Lockouts(clock), sessions: new Map(), url: null, log: [],
+  const ctx = { opts, clock, world, quota, persist, faults: new Faults(), lockouts: new Lockouts(clock), quirks: new Quirks(), sessions: new Map(), url: null, log: [],
     stats: { calls: {}, units: {}, errors: {}, faults: {} }, batchRng: seeded(opts.seed) };
   persist.load();
 
