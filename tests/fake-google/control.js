@@ -153,11 +153,16 @@ const clockNow = (ctx) => ({ now: new Date(ctx.clock.now()).toISOString(), epoch
 function quota(ctx, b) {
   const table = b.table || ctx.quota.tableName;
   need(['legacy', '2026', 'off'].includes(table), 'table: legacy, 2026 or off');
+  const ppm = b.project_per_minute;
+  need(ppm === undefined || (Number.isInteger(ppm) && ppm >= 0), 'project_per_minute: an integer >= 0 (0: no project limit)');
+  need(b.project_code === undefined || [403, 429].includes(b.project_code), 'project_code: 403 or 429');
   try { ctx.quota.set(table, b.concurrency, b.batch_parallel); } catch (e) { throw new Bad(e.message); }
+  ctx.quota.setProject(ppm, b.project_code);
   if (b.latency_ms !== undefined) ctx.opts.latency = Number(b.latency_ms);
   return quotaNow(ctx);
 }
-const quotaNow = (ctx) => ({ table: ctx.quota.tableName, concurrency: ctx.quota.concurrency, batch_parallel: ctx.quota.batchParallel, latency_ms: ctx.opts.latency });
+const quotaNow = (ctx) => ({ table: ctx.quota.tableName, concurrency: ctx.quota.concurrency, batch_parallel: ctx.quota.batchParallel,
+  project_per_minute: ctx.quota.projectPerMinute, project_code: ctx.quota.projectCode, latency_ms: ctx.opts.latency });
 
 // A password change: every grant of the user dies.
 function revokeUser(ctx, b) {

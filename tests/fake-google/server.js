@@ -20,11 +20,17 @@ const api = require('./api');
 const batch = require('./batch');
 const control = require('./control');
 
-const USAGE = 'usage: run [--port N] [--quota legacy|2026|off|FILE] [--state DIR] [--token-ttl SECONDS] [--clock-rate R]\n' +
-  '           [--history-retention SECONDS] [--concurrency N] [--batch-limit N] [--batch-parallel N] [--latency MS] [--seed N] [--verbose]\n';
+const USAGE = 'usage: run [--port N] [--quota 2026|legacy|off|FILE] [--state DIR] [--token-ttl SECONDS] [--clock-rate R]\n' +
+  '           [--history-retention SECONDS] [--concurrency N] [--batch-limit N] [--batch-parallel N]\n' +
+  '           [--latency MS] [--seed N] [--verbose]\n';
+const HELP = USAGE + '\n' +
+  '  --quota T      per-user quota table, default 2026 (6,000 units per user per minute, messages.get 20);\n' +
+  '                 legacy (250 units per user per second), off, or a JSON FILE; with a table, also the\n' +
+  '                 project-wide limit of 1,200,000 units per minute (POST /_emu/quota changes it)\n' +
+  'The README next to this program says the rest.\n';
 
 function parseArgs(argv) {
-  const o = { port: 0, quota: 'legacy', state: null, tokenTtl: 3599, clockRate: 1, historyRetention: 7 * 86400,
+  const o = { port: 0, quota: '2026', state: null, tokenTtl: 3599, clockRate: 1, historyRetention: 7 * 86400,
     concurrency: undefined, batchLimit: 100, batchParallel: 50, latency: 0, seed: 1, verbose: false };
   const num = (name, v, min) => {
     const n = Number(v);
@@ -46,7 +52,7 @@ function parseArgs(argv) {
       case '--latency': o.latency = num(a, v, 0); i++; break;
       case '--seed': o.seed = num(a, v, 0); i++; break;
       case '--verbose': case '-v': o.verbose = true; break;
-      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); break;
+      case '-h': case '--help': process.stdout.write(HELP); process.exit(0); break;
       default: process.stderr.write('fake-google: unknown option ' + a + '\n' + USAGE); process.exit(64);
     }
   }
