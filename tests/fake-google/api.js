@@ -65,7 +65,8 @@ async function call(ctx, req, route, params, opts = {}) {
       st.units[u] = (st.units[u] || 0) + ctx.quota.cost(route.id);
     }
     answer = route.h(ctx, req, params, auth);
-    if (ctx.opts.latency) await sleep(ctx.opts.latency);
+    const ms = ctx.latency.draw(route.id);
+    if (ms) await sleep(ms);
     if (answer && answer.then) answer = await answer;
     if (ctx.persist.pending) await ctx.persist.flush();
   } catch (e) {
@@ -90,7 +91,7 @@ const OAUTH_FAULT = {
   503: [503, { error: 'temporarily_unavailable', error_description: 'The service is currently unavailable.' }],
 };
 
-function oauthCall(ctx, req, id, handler) {
+async function oauthCall(ctx, req, id, handler) {
   const st = ctx.stats;
   st.calls[id] = (st.calls[id] || 0) + 1;
   const kind = ctx.faults.draw(id, '', req.method + ' ' + req.url + ' ' + req.body.toString('latin1'), STATUS_KINDS.concat(['reset', 'stall', 'truncate']));
@@ -102,6 +103,8 @@ function oauthCall(ctx, req, id, handler) {
   } else {
     a = handler(ctx, req);
   }
+  const ms = ctx.latency.draw(id);
+  if (ms) await sleep(ms);
   if (a.status >= 400) st.errors[a.status] = (st.errors[a.status] || 0) + 1;
   if (kind && !OAUTH_FAULT[kind]) a = Object.assign({}, a, { fault: kind, stallMs: ctx.faults.stallMs });
   return a;

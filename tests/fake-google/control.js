@@ -9,6 +9,7 @@ const { mintAccess, mintRefresh } = require('./oauth');
 const { KNOWN } = require('./scopes');
 const { token } = require('./rand');
 const { SHAPES } = require('./lockout');
+const { parse: parseLatency } = require('./latency');
 
 class Bad extends Error {}
 const need = (cond, msg) => { if (!cond) throw new Bad(msg); };
@@ -156,13 +157,17 @@ function quota(ctx, b) {
   const ppm = b.project_per_minute;
   need(ppm === undefined || (Number.isInteger(ppm) && ppm >= 0), 'project_per_minute: an integer >= 0 (0: no project limit)');
   need(b.project_code === undefined || [403, 429].includes(b.project_code), 'project_code: 403 or 429');
+  // latency_ms is the older spelling of a fixed "latency".
+  const lat = b.latency !== undefined ? b.latency : b.latency_ms;
+  try { if (lat !== undefined) parseLatency(lat); } catch (e) { throw new Bad(e.message); }
+  need(b.latency_scale === undefined || (typeof b.latency_scale === 'number' && b.latency_scale >= 0), 'latency_scale: a number >= 0');
   try { ctx.quota.set(table, b.concurrency, b.batch_parallel); } catch (e) { throw new Bad(e.message); }
   ctx.quota.setProject(ppm, b.project_code);
-  if (b.latency_ms !== undefined) ctx.opts.latency = Number(b.latency_ms);
+  try { ctx.latency.set(lat, b.latency_scale); } catch (e) { throw new Bad(e.message); }
   return quotaNow(ctx);
 }
-const quotaNow = (ctx) => ({ table: ctx.quota.tableName, concurrency: ctx.quota.concurrency, batch_parallel: ctx.quota.batchParallel,
-  project_per_minute: ctx.quota.projectPerMinute, project_code: ctx.quota.projectCode, latency_ms: ctx.opts.latency });
+const quotaNow = (ctx) => Object.assign({ table: ctx.quota.tableName, concurrency: ctx.quota.concurrency, batch_parallel: ctx.quota.batchParallel,
+  project_per_minute: ctx.quota.projectPerMinute, project_code: ctx.quota.projectCode }, ctx.latency.describe());
 
 // A password change: every grant of the user dies.
 function revokeUser(ctx, b) {
