@@ -68,7 +68,8 @@ main(async (t) => {
     const other = await timed(3, get);
     t.ok(Math.min(...prof) >= 150 && Math.max(...other) < 120, 'the named method waits ' + Math.min(...prof).toFixed(0) + ' ms, the others do not (' + Math.max(...other).toFixed(0) + ' ms)');
     q = await emu.ctl('POST', 'quota', { latency: 'google,gmail.users.messages.get=0', latency_scale: 0.2 });
-    t.ok(Math.max(...await timed(5, get)) < base.get + 15, 'a string "google,METHOD=MS": the named method overrides the profile');
+    // The median, not the max: on a loaded machine one call in five may stall.
+    t.ok(quantile(await timed(7, get), 0.5) < base.get + 12, 'a string "google,METHOD=MS": the named method overrides the profile');
     await emu.ctl('POST', 'quota', { latency_ms: 0 });
     t.is((await emu.ctl('GET', 'quota')).latency_ms, 0, 'latency_ms still sets a fixed latency');
     let r = await emu.req('POST', '/_emu/quota', { json: { latency: 'x=y' } });
