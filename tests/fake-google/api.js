@@ -1,7 +1,8 @@
 'use strict';
 // The path every Gmail and Directory call takes, alone or as a batch part:
-// bearer token, scopes, fault draw, concurrency cap, quota units, handler,
-// optional service latency. Errors become Google's JSON bodies here.
+// bearer token, scopes, Gmail turned off, lockout, fault draw, concurrency
+// cap, quota units (user and project), handler, service latency. Errors
+// become Google's JSON bodies here.
 const { ApiError, E, answerOf } = require('./errors');
 const { authenticate } = require('./oauth');
 const { allowed } = require('./scopes');
