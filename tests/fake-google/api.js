@@ -1,11 +1,12 @@
 'use strict';
 // The path every Gmail and Directory call takes, alone or as a batch part:
-// bearer token, scopes, fault draw, concurrency cap, quota units, handler,
-// optional service latency. Errors become Google's JSON bodies here.
+// bearer token, scopes, Gmail turned off, lockout, fault draw, concurrency
+// cap, quota units (user and project), handler, service latency. Errors
+// become Google's JSON bodies here.
 const { ApiError, E, answerOf } = require('./errors');
 const { authenticate } = require('./oauth');
 const { allowed } = require('./scopes');
-const { STATUS_KINDS } = require('./faults');
+const { STATUS_KINDS, GMAIL_KINDS } = require('./faults');
 
 const routes = require('./gmail').routes.concat(require('./directory').routes);
 
@@ -25,6 +26,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function faultError(kind) {
   if (kind === '429') return E.concurrency();
   if (kind === '500') return E.backendError();
+  if (kind === 'precondition') return E.failedPrecondition();
   return E.unavailable();
 }
 
@@ -36,10 +38,20 @@ async function call(ctx, req, route, params, opts = {}) {
   try {
     const auth = authenticate(ctx, req);
     if (!allowed(route.id, auth.scopes)) throw E.insufficientScopes(route.id);
-    const kind = ctx.faults.draw(route.id, auth.email, req.method + ' ' + req.url, STATUS_KINDS.concat(opts.linkKinds || []));
+    if (!route.directory) {
+      // A user without Gmail (Workspace service off) fails every Gmail call,
+      // for good; the Directory still lists the user.
+      const mb = ctx.world.mailbox(auth.email);
+      if (mb && mb.gmail === false) throw E.failedPrecondition('Mail service not enabled');
+      // A locked-out user is refused before anything is drawn or charged: the
+      // answer changes nothing, as Google's does.
+      ctx.lockouts.check(auth.email);
+    }
+    const statusKinds = route.directory ? STATUS_KINDS : STATUS_KINDS.concat(GMAIL_KINDS);
+    const kind = ctx.faults.draw(route.id, auth.email, req.method + ' ' + req.url, statusKinds.concat(opts.linkKinds || []));
     if (kind) {
       st.faults[kind] = (st.faults[kind] || 0) + 1;
-      if (STATUS_KINDS.includes(kind)) {
+      if (statusKinds.includes(kind)) {
         const e = faultError(kind);
         if (kind === '429') e.headers = { 'retry-after': '1' };
         throw e;
@@ -54,7 +66,8 @@ async function call(ctx, req, route, params, opts = {}) {
       st.units[u] = (st.units[u] || 0) + ctx.quota.cost(route.id);
     }
     answer = route.h(ctx, req, params, auth);
-    if (ctx.opts.latency) await sleep(ctx.opts.latency);
+    const ms = ctx.latency.draw(route.id);
+    if (ms) await sleep(ms);
     if (answer && answer.then) answer = await answer;
     if (ctx.persist.pending) await ctx.persist.flush();
   } catch (e) {
@@ -79,7 +92,7 @@ const OAUTH_FAULT = {
   503: [503, { error: 'temporarily_unavailable', error_description: 'The service is currently unavailable.' }],
 };
 
-function oauthCall(ctx, req, id, handler) {
+async function oauthCall(ctx, req, id, handler) {
   const st = ctx.stats;
   st.calls[id] = (st.calls[id] || 0) + 1;
   const kind = ctx.faults.draw(id, '', req.method + ' ' + req.url + ' ' + req.body.toString('latin1'), STATUS_KINDS.concat(['reset', 'stall', 'truncate']));
@@ -91,6 +104,8 @@ function oauthCall(ctx, req, id, handler) {
   } else {
     a = handler(ctx, req);
   }
+  const ms = ctx.latency.draw(id);
+  if (ms) await sleep(ms);
   if (a.status >= 400) st.errors[a.status] = (st.errors[a.status] || 0) + 1;
   if (kind && !OAUTH_FAULT[kind]) a = Object.assign({}, a, { fault: kind, stallMs: ctx.faults.stallMs });
   return a;

@@ -8,6 +8,8 @@ const { json } = require('./answer');
 const { mintAccess, mintRefresh } = require('./oauth');
 const { KNOWN } = require('./scopes');
 const { token } = require('./rand');
+const { SHAPES } = require('./lockout');
+const { parse: parseLatency } = require('./latency');
 
 class Bad extends Error {}
 const need = (cond, msg) => { if (!cond) throw new Bad(msg); };
@@ -25,7 +27,11 @@ function users(ctx, b) {
   if (b.name) mb.name = String(b.name);
   if (b.deny !== undefined) mb.deny = !!b.deny;       // consent page answers access_denied
   if (b.grant) mb.grant = b.grant;                     // granular consent: only these scopes
-  return { email: mb.email, admin: mb.admin };
+  if (b.gmail !== undefined) {                         // false: "Mail service not enabled"
+    need(typeof b.gmail === 'boolean', 'gmail: true or false');
+    mb.gmail = b.gmail;
+  }
+  return { email: mb.email, admin: mb.admin, gmail: mb.gmail !== false };
 }
 
 function groups(ctx, b) {
@@ -148,11 +154,20 @@ const clockNow = (ctx) => ({ now: new Date(ctx.clock.now()).toISOString(), epoch
 function quota(ctx, b) {
   const table = b.table || ctx.quota.tableName;
   need(['legacy', '2026', 'off'].includes(table), 'table: legacy, 2026 or off');
+  const ppm = b.project_per_minute;
+  need(ppm === undefined || (Number.isInteger(ppm) && ppm >= 0), 'project_per_minute: an integer >= 0 (0: no project limit)');
+  need(b.project_code === undefined || [403, 429].includes(b.project_code), 'project_code: 403 or 429');
+  // latency_ms is the older spelling of a fixed "latency".
+  const lat = b.latency !== undefined ? b.latency : b.latency_ms;
+  try { if (lat !== undefined) parseLatency(lat); } catch (e) { throw new Bad(e.message); }
+  need(b.latency_scale === undefined || (typeof b.latency_scale === 'number' && b.latency_scale >= 0), 'latency_scale: a number >= 0');
   try { ctx.quota.set(table, b.concurrency, b.batch_parallel); } catch (e) { throw new Bad(e.message); }
-  if (b.latency_ms !== undefined) ctx.opts.latency = Number(b.latency_ms);
+  ctx.quota.setProject(ppm, b.project_code);
+  try { ctx.latency.set(lat, b.latency_scale); } catch (e) { throw new Bad(e.message); }
   return quotaNow(ctx);
 }
-const quotaNow = (ctx) => ({ table: ctx.quota.tableName, concurrency: ctx.quota.concurrency, batch_parallel: ctx.quota.batchParallel, latency_ms: ctx.opts.latency });
+const quotaNow = (ctx) => Object.assign({ table: ctx.quota.tableName, concurrency: ctx.quota.concurrency, batch_parallel: ctx.quota.batchParallel,
+  project_per_minute: ctx.quota.projectPerMinute, project_code: ctx.quota.projectCode }, ctx.latency.describe());
 
 // A password change: every grant of the user dies.
 function revokeUser(ctx, b) {
@@ -164,13 +179,64 @@ function revokeUser(ctx, b) {
   return { revoked: n };
 }
 
+// A timed rate-limit lockout in one of Google's shapes (lockout.js).
+function lockout(ctx, b) {
+  need(isEmail(b.email), 'email: a valid address is required');
+  need(typeof b.seconds === 'number' && b.seconds >= 0, 'seconds: a number >= 0');
+  const shape = b.shape === undefined ? 'user429' : b.shape;
+  need(Object.prototype.hasOwnProperty.call(SHAPES, shape), 'shape: user429, usage403 or exhausted429');
+  need(b.retry_after_header === undefined || typeof b.retry_after_header === 'boolean', 'retry_after_header: true or false');
+  ctx.lockouts.set(b.email, b.seconds, shape, b.retry_after_header);
+  return { lockouts: ctx.lockouts.list() };
+}
+
+// One account's grant ends before its expiry (the user removed hv's access,
+// an admin signed the user out): with client_id only that client's grant,
+// without it every grant the user made to any client. Tokens minted by
+// domain-wide delegation are no user grant and survive; revoke-user and
+// revoke-delegation end those.
+function revokeGrant(ctx, b) {
+  const mb = ctx.world.mailbox(b.email);
+  need(mb, 'email: no such mailbox');
+  need(b.client_id === undefined || ctx.world.clients.has(b.client_id), 'client_id: no such client');
+  const mine = (x) => x.email === mb.email && (b.client_id === undefined || x.client_id === b.client_id);
+  let grants = 0, tokens = 0;
+  for (const r of ctx.world.refreshTokens.values()) if (mine(r) && !r.revoked) { r.revoked = true; grants++; }
+  for (const [k, a] of ctx.world.accessTokens) if (mine(a) && !a.sa) { ctx.world.accessTokens.delete(k); tokens++; }
+  return { grants, access_tokens: tokens };
+}
+
+// The admin takes domain-wide delegation away from every service account
+// over the domain: jwt-bearer with a sub there answers unauthorized_client.
+// Tokens already minted live on unless "tokens" says otherwise: Google says a
+// delegation change can take up to 24 hours to apply. "restore" gives it back.
+function revokeDelegation(ctx, b) {
+  need(typeof b.domain === 'string' && b.domain.length, 'domain: a domain name is required');
+  const domain = b.domain.toLowerCase();
+  let accounts = 0, tokens = 0;
+  for (const sa of ctx.world.serviceAccounts.values()) {
+    if (sa.domain !== domain) continue;
+    sa.delegationRemoved = !b.restore;
+    accounts++;
+    if (b.restore || !b.tokens) continue;
+    for (const [k, a] of ctx.world.accessTokens) if (a.sa === sa.client_email) { ctx.world.accessTokens.delete(k); tokens++; }
+  }
+  need(accounts, 'domain: no service account has delegation over ' + domain);
+  return { service_accounts: accounts, access_tokens: tokens, delegation: !!b.restore };
+}
+
+function quirks(ctx, b) {
+  try { return ctx.quirks.set(b); } catch (e) { throw new Bad(e.message); }
+}
+
 function stats(ctx) {
   const s = ctx.stats;
   return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults };
 }
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
-  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser };
+  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, 'revoke-grant': revokeGrant,
+  'revoke-delegation': revokeDelegation, lockout, quirks };
 
 async function handle(ctx, req) {
   const name = req.path.slice('/_emu/'.length);
@@ -183,6 +249,8 @@ async function handle(ctx, req) {
       if (name === 'stats') return json(200, stats(ctx));
       if (name === 'clock') return json(200, clockNow(ctx));
       if (name === 'quota') return json(200, quotaNow(ctx));
+      if (name === 'lockout') return json(200, { lockouts: ctx.lockouts.list() });
+      if (name === 'quirks') return json(200, ctx.quirks.get());
       if (name === 'faults') return json(200, { rate: ctx.faults.rate, kinds: ctx.faults.kinds, seed: ctx.faults.seed, log: ctx.faults.log });
       if (name === 'log') return json(200, ctx.log.slice(-Number(req.query.get('n') || 1000)), null, false);
     } else if (req.method === 'DELETE' && name === 'stats') {

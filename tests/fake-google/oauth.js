@@ -22,7 +22,9 @@ function oerr(status, error, description) {
 function mintAccess(ctx, f) {
   const t = 'ya29.' + token(48);
   const ttl = f.ttl || ctx.opts.tokenTtl;
-  ctx.world.accessTokens.set(t, { email: f.email, scopes: f.scopes, exp: ctx.clock.now() + ttl * 1000, client_id: f.client_id || null, refresh: f.refresh || null });
+  const rec = { email: f.email, scopes: f.scopes, exp: ctx.clock.now() + ttl * 1000, client_id: f.client_id || null, refresh: f.refresh || null };
+  if (f.sa) rec.sa = f.sa;   // minted by delegation: no user grant behind it
+  ctx.world.accessTokens.set(t, rec);
   ctx.persist.dirty();
   return { access_token: t, expires_in: ttl };
 }
@@ -184,13 +186,13 @@ function grantJwt(ctx, req, f) {
   if (claims.sub) {
     const dom = String(claims.sub).toLowerCase().split('@')[1];
     const unauth = () => oerr(401, 'unauthorized_client', 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.');
-    if (dom !== sa.domain) return unauth();
+    if (dom !== sa.domain || sa.delegationRemoved) return unauth();
     if (sa.scopes && scopes.some((s) => !sa.scopes.includes(s))) return unauth();
     const mb = ctx.world.mailbox(claims.sub);
     if (!mb) return bad('Invalid email or User ID');
     email = mb.email;
   }
-  const o = mintAccess(ctx, { email, scopes, client_id: sa.client_id, ttl: Math.min(ctx.opts.tokenTtl, 3599) });
+  const o = mintAccess(ctx, { email, scopes, client_id: sa.client_id, ttl: Math.min(ctx.opts.tokenTtl, 3599), sa: claims.sub ? sa.client_email : null });
   return tokenAnswer(Object.assign(o, { token_type: 'Bearer' }));
 }
 
@@ -228,11 +230,13 @@ function revokeEndpoint(ctx, req) {
   return json(200, {});
 }
 
-// GET /tokeninfo?access_token=...
+// GET|POST /tokeninfo?access_token=... (or access_token in the form body).
+// A bearer header counts only with the tokeninfo_header quirk (quirks.js).
 function tokenInfo(ctx, req) {
   const f = formOf(req);
-  const bearer = /^Bearer /i.test(req.headers.authorization || '') ? req.headers.authorization.slice(7).trim() : null;
-  const t = req.query.get('access_token') || f.access_token || bearer;
+  let t = req.query.get('access_token') || f.access_token;
+  if (!t && ctx.quirks.tokeninfo_header && /^Bearer /i.test(req.headers.authorization || '')) t = req.headers.authorization.slice(7).trim();
+  if (!t) return oerr(400, 'invalid_request', 'Either access_token, id_token, or token_handle required');
   const a = ctx.world.accessTokens.get(t);
   const now = ctx.clock.now();
   if (!a || a.exp <= now) return oerr(400, 'invalid_token', 'Invalid Value');

@@ -16,13 +16,16 @@ const LEGACY_COSTS = {
   'gmail.users.messages.attachments.get': 5,
 };
 
+// The consumer Google names in quota messages; any fixed number will do.
+const PROJECT_NUMBER = '292824132082';
+
 const TABLES = {
   // 250 units per user per second, a moving average that allows short bursts.
   legacy: { capacity: 250, perSecond: 250, costs: LEGACY_COSTS, window: 'second',
     message: (retryAt) => 'User-rate limit exceeded.  Retry after ' + new Date(retryAt).toISOString() },
   // Projects created since May 2026: 6,000 units per user per minute, messages.get at 20.
   2026: { capacity: 6000, perSecond: 100, costs: Object.assign({}, LEGACY_COSTS, { 'gmail.users.messages.get': 20 }), window: 'minute',
-    message: () => "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service 'gmail.googleapis.com' for consumer 'project_number:292824132082'." },
+    message: () => "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service 'gmail.googleapis.com' for consumer 'project_number:" + PROJECT_NUMBER + "'." },
 };
 
 // A FILE table: {"capacity":N,"perSecond":N,"costs":{"gmail.users.messages.get":5,...}}
@@ -34,9 +37,21 @@ function loadTable(name) {
     window: 'custom', message: TABLES.legacy.message };
 }
 
+// The project-wide limit: 1,200,000 units per minute across all users in
+// every published table since the legacy one (notes section 2.1).
+const PROJECT_PER_MINUTE = 1200000;
+
+// Refills a token bucket {tokens, at} to now; capacity and rate per second.
+function refill(b, capacity, perSecond, now) {
+  b.tokens = Math.min(capacity, b.tokens + (now - b.at) / 1000 * perSecond);
+  b.at = now;
+}
+
 class Quota {
   constructor(clock, table, concurrency, batchParallel) {
     this.clock = clock;
+    this.projectPerMinute = PROJECT_PER_MINUTE;
+    this.projectCode = 403;
     this.set(table, concurrency, batchParallel);
   }
   set(table, concurrency, batchParallel) {
@@ -48,21 +63,47 @@ class Quota {
     else if (this.batchParallel === undefined) this.batchParallel = 50;
     this.buckets = new Map();
     this.inflight = new Map();
+    this.project = null;
+  }
+  // perMinute 0 lifts the project limit; code is the status it answers.
+  setProject(perMinute, code) {
+    if (perMinute !== undefined) this.projectPerMinute = perMinute;
+    if (code !== undefined) this.projectCode = code;
+    this.project = null;
   }
   cost(method) { return (this.table ? this.table.costs : LEGACY_COSTS)[method] || 1; }
 
-  // Charge units or throw Google's 429 with Retry-After.
+  // Charge units to the user's bucket and the project's, or throw: the
+  // user's 429 with Retry-After first, else the project's answer. A refused
+  // call charges neither.
   charge(user, method) {
     if (!this.table) return;
     const t = this.table, now = this.clock.now(), cost = this.cost(method);
     let b = this.buckets.get(user);
     if (!b) { b = { tokens: t.capacity, at: now }; this.buckets.set(user, b); }
-    b.tokens = Math.min(t.capacity, b.tokens + (now - b.at) / 1000 * t.perSecond);
-    b.at = now;
-    if (b.tokens >= cost) { b.tokens -= cost; return; }
-    const wait = Math.max(1, Math.ceil((cost - b.tokens) / t.perSecond));
-    const msg = t.message(now + wait * 1000);
-    throw new ApiError(429, msg, 'rateLimitExceeded', { domain: 'usageLimits', headers: { 'retry-after': String(wait) } });
+    refill(b, t.capacity, t.perSecond, now);
+    if (b.tokens < cost) {
+      const wait = Math.max(1, Math.ceil((cost - b.tokens) / t.perSecond));
+      const msg = t.message(now + wait * 1000);
+      throw new ApiError(429, msg, 'rateLimitExceeded', { domain: 'usageLimits', headers: { 'retry-after': String(wait) } });
+    }
+    const cap = this.projectPerMinute;
+    if (cap) {
+      if (!this.project) this.project = { tokens: cap, at: now };
+      refill(this.project, cap, cap / 60, now);
+      if (this.project.tokens < cost) throw this.projectError();
+      this.project.tokens -= cost;
+    }
+    b.tokens -= cost;
+  }
+
+  // The per-project limit's answer: Google names the limit as the Cloud
+  // console does ('Queries per minute', beside '... per user'), as 403 (GYB#309)
+  // or, by choice, 429; no Retry-After header (none is reported with it).
+  projectError() {
+    const msg = "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'gmail.googleapis.com' for consumer 'project_number:" +
+      PROJECT_NUMBER + "'.";
+    return new ApiError(this.projectCode, msg, 'rateLimitExceeded', { domain: 'usageLimits', status: this.projectCode === 403 ? 'PERMISSION_DENIED' : 'RESOURCE_EXHAUSTED' });
   }
 
   // Returns a release function, or throws the concurrency 429.
@@ -76,4 +117,4 @@ class Quota {
   }
 }
 
-module.exports = { Quota, TABLES, LEGACY_COSTS };
+module.exports = { Quota, TABLES, LEGACY_COSTS, PROJECT_NUMBER, PROJECT_PER_MINUTE };

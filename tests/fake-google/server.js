@@ -10,6 +10,9 @@ const { Clock } = require('./clock');
 const { World } = require('./store');
 const { Quota } = require('./quota');
 const { Faults } = require('./faults');
+const { Lockouts } = require('./lockout');
+const { Quirks } = require('./quirks');
+const { Latency } = require('./latency');
 const { Persist } = require('./persist');
 const { seeded } = require('./rand');
 const { notFoundPage } = require('./answer');
@@ -18,12 +21,22 @@ const api = require('./api');
 const batch = require('./batch');
 const control = require('./control');
 
-const USAGE = 'usage: run [--port N] [--quota legacy|2026|off|FILE] [--state DIR] [--token-ttl SECONDS] [--clock-rate R]\n' +
-  '           [--history-retention SECONDS] [--concurrency N] [--batch-limit N] [--batch-parallel N] [--latency MS] [--seed N] [--verbose]\n';
+const USAGE = 'usage: run [--port N] [--quota 2026|legacy|off|FILE] [--state DIR] [--token-ttl SECONDS] [--clock-rate R]\n' +
+  '           [--history-retention SECONDS] [--concurrency N] [--batch-limit N] [--batch-parallel N]\n' +
+  '           [--latency MS|google|METHOD=MS[,...]] [--latency-scale F] [--seed N] [--verbose]\n';
+const HELP = USAGE + '\n' +
+  '  --quota T      per-user quota table, default 2026 (6,000 units per user per minute, messages.get 20);\n' +
+  '                 legacy (250 units per user per second), off, or a JSON FILE; with a table, also the\n' +
+  '                 project-wide limit of 1,200,000 units per minute (POST /_emu/quota changes it)\n' +
+  '  --latency L    service time added to calls: MS (fixed, API calls), google (a seeded profile: gets\n' +
+  '                 around 100-300 ms, imports 300-900 ms, /token 50-200 ms, ~1% above 2 s), or\n' +
+  '                 METHOD=MS,... per discovery method id (oauth2.token too); mixed: google,METHOD=MS\n' +
+  '  --latency-scale F  multiply every latency by F (0.1 runs the google profile ten times faster)\n' +
+  'The README next to this program says the rest.\n';
 
 function parseArgs(argv) {
-  const o = { port: 0, quota: 'legacy', state: null, tokenTtl: 3599, clockRate: 1, historyRetention: 7 * 86400,
-    concurrency: undefined, batchLimit: 100, batchParallel: 50, latency: 0, seed: 1, verbose: false };
+  const o = { port: 0, quota: '2026', state: null, tokenTtl: 3599, clockRate: 1, historyRetention: 7 * 86400,
+    concurrency: undefined, batchLimit: 100, batchParallel: 50, latency: 0, latencyScale: 1, seed: 1, verbose: false };
   const num = (name, v, min) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min) die(name + ': a number >= ' + min + ' is required');
@@ -41,10 +54,13 @@ function parseArgs(argv) {
       case '--concurrency': o.concurrency = num(a, v, 0); i++; break;
       case '--batch-limit': o.batchLimit = num(a, v, 1); i++; break;
       case '--batch-parallel': o.batchParallel = num(a, v, 1); i++; break;
-      case '--latency': o.latency = num(a, v, 0); i++; break;
+      case '--latency':
+        if (!v) die('--latency: MS, google or METHOD=MS[,...]');
+        o.latency = /^[0-9.]+$/.test(v) ? num(a, v, 0) : v; i++; break;
+      case '--latency-scale': o.latencyScale = num(a, v, 0); i++; break;
       case '--seed': o.seed = num(a, v, 0); i++; break;
       case '--verbose': case '-v': o.verbose = true; break;
-      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0); break;
+      case '-h': case '--help': process.stdout.write(HELP); process.exit(0); break;
       default: process.stderr.write('fake-google: unknown option ' + a + '\n' + USAGE); process.exit(64);
     }
   }
@@ -149,6 +165,8 @@ function main() {
   const clock = new Clock(opts.clockRate);
   let quota;
   try { quota = new Quota(clock, opts.quota, opts.concurrency, opts.batchParallel); } catch (e) { die('--quota: ' + e.message); }
+  let latency;
+  try { latency = new Latency(opts.latency, opts.latencyScale, opts.seed); } catch (e) { die('--latency: ' + e.message); }
   let dir = opts.state, temp = false;
   if (dir) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   else { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-google-')); temp = true; }
@@ -156,7 +174,7 @@ function main() {
   const tls = certs.ensure(dir);
   const world = new World();
   const persist = new Persist(opts.state, world, clock);
-  const ctx = { opts, clock, world, quota, persist, faults: new Faults(), sessions: new Map(), url: null, log: [],
+  const ctx = { opts, clock, world, quota, persist, faults: new Faults(), lockouts: new Lockouts(clock), quirks: new Quirks(), latency, sessions: new Map(), url: null, log: [],
     stats: { calls: {}, units: {}, errors: {}, faults: {} }, batchRng: seeded(opts.seed) };
   persist.load();
 
