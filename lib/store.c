@@ -66,6 +66,13 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER copies_labels AFTER DELETE ON copies BEGIN"
 	"  DELETE FROM labels WHERE team = OLD.team AND mid_hmac = OLD.mid_hmac"
 	"    AND member = OLD.member; END;",
+
+	/* 4: the members of a team hv does not sync to (a group's CUSTOMER
+	 * member, an address it cannot reach) and why, as the last run found
+	 * them, for hv-sync status. */
+	"CREATE TABLE skipped ("
+	"  team TEXT NOT NULL, member TEXT NOT NULL, kind TEXT NOT NULL,"
+	"  why TEXT NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (team, member));",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0] - 1)
