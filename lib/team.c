@@ -141,10 +141,14 @@ list_group(struct resolve *rs, const struct hv_config *c, struct hv_err *e)
 		    group_entry, rs, e);
 	hv_http_free(h);
 	hv_buf_release(&token);
+	/* The Directory lists a group's members to administrators only. */
 	if (r == HV_EPERM && own)
-		hv_err_wrap(e, "members of group '%s' (without a service account, %s "
-		    "must be an administrator who signed in with 'hv-auth login %s')",
-		    t->group, t->source, t->source);
+		hv_err_wrap(e, "members of group '%s' (read as %s: without a service "
+		    "account it must be an administrator who signed in with "
+		    "'hv-auth login %s')", t->group, t->source, t->source);
+	else if (r == HV_EPERM)
+		hv_err_wrap(e, "members of group '%s' (read as %s, which must be an "
+		    "administrator of the domain)", t->group, t->source);
 	else if (r < 0)
 		hv_err_wrap(e, "members of group '%s'", t->group);
 	return r;
@@ -236,4 +240,36 @@ hv_team_roster_release(struct hv_team_roster *ro)
 	free(ro->members);
 	free(ro->skips);
 	memset(ro, 0, sizeof *ro);
+}
+
+struct each {
+	const struct hv_team *t;
+	int (*fn)(const char *, void *);
+	void *arg;
+};
+
+/* A group's user the members line named already was called for. */
+static int
+each_recorded(const char *account, void *arg)
+{
+	struct each *w = arg;
+
+	if (listed(w->t->members, w->t->nmembers, account))
+		return 0;
+	return w->fn(account, w->arg);
+}
+
+int
+hv_team_members_each(struct hv_store *s, const struct hv_team *t,
+    int (*fn)(const char *account, void *arg), void *arg, struct hv_err *e)
+{
+	struct each w = { t, fn, arg };
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < t->nmembers && r == 0; i++)
+		r = fn(t->members[i], arg);
+	if (r == 0 && t->group != NULL)
+		r = hv_index_members(s, t->name, each_recorded, &w, e);
+	return r;
 }

@@ -20,6 +20,7 @@
 #include "auth.h"
 #include "config.h"
 #include "err.h"
+#include "store.h"
 
 struct hv_team_skip {
 	char *member;		/* owned: an address, or "customer C0..." */
@@ -52,5 +53,13 @@ int hv_team_roster(struct hv_auth *a, const struct hv_config *c, const struct hv
     struct hv_team_roster *ro, struct hv_err *e);
 
 void hv_team_roster_release(struct hv_team_roster *ro);
+
+/*
+ * Call fn with each member of t that hv syncs to, without the network:
+ * its members line, and for a group the users the last run recorded and
+ * did not skip.  Stops at fn's first non-zero return, which it returns.
+ */
+int hv_team_members_each(struct hv_store *s, const struct hv_team *t,
+    int (*fn)(const char *account, void *arg), void *arg, struct hv_err *e);
 
 #endif
