@@ -418,18 +418,20 @@ auth_domain_sa(struct hv_auth *a, const char *domain, struct hv_oauth_sa *sa,
 	return r;
 }
 
-int
+enum hv_auth_reach
 hv_auth_reachable(struct hv_auth *a, const char *account)
 {
 	struct hv_buf email = HV_BUF_INIT(512);
 	struct hv_account acct;
 	const char *domain = domain_of(account);
-	int yes;
+	int sa, known;
 
-	yes = hv_store_account_get(a->store, account, &acct, NULL) == 0 ||
-	    (domain != NULL && hv_store_domain_get(a->store, domain, &email, NULL) == 0);
+	sa = domain != NULL && hv_store_domain_get(a->store, domain, &email, NULL) == 0;
+	known = hv_store_account_get(a->store, account, &acct, NULL) == 0;
 	hv_buf_release(&email);
-	return yes;
+	if (sa || (known && !acct.revoked))
+		return HV_AUTH_REACH_YES;
+	return known ? HV_AUTH_REACH_REVOKED : HV_AUTH_REACH_NEVER;
 }
 
 /* The cached access token when it has life left: 0, or HV_ENOINPUT. */

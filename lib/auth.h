@@ -67,12 +67,16 @@ const uint8_t *hv_auth_key(const struct hv_auth *a, enum hv_auth_key which);
 int hv_auth_scopes(struct hv_auth *a, const char *account, const char *extra,
     struct hv_buf *scopes, struct hv_err *e);
 
-/*
- * 1 when a token for account can be had without a person: its domain has
- * a service account, or it is known (signed in, or delegated); else 0.
- * Reads the store only.
- */
-int hv_auth_reachable(struct hv_auth *a, const char *account);
+/* Can hv have a token for an account without a person? */
+enum hv_auth_reach {
+	HV_AUTH_REACH_YES,	/* its domain has a service account, or it signed in */
+	HV_AUTH_REACH_NEVER,	/* neither: it never signed in */
+	HV_AUTH_REACH_REVOKED,	/* it signed in, and that grant is gone */
+};
+
+/* Whether a token for account can be had without a person; reads the
+ * store only. */
+enum hv_auth_reach hv_auth_reachable(struct hv_auth *a, const char *account);
 
 /*
  * The installed-app sign-in for account: PKCE, a loopback listener, and

@@ -73,19 +73,25 @@ skip(struct resolve *rs, const char *member, const char *kind, const char *fmt, 
 static void
 group_user(struct resolve *rs, const struct hv_directory_entry *m)
 {
+	enum hv_auth_reach reach;
+	const char *how;
+
 	if (listed(rs->all, rs->nall, m->email))
 		return;
 	push(&rs->all, &rs->nall, m->email);
 	if (strcasecmp(m->status, "SUSPENDED") == 0) {
 		skip(rs, m->email, "USER", "suspended");
-	} else if (!hv_auth_reachable(rs->a, m->email)) {
+	} else if ((reach = hv_auth_reachable(rs->a, m->email)) != HV_AUTH_REACH_YES) {
 		rs->signable++;
+		how = reach == HV_AUTH_REACH_REVOKED ? "its sign-in was revoked" :
+		    "never signed in";
 		if (strcasecmp(domain_of(m->email), rs->domain) != 0)
-			skip(rs, m->email, "USER", "outside %s and never signed in (run "
-			    "hv-auth login %s)", rs->domain, m->email);
+			skip(rs, m->email, "USER", "outside %s and %s (run hv-auth login "
+			    "%s)", rs->domain, how, m->email);
 		else
-			skip(rs, m->email, "USER", "%s has no service account and it never "
-			    "signed in (run hv-auth login %s)", rs->domain, m->email);
+			skip(rs, m->email, "USER", "%s has no service account and %s%s "
+			    "(run hv-auth login %s)", rs->domain,
+			    reach == HV_AUTH_REACH_REVOKED ? "" : "it ", how, m->email);
 	} else {
 		push(&rs->ro->members, &rs->ro->n, m->email);
 	}

@@ -141,4 +141,14 @@ ok 'both members have both messages, once' everyone 2 m1@solo.example m2@solo.ex
 ok 'nothing is skipped' test ! -s sync.err -o "$(count skipping sync.err)" -eq 0
 ok 'and the spool is empty of the team' test "$(spooled solo)" -eq 0
 
+# A member's grant is revoked: skipped from then on (not 77 on every run,
+# with every message left in the spool), until it signs in again.
+hv-auth revoke m2@solo.example 2>/dev/null
+deliver boss@solo.example "$(msg s3)"
+ok 'a run after a member'"'"'s revocation succeeds' pipe solo
+ok 'naming it, with the way back' \
+    grep -q 'team solo: skipping m2@solo.example: solo.example has no service account and its sign-in was revoked (run hv-auth login m2@solo.example)' sync.err
+ok 'the other member has the new message' everyone 3 m1@solo.example
+ok 'the spool is empty of the team again' test "$(spooled solo)" -eq 0
+
 done_testing
