@@ -85,14 +85,14 @@ show_url(const char *url, void *arg)
 }
 
 static int
-cmd_login(struct hv_auth *a, const struct hv_config *c, const struct opts *o,
+cmd_login(struct hv_auth *a, const struct opts *o,
     const char *account, struct hv_err *e)
 {
 	struct hv_buf scopes = HV_BUF_INIT(4096);
 	struct show s = { account, o->no_browser };
 	int r;
 
-	if ((r = hv_auth_scopes(c, account, o->scopes, &scopes, e)) == 0)
+	if ((r = hv_auth_scopes(a, account, o->scopes, &scopes, e)) == 0)
 		r = hv_auth_login(a, account, scopes.data, show_url, &s,
 		    o->no_browser ? STDIN_FILENO : -1, o->timeout, e);
 	if (r == 0)
@@ -167,14 +167,19 @@ cmd_list(struct hv_auth *a, const struct opts *o, struct hv_err *e)
 }
 
 static int
-print_entry(const char *email, const char *kind, void *arg)
+print_entry(const struct hv_directory_entry *m, void *arg)
 {
 	struct hv_buf line = HV_BUF_INIT(1024);
 	struct hv_json *j = hv_json_object();
 
 	(void)arg;
-	hv_json_set_str(j, "email", email);
-	hv_json_set_str(j, "type", kind);
+	if (m->email != NULL)
+		hv_json_set_str(j, "email", m->email);
+	else
+		hv_json_set_str(j, "id", m->id);
+	hv_json_set_str(j, "type", m->type);
+	if (*m->status)
+		hv_json_set_str(j, "status", m->status);
 	hv_json_dump(j, &line);
 	puts(line.data);
 	hv_json_free(j);
@@ -230,7 +235,7 @@ run(const char *cmd, int argc, char **argv, const struct opts *o, struct hv_err 
 	if ((r = hv_auth_open_tokens(&a, &c, e)) < 0)
 		goto out;
 	if (strcmp(cmd, "login") == 0)
-		r = cmd_login(a, &c, o, argv[0], e);
+		r = cmd_login(a, o, argv[0], e);
 	else if (strcmp(cmd, "service-account") == 0)
 		r = hv_auth_service_account(a, argv[0], o->domain, e);
 	else if (strcmp(cmd, "token") == 0)

@@ -20,13 +20,14 @@
 #include "lock.h"
 #include "msg.h"
 #include "sync.h"
+#include "team.h"
 #include "banned.h"
 
 static const char usage_text[] =
     "usage: hv-sync -t team [-w seconds] [file]\n"
     "       hv-sync labels -t team [-w seconds]\n"
     "       hv-sync set -t team [-w seconds] message-id status=state | assign=[member]\n"
-    "       hv-sync status message-id\n"
+    "       hv-sync status [-t team] [message-id]\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
 static int
@@ -127,23 +128,92 @@ print_state(struct status *s, struct hv_auth *a, const struct hv_team *t, const 
 	return 0;
 }
 
-/* Does every member of the team have the message?  1 when one lacks it. */
-static int
-missing(struct hv_auth *a, const struct hv_team *t, const uint8_t *mid)
-{
-	size_t i;
-	int lack = 0;
+struct lack {
+	struct hv_store *store;
+	const struct hv_team *t;
+	const uint8_t *mid;
+	int lack;
+};
 
+static int
+lack_one(const char *account, void *arg)
+{
+	struct lack *l = arg;
 	char id[64];
 
-	for (i = 0; i < t->nmembers; i++)
-		/* A copy without an id was tried, not confirmed. */
-		if (hv_index_copy_get(hv_auth_store(a), t->name, mid, t->members[i], id,
-		    NULL) != 0 || id[0] == '\0') {
-			hv_warnx("%s: %s does not have it yet", t->name, t->members[i]);
-			lack = 1;
-		}
-	return lack;
+	/* A copy without an id was tried, not confirmed. */
+	if (hv_index_copy_get(l->store, l->t->name, l->mid, account, id, NULL) != 0 ||
+	    id[0] == '\0') {
+		hv_warnx("%s: %s does not have it yet", l->t->name, account);
+		l->lack = 1;
+	}
+	return 0;
+}
+
+/* Does every member of the team have the message?  1 when one lacks it. */
+static int
+missing(struct hv_auth *a, const struct hv_team *t, const uint8_t *mid, struct hv_err *e)
+{
+	struct lack l = { hv_auth_store(a), t, mid, 0 };
+	int r;
+
+	if ((r = hv_team_members_each(l.store, t, lack_one, &l, e)) < 0)
+		return r;
+	return l.lack;
+}
+
+static int
+print_skip(const struct hv_index_skip *k, void *arg)
+{
+	struct status *s = arg;
+	struct hv_json *j;
+	struct hv_buf line = HV_BUF_INIT(4096);
+
+	s->copies++;
+	if (!s->json) {
+		printf("%-16s %-32s %-8s %s\n", k->team, k->member, k->kind, k->why);
+		return 0;
+	}
+	j = hv_json_object();
+	hv_json_set_str(j, "team", k->team);
+	hv_json_set_str(j, "skipped", k->member);
+	hv_json_set_str(j, "type", k->kind);
+	hv_json_set_str(j, "why", k->why);
+	hv_json_set_int(j, "seen", k->seen);
+	hv_json_dump(j, &line);
+	puts(line.data);
+	hv_json_free(j);
+	hv_buf_release(&line);
+	return 0;
+}
+
+/* A member the team does not sync to does not lack the message. */
+static int
+warn_skip(const struct hv_index_skip *k, void *arg)
+{
+	(void)arg;
+	hv_warnx("%s: skipping %s: %s", k->team, k->member, k->why);
+	return 0;
+}
+
+/* hv-sync status without a message: the members each team skips, and why. */
+static int
+cmd_skipped(const struct hv_config *c, const char *team, struct hv_err *e)
+{
+	struct hv_auth *a = NULL;
+	struct status s = { c, 0, !isatty(STDOUT_FILENO) };
+	int r;
+
+	if (team != NULL && hv_config_team(c, team) == NULL)
+		return hv_err_set(e, HV_ECONFIG, "no team '%s' in %s", team,
+		    c->file ? c->file : "the configuration");
+	if ((r = hv_auth_open_tokens(&a, c, e)) < 0)
+		return r;
+	if (!s.json)
+		printf("%-16s %-32s %-8s %s\n", "TEAM", "SKIPPED", "TYPE", "WHY");
+	r = hv_index_skipped(hv_auth_store(a), team, print_skip, &s, e);
+	hv_auth_close(a);
+	return r;
 }
 
 static int
@@ -165,8 +235,11 @@ cmd_status(const struct hv_config *c, const char *message_id, struct hv_err *e)
 			    NULL) != 0)
 				continue;
 			known = 1;
-			lack |= missing(a, &c->teams[i], mid);
-			if ((r = print_state(&s, a, &c->teams[i], mid, e)) < 0)
+			if ((r = missing(a, &c->teams[i], mid, e)) < 0)
+				break;
+			lack |= r;
+			if ((r = hv_index_skipped(hv_auth_store(a), c->teams[i].name, warn_skip,
+			    NULL, e)) < 0 || (r = print_state(&s, a, &c->teams[i], mid, e)) < 0)
 				break;
 		}
 		if (r == 0 && !known) {
@@ -287,7 +360,7 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (cmd == NULL ? argc > 1 || o.team == NULL :
-	    strcmp(cmd, "status") == 0 ? argc != 1 || o.team != NULL || wait >= 0 :
+	    strcmp(cmd, "status") == 0 ? argc > 1 || (argc == 1 && o.team != NULL) || wait >= 0 :
 	    strcmp(cmd, "labels") == 0 ? argc != 0 || o.team == NULL :
 	    argc != 2 || o.team == NULL)
 		return usage(64);
@@ -295,7 +368,9 @@ main(int argc, char **argv)
 		wait = 0;
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
-	if (cmd != NULL && strcmp(cmd, "status") == 0)
+	if (cmd != NULL && strcmp(cmd, "status") == 0 && argc == 0)
+		r = cmd_skipped(&c, o.team, &e);
+	else if (cmd != NULL && strcmp(cmd, "status") == 0)
 		r = cmd_status(&c, argv[0], &e);
 	else if (cmd != NULL)
 		r = cmd_labels(&c, o.team, argc == 2 ? argv : NULL, wait, &e);

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "file.h"
+#include "index.h"
 #include "mem.h"
 #include "banned.h"
 
@@ -313,13 +314,34 @@ scope_add(struct hv_buf *b, const char *scope)
 	hv_buf_release(&full);
 }
 
-int
-hv_auth_scopes(const struct hv_config *c, const char *account, const char *extra,
+/* Is account a member of t: named in its members line, or in its group
+ * when hv-sync last listed it? */
+static int
+team_member(struct hv_auth *a, const struct hv_team *t, const char *account)
+{
+	size_t m;
+
+	for (m = 0; m < t->nmembers; m++)
+		if (strcasecmp(t->members[m], account) == 0)
+			return 1;
+	return t->group != NULL &&
+	    hv_index_member_has(a->store, t->name, account, NULL) == 0;
+}
+
+/*
+ * The scopes of account's roles.  A delegated account is never given the
+ * Directory's: delegation mints that token on its own (and an
+ * administrator who allowed hv only Gmail's scopes would see every token
+ * refused).
+ */
+static int
+role_scopes(struct hv_auth *a, const char *account, const char *extra, int delegated,
     struct hv_buf *scopes, struct hv_err *e)
 {
+	const struct hv_config *c = a->cfg;
 	const struct hv_team *t;
 	const char *p;
-	size_t i, m, n;
+	size_t i, n;
 
 	for (i = 0; i < c->nteams; i++) {
 		t = &c->teams[i];
@@ -327,16 +349,16 @@ hv_auth_scopes(const struct hv_config *c, const char *account, const char *extra
 			scope_add(scopes, "gmail.readonly");
 			if (t->sync_labels)
 				scope_add(scopes, "gmail.modify");
+			if (t->group != NULL && !delegated)
+				scope_add(scopes, "admin.directory.group.member.readonly");
 		}
-		for (m = 0; m < t->nmembers; m++) {
-			if (strcasecmp(t->members[m], account) != 0)
-				continue;
-			scope_add(scopes, "gmail.insert");
-			scope_add(scopes, "gmail.labels");
-			/* Shared labels read history and modify messages. */
-			if (t->sync_labels)
-				scope_add(scopes, "gmail.modify");
-		}
+		if (!team_member(a, t, account))
+			continue;
+		scope_add(scopes, "gmail.insert");
+		scope_add(scopes, "gmail.labels");
+		/* Shared labels read history and modify messages. */
+		if (t->sync_labels)
+			scope_add(scopes, "gmail.modify");
 	}
 	for (p = extra ? extra : ""; *p; p += n) {
 		char one[256];
@@ -353,9 +375,17 @@ hv_auth_scopes(const struct hv_config *c, const char *account, const char *extra
 		scope_add(scopes, one);
 	}
 	if (scopes->len == 0)
-		return hv_err_set(e, HV_ECONFIG, "'%s' is in no team of %s; name its scopes "
-		    "with -s", account, c->file ? c->file : "the configuration");
+		return hv_err_set(e, HV_ECONFIG, "'%s' is in no team of %s, nor in a team's "
+		    "group as hv-sync last listed it; name its scopes with -s",
+		    account, c->file ? c->file : "the configuration");
 	return 0;
+}
+
+int
+hv_auth_scopes(struct hv_auth *a, const char *account, const char *extra,
+    struct hv_buf *scopes, struct hv_err *e)
+{
+	return role_scopes(a, account, extra, 0, scopes, e);
 }
 
 static const char *
@@ -386,6 +416,22 @@ auth_domain_sa(struct hv_auth *a, const char *domain, struct hv_oauth_sa *sa,
 	hv_buf_release(&owner);
 	hv_buf_release(&email);
 	return r;
+}
+
+enum hv_auth_reach
+hv_auth_reachable(struct hv_auth *a, const char *account)
+{
+	struct hv_buf email = HV_BUF_INIT(512);
+	struct hv_account acct;
+	const char *domain = domain_of(account);
+	int sa, known;
+
+	sa = domain != NULL && hv_store_domain_get(a->store, domain, &email, NULL) == 0;
+	known = hv_store_account_get(a->store, account, &acct, NULL) == 0;
+	hv_buf_release(&email);
+	if (sa || (known && !acct.revoked))
+		return HV_AUTH_REACH_YES;
+	return known ? HV_AUTH_REACH_REVOKED : HV_AUTH_REACH_NEVER;
 }
 
 /* The cached access token when it has life left: 0, or HV_ENOINPUT. */
@@ -502,7 +548,7 @@ known_account(struct hv_auth *a, const char *account, struct hv_account *acct,
 	if (r != HV_ENOINPUT || domain == NULL ||
 	    hv_store_domain_get(a->store, domain, &email, NULL) < 0)
 		goto out;
-	if ((r = hv_auth_scopes(a->cfg, account, NULL, &scopes, e)) == 0 &&
+	if ((r = role_scopes(a, account, NULL, 1, &scopes, e)) == 0 &&
 	    (r = hv_store_account_put(a->store, account, HV_ACCOUNT_SERVICE, scopes.data,
 	    hv_now(), e)) == 0)
 		r = hv_store_account_get(a->store, account, acct, e);

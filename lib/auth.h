@@ -55,14 +55,28 @@ enum hv_auth_key {
 const uint8_t *hv_auth_key(const struct hv_auth *a, enum hv_auth_key which);
 
 /*
- * The scopes account needs, from its roles in the configured teams:
- * gmail.readonly for a team's source, gmail.insert and gmail.labels for a
+ * The scopes account needs to sign in with, from its roles in the teams:
+ * gmail.readonly for a team's source (and the Directory's group members,
+ * read-only, when the team is a group's: without a service account the
+ * source's own grant lists it), gmail.insert and gmail.labels for a
  * member, gmail.modify where the team syncs labels; extra (space-separated
- * short or full names, may be NULL) is added.  HV_ECONFIG when the account
- * is in no team and extra is empty.
+ * short or full names, may be NULL) is added.  A member of a team is one
+ * its members line names, or one its group had when hv-sync last listed
+ * it.  HV_ECONFIG when the account is in no team and extra is empty.
  */
-int hv_auth_scopes(const struct hv_config *c, const char *account, const char *extra,
+int hv_auth_scopes(struct hv_auth *a, const char *account, const char *extra,
     struct hv_buf *scopes, struct hv_err *e);
+
+/* Can hv have a token for an account without a person? */
+enum hv_auth_reach {
+	HV_AUTH_REACH_YES,	/* its domain has a service account, or it signed in */
+	HV_AUTH_REACH_NEVER,	/* neither: it never signed in */
+	HV_AUTH_REACH_REVOKED,	/* it signed in, and that grant is gone */
+};
+
+/* Whether a token for account can be had without a person; reads the
+ * store only. */
+enum hv_auth_reach hv_auth_reachable(struct hv_auth *a, const char *account);
 
 /*
  * The installed-app sign-in for account: PKCE, a loopback listener, and

@@ -15,7 +15,8 @@ page_url(struct hv_buf *url, const char *base, const char *domain, const char *g
 	if (group != NULL) {
 		r = hv_buf_addf(url, "%s/admin/directory/v1/groups/", base);
 		r |= hv_http_escape(url, group);
-		r |= hv_buf_adds(url, "/members?maxResults=200");
+		/* Nested groups count: their users are the team's too. */
+		r |= hv_buf_adds(url, "/members?maxResults=200&includeDerivedMembership=true");
 	} else {
 		r = hv_buf_addf(url, "%s/admin/directory/v1/users?maxResults=500&domain=", base);
 		r |= hv_http_escape(url, domain);
@@ -45,13 +46,22 @@ api_error(long status, const struct hv_buf *body, struct hv_err *e)
 	return code;
 }
 
+static const char *
+str_or(const struct hv_json *j, const char *key, const char *dflt)
+{
+	const char *v = hv_json_get_str(j, key);
+
+	return v != NULL ? v : dflt;
+}
+
 /* One page: call fn for each entry, leave the next page token in next. */
 static int
 page_each(const struct hv_buf *body, int group, struct hv_buf *next,
-    int (*fn)(const char *, const char *, void *), void *arg, struct hv_err *e)
+    int (*fn)(const struct hv_directory_entry *, void *), void *arg, struct hv_err *e)
 {
 	struct hv_json *j, *list, *it;
-	const char *email, *kind, *tok;
+	struct hv_directory_entry m;
+	const char *tok;
 	size_t i, n;
 	int r;
 
@@ -61,10 +71,13 @@ page_each(const struct hv_buf *body, int group, struct hv_buf *next,
 	n = list ? hv_json_array_len(list) : 0;
 	for (i = 0; i < n && r == 0; i++) {
 		it = hv_json_array_get(list, i);
-		email = hv_json_get_str(it, group ? "email" : "primaryEmail");
-		kind = group ? hv_json_get_str(it, "type") : "USER";
-		if (email != NULL)
-			r = fn(email, kind ? kind : "", arg);
+		m.email = hv_json_get_str(it, group ? "email" : "primaryEmail");
+		m.id = str_or(it, "id", "");
+		m.type = group ? str_or(it, "type", "") : "USER";
+		m.status = str_or(it, "status", "");
+		/* Only a CUSTOMER member goes without an address. */
+		if (m.email != NULL || strcmp(m.type, "CUSTOMER") == 0)
+			r = fn(&m, arg);
 		hv_json_free(it);
 	}
 	hv_buf_reset(next);
@@ -78,7 +91,7 @@ page_each(const struct hv_buf *body, int group, struct hv_buf *next,
 int
 hv_directory_list(struct hv_http *h, const char *base, const char *token,
     const char *domain, const char *group,
-    int (*fn)(const char *email, const char *kind, void *arg), void *arg,
+    int (*fn)(const struct hv_directory_entry *m, void *arg), void *arg,
     struct hv_err *e)
 {
 	struct hv_http_request req = { 0 };

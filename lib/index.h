@@ -58,6 +58,37 @@ int hv_index_copy_put(struct hv_store *s, const char *team, const uint8_t *mid,
 int hv_index_member_put(struct hv_store *s, const char *team, const char *account,
     struct hv_err *e);
 
+/*
+ * A team's roster as the last run resolved it (lib/store_roster.c): its
+ * members (every user its members line or group names, reachable or not:
+ * an account that must sign in is still a member, for its scopes) and
+ * those hv skips, with why.
+ */
+struct hv_index_skip {
+	const char *team;	/* borrowed; ignored by hv_index_roster_put */
+	const char *member;	/* an address, or "customer C0..." */
+	const char *kind;	/* USER, GROUP, CUSTOMER */
+	const char *why;
+	long long seen;		/* when a run last found it */
+};
+
+/* Replace team's roster (no transaction of its own). */
+int hv_index_roster_put(struct hv_store *s, const char *team, char *const *members,
+    size_t n, const struct hv_index_skip *skips, size_t nskips, long long now,
+    struct hv_err *e);
+
+/* 0 when account is a member of team as last recorded, else HV_ENOINPUT. */
+int hv_index_member_has(struct hv_store *s, const char *team, const char *account,
+    struct hv_err *e);
+
+/* team's members hv syncs to (recorded and not skipped), in address order. */
+int hv_index_members(struct hv_store *s, const char *team,
+    int (*fn)(const char *account, void *arg), void *arg, struct hv_err *e);
+
+/* The skipped members of team (NULL: of every team), by team and member. */
+int hv_index_skipped(struct hv_store *s, const char *team,
+    int (*fn)(const struct hv_index_skip *k, void *arg), void *arg, struct hv_err *e);
+
 struct hv_index_copy {
 	const char *team, *member, *gmail_id;	/* borrowed for the call */
 	long long imported;

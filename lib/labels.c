@@ -15,6 +15,7 @@
 #include "json.h"
 #include "keys.h"
 #include "labels.h"
+#include "team.h"
 #include "mem.h"
 #include "banned.h"
 
@@ -239,38 +240,26 @@ add_part(struct run *r, const char *account)
 	return 0;
 }
 
-static int
-add_member(const char *email, const char *kind, void *arg)
-{
-	if (kind[0] != '\0' && strcmp(kind, "USER") != 0)
-		return 0;
-	return add_part(arg, email);
-}
-
-/* The members in the team's order (or the group's), then the source. */
+/* The members in the team's order (or the group's, the skipped named
+ * once and left out), then the source. */
 static int
 parts(struct run *r, struct hv_err *e)
 {
-	struct hv_buf token;
-	struct hv_http *h = NULL;
+	struct hv_team_roster ro;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	for (i = 0; i < r->team->nmembers; i++)
-		add_part(r, r->team->members[i]);
-	if (r->team->group != NULL) {
-		hv_buf_init_secret(&token, 8192);
-		rc = hv_auth_token_scoped(r->auth, r->team->source, HV_SCOPE_DIRECTORY, &token, e);
-		if (rc == 0)
-			rc = hv_http_new(&h, r->cfg->google.ca_file, 60, e);
-		if (rc == 0)
-			rc = hv_directory_list(h, r->cfg->google.directory, token.data, NULL,
-			    r->team->group, add_member, r, e);
-		hv_http_free(h);
-		hv_buf_release(&token);
-		if (rc < 0)
-			return hv_err_wrap(e, "members of group '%s'", r->team->group);
-	}
+	if ((rc = hv_team_roster(r->auth, r->cfg, r->team, &ro, e)) < 0 &&
+	    rc != HV_EPERM && rc != HV_ECONFIG)
+		return rc;
+	for (i = 0; i < ro.nskips; i++)
+		note(r, "team %s: skipping %s: %s", r->team->name, ro.skips[i].member,
+		    ro.skips[i].why);
+	for (i = 0; i < ro.n; i++)
+		add_part(r, ro.members[i]);
+	hv_team_roster_release(&ro);
+	if (rc < 0)
+		return rc;
 	return add_part(r, r->team->source);
 }
 

@@ -67,7 +67,14 @@ static const char *const migrations[] = {
 	"  DELETE FROM labels WHERE team = OLD.team AND mid_hmac = OLD.mid_hmac"
 	"    AND member = OLD.member; END;",
 
-	/* 4: mailboxes Google told to wait past the end of a run. */
+	/* 4: the members of a team hv does not sync to (a group's CUSTOMER
+	 * member, an address it cannot reach) and why, as the last run found
+	 * them, for hv-sync status. */
+	"CREATE TABLE skipped ("
+	"  team TEXT NOT NULL, member TEXT NOT NULL, kind TEXT NOT NULL,"
+	"  why TEXT NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (team, member));",
+
+	/* 5: mailboxes Google told to wait past the end of a run. */
 	"CREATE TABLE pauses ("
 	"  account TEXT PRIMARY KEY, until INTEGER NOT NULL, why TEXT NOT NULL);",
 };

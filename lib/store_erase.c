@@ -18,6 +18,7 @@ static const struct {
 	    "(SELECT team, mid_hmac FROM messages WHERE source = ?1)" },
 	{ "messages", "DELETE FROM messages WHERE source = ?1" },
 	{ "members", "DELETE FROM members WHERE account = ?1" },
+	{ "skipped", "DELETE FROM skipped WHERE member = ?1" },
 	{ "cursors", "DELETE FROM cursors WHERE account = ?1" },
 	{ "secrets", "DELETE FROM secrets WHERE owner = ?1" },
 	{ "accounts", "DELETE FROM accounts WHERE email = ?1" },

@@ -10,7 +10,6 @@
 #include "clock.h"
 #include "crashpoint.h"
 #include "crypto.h"
-#include "directory.h"
 #include "gmail.h"
 #include "index.h"
 #include "json.h"
@@ -19,6 +18,7 @@
 #include "mime.h"
 #include "spool.h"
 #include "sync.h"
+#include "team.h"
 #include "banned.h"
 
 #define LINE_MAX_BYTES (1024 * 1024)
@@ -122,50 +122,34 @@ worst(struct run *r, int status)
 		r->st->worst = status;
 }
 
-static int
-add_member(const char *email, const char *kind, void *arg)
-{
-	struct run *r = arg;
-
-	if (kind[0] != '\0' && strcmp(kind, "USER") != 0)
-		return 0;
-	r->m = hv_xrealloc(r->m, (r->nm + 1) * sizeof *r->m);
-	memset(&r->m[r->nm], 0, sizeof *r->m);
-	r->m[r->nm++].account = hv_xstrdup(email);
-	return 0;
-}
-
-/* The members: listed in the config, or the team's Google group. */
+/*
+ * The members: the team's roster (its members line and its group's
+ * users), each skipped one named once a run; the messages are done when
+ * every other member has them.
+ */
 static int
 members(struct run *r, struct hv_err *e)
 {
-	struct hv_buf token;
-	struct hv_http *h = NULL;
+	struct hv_team_roster ro;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	for (i = 0; i < r->team->nmembers; i++)
-		add_member(r->team->members[i], "", r);
-	if (r->team->group != NULL) {
-		hv_buf_init_secret(&token, 8192);
-		rc = hv_auth_token_scoped(r->auth, r->team->source, HV_SCOPE_DIRECTORY, &token, e);
-		if (rc == 0)
-			rc = hv_http_new(&h, r->cfg->google.ca_file, 60, e);
-		if (rc == 0)
-			rc = hv_directory_list(h, r->cfg->google.directory, token.data, NULL,
-			    r->team->group, add_member, r, e);
-		hv_http_free(h);
-		hv_buf_release(&token);
-		if (rc < 0)
-			return hv_err_wrap(e, "members of group '%s'", r->team->group);
-	}
-	for (i = 0; i < r->nm && rc == 0; i++) {
+	rc = hv_team_roster(r->auth, r->cfg, r->team, &ro, e);
+	if (rc < 0 && rc != HV_EPERM && rc != HV_ECONFIG)
+		return rc;
+	for (i = 0; i < ro.nskips; i++)
+		note(r, "team %s: skipping %s: %s", r->team->name, ro.skips[i].member,
+		    ro.skips[i].why);
+	r->m = hv_xcalloc(ro.n + 1, sizeof *r->m);
+	for (i = 0; i < ro.n; i++) {
+		r->m[i].account = ro.members[i];
 		r->m[i].run = r;
-		rc = hv_index_member_put(r->store, r->team->name, r->m[i].account, e);
 	}
+	r->nm = ro.n;
+	ro.n = 0;	/* the accounts are the run's now */
+	hv_team_roster_release(&ro);
 	return rc;
 }
-
 
 /*
  * Queue an upload's audit event.  A run that cannot keep its trail stops:

@@ -42,10 +42,12 @@ struct hv_sync_io {
 };
 
 /*
- * Sync what the input names.  0 when every message reached every member;
- * otherwise the worst of: HV_ETEMP (rate limits, network: run again),
- * HV_EPERM (a member's access is gone), HV_EDATA (a spool file that does
- * not authenticate).
+ * Sync what the input names.  0 when every message reached every member
+ * hv can reach (a group's members it skips are named through io->note,
+ * once, and are no failure: see team.h); otherwise the worst of: HV_ETEMP
+ * (rate limits, network: run again), HV_EPERM (a member's access is gone,
+ * or a group team has no member to reach), HV_EDATA (a spool file that
+ * does not authenticate).
  */
 int hv_sync_run(const struct hv_config *c, const struct hv_sync_opts *o,
     const struct hv_sync_io *io, struct hv_sync_stats *st, struct hv_err *e);

@@ -56,5 +56,42 @@ main(async (t) => {
     t.ok(r.status === 404 && r.json.error.errors[0].reason === 'notFound', 'unknown group: 404');
     r = await emu.req('GET', D + '/groups/support@corp.example/members', { token: usr });
     t.is(r.status, 403, 'a non-admin cannot list members');
+
+    // Nested groups, includeDerivedMembership, CUSTOMER and external members, status.
+    await emu.ctl('POST', 'users', { email: 'gone@corp.example', suspended: true });
+    await emu.ctl('POST', 'groups', { email: 'inner@corp.example', members: ['u5@corp.example', 'u0@corp.example', 'outer@corp.example'] });
+    await emu.ctl('POST', 'groups', { email: 'outer@corp.example', members: ['u0@corp.example', 'inner@corp.example', 'ext@other.example',
+      { type: 'CUSTOMER' }, 'gone@corp.example', { email: 'far@other.example', type: 'GROUP' }, { email: 'u6@corp.example', status: 'pending' }] });
+    await emu.ctl('POST', 'groups', { email: 'far@other.example', members: ['x@other.example'] });
+    const L = (g, q) => emu.req('GET', D + '/groups/' + g + '/members' + (q || ''), { token: adm });
+    r = await L('outer@corp.example');
+    const byEmail = (list) => Object.fromEntries(list.map((m) => [m.email || m.type, m]));
+    let ms = byEmail(r.json.members);
+    t.is(r.json.members.length, 7, 'without includeDerivedMembership: the direct members only');
+    t.is(ms['inner@corp.example'].type, 'GROUP', 'a nested group is a member of type GROUP');
+    t.ok(ms['ext@other.example'].type === 'USER' && ms['ext@other.example'].status === 'ACTIVE', 'an external address is a USER');
+    t.ok(ms.CUSTOMER && ms.CUSTOMER.id === r.json.members.find((m) => m.type === 'CUSTOMER').id && /^C0/.test(ms.CUSTOMER.id) &&
+      !('email' in ms.CUSTOMER), 'a CUSTOMER member has the customer id and no email');
+    t.is(ms['gone@corp.example'].status, 'SUSPENDED', 'a suspended user: status SUSPENDED');
+    t.is(ms['u6@corp.example'].status, 'PENDING', 'a status given by the test');
+    t.is(ms['far@other.example'].type, 'GROUP', 'a group of another domain: GROUP');
+    r = await L('outer@corp.example', '?includeDerivedMembership=false');
+    t.is(r.json.members.length, 7, 'includeDerivedMembership=false: the same');
+    r = await L('outer@corp.example', '?includeDerivedMembership=true');
+    const names = r.json.members.map((m) => m.email || m.type);
+    t.isDeeply(names, ['u0@corp.example', 'inner@corp.example', 'u5@corp.example', 'ext@other.example', 'CUSTOMER', 'gone@corp.example',
+      'far@other.example', 'u6@corp.example'], 'includeDerivedMembership=true: nested users too, each once, cycles cut');
+    t.ok(!names.includes('x@other.example'), 'a group of another customer is listed, not expanded');
+    t.ok(!names.includes('outer@corp.example'), 'the group itself, reached through a cycle, is not its own member');
+    r = await L('inner@corp.example', '?includeDerivedMembership=true&maxResults=2');
+    const paged = [];
+    pt = null; n = 0;
+    do {
+      r = await L('inner@corp.example', '?includeDerivedMembership=true&maxResults=2' + (pt ? '&pageToken=' + pt : ''));
+      paged.push(...r.json.members.map((m) => m.email || m.type)); pt = r.json.nextPageToken; n++;
+    } while (pt && n < 10);
+    t.ok(paged.length === 8 && new Set(paged).size === 8 && paged.includes('u6@corp.example'), 'derived members page like the others, from the inner group too');
+    r = await L('outer@corp.example', '?includeDerivedMembership=yes');
+    t.is(r.status, 400, 'includeDerivedMembership not a boolean: 400');
   } finally { await emu.stop(); }
 });

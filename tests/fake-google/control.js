@@ -31,16 +31,42 @@ function users(ctx, b) {
     need(typeof b.gmail === 'boolean', 'gmail: true or false');
     mb.gmail = b.gmail;
   }
+  if (b.suspended !== undefined) mb.suspended = !!b.suspended;  // member status SUSPENDED
   return { email: mb.email, admin: mb.admin, gmail: mb.gmail !== false };
+}
+
+const TYPES = ['USER', 'GROUP', 'CUSTOMER'];
+
+// A member: "addr", or {"email","role","type","status"}; {"type":"CUSTOMER"}
+// is the whole organisation of the group's domain (no email; "id" may name
+// another customer).  type defaults to GROUP for a group this world holds
+// when listed, else USER.
+function groupMember(g, m) {
+  if (typeof m === 'string') m = { email: m };
+  need(m && typeof m === 'object', 'members: an address or an object');
+  const o = { role: (m.role || 'MEMBER').toUpperCase() };
+  need(['OWNER', 'MANAGER', 'MEMBER'].includes(o.role), 'members: role OWNER, MANAGER or MEMBER');
+  if (m.type !== undefined) {
+    o.type = String(m.type).toUpperCase();
+    need(TYPES.includes(o.type), 'members: type USER, GROUP or CUSTOMER');
+  }
+  if (m.status !== undefined) o.status = String(m.status).toUpperCase();
+  if (o.type === 'CUSTOMER') {
+    o.domain = g.split('@')[1].toLowerCase();
+    if (m.id !== undefined) o.id = String(m.id);
+    return o;
+  }
+  need(isEmail(m.email), 'members: bad address ' + JSON.stringify(m.email));
+  o.email = m.email;
+  return o;
 }
 
 function groups(ctx, b) {
   need(isEmail(b.email), 'email: a valid group address is required');
   need(Array.isArray(b.members), 'members: an array is required');
-  const members = b.members.map((m) => (typeof m === 'string' ? { email: m, role: 'MEMBER' } : { email: m.email, role: (m.role || 'MEMBER').toUpperCase() }));
-  for (const m of members) need(isEmail(m.email), 'members: bad address ' + JSON.stringify(m.email));
+  const members = b.members.map((m) => groupMember(b.email, m));
   ctx.world.groups.set(b.email.toLowerCase(), { email: b.email, members });
-  return { email: b.email, members: members.map((m) => m.email) };
+  return { email: b.email, members: members.map((m) => m.email || m.type) };
 }
 
 function scopesOf(list) {

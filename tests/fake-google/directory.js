@@ -44,7 +44,7 @@ function userResource(ctx, mb) {
   const family = mb.name ? mb.name.split(' ').slice(1).join(' ') : 'Test';
   return { kind: 'admin#directory#user', id: numId('user:' + mb.email.toLowerCase()), etag: etag('u' + mb.email), primaryEmail: mb.email,
     name: { givenName: given, familyName: family, fullName: (given + ' ' + family).trim() }, isAdmin: mb.admin, isDelegatedAdmin: false,
-    suspended: false, archived: false, orgUnitPath: '/', customerId: ctx.world.customerId(domain), isMailboxSetup: true };
+    suspended: !!mb.suspended, archived: false, orgUnitPath: '/', customerId: ctx.world.customerId(domain), isMailboxSetup: true };
 }
 
 function listUsers(ctx, req, p, auth) {
@@ -68,20 +68,68 @@ function listUsers(ctx, req, p, auth) {
   return ok(req, o);
 }
 
+// One member resource as Google answers it.  A CUSTOMER member (the whole
+// organisation) has no email and the customer id as its id; a GROUP is a
+// group this world holds (or one a test calls a group); anything else is a
+// USER, whether or not it has a mailbox here (external addresses are USERs).
+function memberResource(ctx, m) {
+  const type = memberType(ctx, m);
+  if (type === 'CUSTOMER') {
+    const id = m.id || ctx.world.customerId(m.domain);
+    return { kind: 'admin#directory#member', etag: etag('m' + id), id, role: m.role || 'MEMBER', type, status: m.status || 'ACTIVE' };
+  }
+  const mb = ctx.world.mailbox(m.email);
+  const status = m.status || (mb && mb.suspended ? 'SUSPENDED' : 'ACTIVE');
+  return { kind: 'admin#directory#member', etag: etag('m' + m.email), id: numId((type === 'GROUP' ? 'group:' : 'user:') + m.email.toLowerCase()),
+    email: m.email, role: m.role || 'MEMBER', type, status };
+}
+
+function memberType(ctx, m) {
+  if (m.type) return m.type;
+  return ctx.world.groups.has(m.email.toLowerCase()) ? 'GROUP' : 'USER';
+}
+
+const domainOf = (email) => email.split('@')[1].toLowerCase();
+
+// includeDerivedMembership=true: the direct members, then the members of
+// each nested group of the same customer, depth first, each address (or
+// customer id) once, however many paths lead to it and whatever cycles the
+// groups make.  The nested GROUP entries stay in the list (clients filter
+// them out: zentral PR #1299, "Groups itself will be filtered out in the
+// iteration"); a group of another customer is listed, not expanded.
+function derived(ctx, g) {
+  const out = [], seen = new Set([g.email.toLowerCase()]), visited = new Set([g.email.toLowerCase()]);
+  const walk = (grp) => {
+    for (const m of grp.members) {
+      const key = m.type === 'CUSTOMER' ? 'customer:' + (m.id || m.domain) : m.email.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(m);
+      if (memberType(ctx, m) !== 'GROUP') continue;
+      const inner = ctx.world.groups.get(m.email.toLowerCase());
+      if (!inner || visited.has(m.email.toLowerCase()) || domainOf(inner.email) !== domainOf(g.email)) continue;
+      visited.add(m.email.toLowerCase());
+      walk(inner);
+    }
+  };
+  walk(g);
+  return out;
+}
+
 function listMembers(ctx, req, p, auth) {
   const me = callerOf(ctx, auth);
   const key = decodeURIComponent(p[1]).toLowerCase();
   const g = ctx.world.groups.get(key);
   if (!g) throw new ApiError(404, 'Resource Not Found: groupKey', 'notFound');
-  if (!me.admin || g.email.split('@')[1].toLowerCase() !== me.email.split('@')[1].toLowerCase()) throw notAuthorized();
+  if (!me.admin || domainOf(g.email) !== domainOf(me.email)) throw notAuthorized();
+  const dm = req.query.get('includeDerivedMembership');
+  if (dm !== null && dm !== 'true' && dm !== 'false') throw E.invalidArgument('Invalid value for: includeDerivedMembership');
   const roles = req.query.get('roles') ? req.query.get('roles').toUpperCase().split(',') : null;
-  const members = g.members.filter((m) => !roles || roles.includes(m.role || 'MEMBER'));
+  const all = dm === 'true' ? derived(ctx, g) : g.members;
+  const members = all.filter((m) => !roles || roles.includes(m.role || 'MEMBER'));
   const { slice, next } = page(req, members, 200, 200);
-  const o = { kind: 'admin#directory#members', etag: etag('members:' + key + ':' + members.length) };
-  if (slice.length) {
-    o.members = slice.map((m) => ({ kind: 'admin#directory#member', etag: etag('m' + m.email), id: numId('user:' + m.email.toLowerCase()),
-      email: m.email, role: m.role || 'MEMBER', type: ctx.world.groups.has(m.email.toLowerCase()) ? 'GROUP' : 'USER', status: 'ACTIVE' }));
-  }
+  const o = { kind: 'admin#directory#members', etag: etag('members:' + key + ':' + dm + ':' + members.length) };
+  if (slice.length) o.members = slice.map((m) => memberResource(ctx, m));
   if (next) o.nextPageToken = next;
   return ok(req, o);
 }

@@ -38,7 +38,7 @@ class Persist {
     const snap = {
       version: 1, now: this.clock.now(),
       mailboxes: [...w.mailboxes.values()].map((mb) => ({
-        email: mb.email, admin: mb.admin, name: mb.name, deny: mb.deny || false, grant: mb.grant || null, gmail: mb.gmail !== false,
+        email: mb.email, admin: mb.admin, name: mb.name, deny: mb.deny || false, grant: mb.grant || null, gmail: mb.gmail !== false, suspended: mb.suspended || false,
         labels: [...mb.labels.values()], nextLabel: mb.nextLabel, historyId: mb.historyId, floor: mb.floor, history: mb.history,
         messages: [...mb.messages.values()].map((m) => ({ id: m.id, threadId: m.threadId, labelIds: m.labelIds, internalDate: m.internalDate, historyId: m.historyId })),
       })),
@@ -59,7 +59,7 @@ class Persist {
     this.clock.resumeFrom(snap.now);
     for (const s of snap.mailboxes) {
       const mb = new Mailbox(s.email, { admin: s.admin, name: s.name, historyId: s.historyId });
-      mb.deny = s.deny; mb.grant = s.grant;
+      mb.deny = s.deny; mb.grant = s.grant; mb.suspended = !!s.suspended;
       if (s.gmail === false) mb.gmail = false;
       mb.labels = new Map(s.labels.map((l) => [l.id, l]));
       mb.nextLabel = s.nextLabel; mb.floor = s.floor; mb.history = s.history;

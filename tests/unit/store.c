@@ -158,6 +158,69 @@ test_transactions(void)
 	hv_store_close(NULL);
 }
 
+static int
+collect(const char *account, void *arg)
+{
+	char *out = arg;
+
+	strcat(out, account);
+	strcat(out, " ");
+	return 0;
+}
+
+static int
+collect_skip(const struct hv_index_skip *k, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 512 - strlen(out), "%s/%s/%s/%s ", k->team, k->member,
+	    k->kind, k->why);
+	return 0;
+}
+
+/* A team's roster: replaced whole, members hv skips left out of the
+ * members it syncs to, and erased with the account. */
+static void
+test_roster(void)
+{
+	char b[] = "b@example.com", a[] = "a@example.com", x[] = "x@other.example";
+	char *first[] = { b, a, x }, *second[] = { a };
+	struct hv_index_skip k[] = {
+		{ NULL, "x@other.example", "USER", "never signed in", 0 },
+		{ NULL, "customer C01", "CUSTOMER", "the whole organisation", 0 },
+	};
+	struct hv_store *s;
+	struct hv_err e = { 0 };
+	char out[512];
+	long long rows;
+
+	is_int(hv_store_open(&s, path, 1, &e), 0, "roster: open");
+	is_int(hv_index_roster_put(s, "grp", first, 3, k, 2, 100, &e), 0, "a roster recorded");
+	is_int(hv_index_member_has(s, "grp", "X@Other.Example", &e), 0,
+	    "a skipped user is still a member (for its scopes), whatever the case");
+	is_int(hv_index_member_has(s, "other", "a@example.com", &e), HV_ENOINPUT,
+	    "of that team only");
+	out[0] = '\0';
+	is_int(hv_index_members(s, "grp", collect, out, &e), 0, "members listed");
+	is_str(out, "a@example.com b@example.com ", "in order, without the skipped");
+	out[0] = '\0';
+	is_int(hv_index_skipped(s, NULL, collect_skip, out, &e), 0, "skipped listed");
+	is_str(out, "grp/customer C01/CUSTOMER/the whole organisation "
+	    "grp/x@other.example/USER/never signed in ", "with kind and why");
+	is_int(hv_store_erase_account(s, "x@other.example", &rows, &e), 0, "an erasure");
+	out[0] = '\0';
+	hv_index_skipped(s, "grp", collect_skip, out, &e);
+	is_str(out, "grp/customer C01/CUSTOMER/the whole organisation ",
+	    "takes the skipped row too");
+	is_int(hv_index_roster_put(s, "grp", second, 1, NULL, 0, 200, &e), 0, "a new roster");
+	is_int(hv_index_member_has(s, "grp", "b@example.com", &e), HV_ENOINPUT,
+	    "who left the group is no member");
+	out[0] = '\0';
+	hv_index_skipped(s, "grp", collect_skip, out, &e);
+	is_str(out, "", "and nothing is skipped any more");
+	hv_store_close(s);
+}
+
 int
 main(void)
 {
@@ -168,6 +231,7 @@ main(void)
 	snprintf(path, sizeof path, "%s/hv.db", dir);
 	test_reuse();
 	test_transactions();
+	test_roster();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 1;
