@@ -114,9 +114,15 @@ spooled_id(const struct hv_spool_entry *ent, void *arg)
 
 	if (strcmp(ent->team, r->team->name) != 0)
 		return 0;
-	/* A key dies ttl after its epoch began: the file is noise, fetch anew. */
-	if (ent->epoch * E + r->cfg->spool.ttl <= hv_now())
+	/*
+	 * A key dies ttl after its epoch began: the file is noise, fetched
+	 * anew.  It goes now rather than at hv-purge's next run, or hv-sync
+	 * would read it as a message gone, after its fresh copy is done.
+	 */
+	if (ent->epoch * E + r->cfg->spool.ttl <= hv_now()) {
+		(void)hv_spool_remove(r->spool, ent->path, NULL);
 		return 0;
+	}
 	r->spooled = hv_xrealloc(r->spooled, (r->nspooled + 1) * sizeof *r->spooled);
 	r->spooled[r->nspooled] = hv_xmalloc(strlen(ent->gmail_id) + strlen(ent->path) + 2);
 	sprintf_id_path(r->spooled[r->nspooled++], ent->gmail_id, ent->path);
