@@ -173,5 +173,23 @@ emu POST /_emu/revoke-delegation '{"domain":"corp.example","restore":true}' >/de
 expect_success 'given back, the next run goes on' hv-sync -t d </dev/null
 ok 'both members have all three' test "$(mailbox x@corp.example | cut -d' ' -f1)/$(mailbox y@corp.example | cut -d' ' -f1)" = "total=3/total=3"
 
+# F. The source locked out: hv-fetch ends at once with 75, and the next
+# run, before the time Google gave, does not call it.
+deliver_n g 2
+emu POST /_emu/lockout '{"email":"s@example.com","seconds":900,"shape":"user429"}' >/dev/null
+hv-fetch -t t >g.out 2>g.err
+ok 'hv-fetch exits 75 for a source locked out' test $? -eq 75
+ok 'one line names it and the time' test "$(count 's@example.com: Google asks hv to wait until ' g.err)" -eq 1 ||
+    sed 's/^/#   /' g.err
+emu DELETE /_emu/stats >/dev/null
+hv-fetch -t t >g2.out 2>g2.err
+ok 'the next hv-fetch exits 75 too' test $? -eq 75
+ok 'without a call' test "$(calls_of s@example.com)" -eq 0
+emu POST /_emu/clock '{"advance":1000}' >/dev/null
+HV_TEST_CLOCK_OFFSET=2000
+( hv-fetch -t t 2>/dev/null; echo $? >g3.rc ) | hv-sync -t t >/dev/null 2>g3.err
+ok 'after that time both go on' test "$(cat g3.rc)/$?" = 0/0 || sed 's/^/#   /' g3.err
+ok 'and the two arrive' test "$(mailbox a@example.com | cut -d' ' -f1)" = "total=33"
+
 expect_success 'the audit trail verifies' hv-audit verify
 done_testing
