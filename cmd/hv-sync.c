@@ -134,7 +134,7 @@ missing(struct hv_auth *a, const struct hv_team *t, const uint8_t *mid)
 	size_t i;
 	int lack = 0;
 
-	char id[64];
+	char id[HV_INDEX_ID_SIZE];
 
 	for (i = 0; i < t->nmembers; i++)
 		/* A copy without an id was tried, not confirmed. */
