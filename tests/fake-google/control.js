@@ -8,6 +8,7 @@ const { json } = require('./answer');
 const { mintAccess, mintRefresh } = require('./oauth');
 const { KNOWN } = require('./scopes');
 const { token } = require('./rand');
+const { LABEL_ID_STYLES } = require('./gmail');
 
 class Bad extends Error {}
 const need = (cond, msg) => { if (!cond) throw new Bad(msg); };
@@ -164,13 +165,21 @@ function revokeUser(ctx, b) {
   return { revoked: n };
 }
 
+// The shape of the ids new user labels get (gmail.js createLabel).
+function labelIds(ctx, b) {
+  need(LABEL_ID_STYLES.includes(b.style), 'style: ' + LABEL_ID_STYLES.join(' or '));
+  ctx.labelIdStyle = b.style;
+  return labelIdsNow(ctx);
+}
+const labelIdsNow = (ctx) => ({ style: ctx.labelIdStyle || 'google' });
+
 function stats(ctx) {
   const s = ctx.stats;
   return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults };
 }
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
-  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser };
+  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, 'label-ids': labelIds };
 
 async function handle(ctx, req) {
   const name = req.path.slice('/_emu/'.length);
@@ -183,6 +192,7 @@ async function handle(ctx, req) {
       if (name === 'stats') return json(200, stats(ctx));
       if (name === 'clock') return json(200, clockNow(ctx));
       if (name === 'quota') return json(200, quotaNow(ctx));
+      if (name === 'label-ids') return json(200, labelIdsNow(ctx));
       if (name === 'faults') return json(200, { rate: ctx.faults.rate, kinds: ctx.faults.kinds, seed: ctx.faults.seed, log: ctx.faults.log });
       if (name === 'log') return json(200, ctx.log.slice(-Number(req.query.get('n') || 1000)), null, false);
     } else if (req.method === 'DELETE' && name === 'stats') {
