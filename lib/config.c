@@ -549,8 +549,8 @@ check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 			return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s' has neither "
 			    "members nor group", name, t->line, t->name);
 		if (t->label == NULL && (no = label_refused(t->name, why, sizeof why)) != NULL)
-			return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s' is labelled with its name, "
-			    "and label '%s' %s (set label =)", name, t->line, t->name, t->name, no);
+			return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s' has no 'label =', and its "
+			    "name, as a label, %s", name, t->line, t->name, no);
 		if (t->label == NULL)
 			t->label = hv_xstrdup(t->name);
 		if ((r = check_states(t, name, e)) < 0)

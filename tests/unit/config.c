@@ -83,9 +83,8 @@ static const struct {
 	    "CATEGORY_SOCIAL; name a label of your own" },
 	{ TEAM "label = Sent Mail\n", "t:4: label 'Sent Mail' is Gmail's system label SENT; name a "
 	    "label of your own" },
-	{ "[team \"inbox\"]\nsource = s@x\nmembers = m@x\n", "t:1: team 'inbox' is labelled with "
-	    "its name, and label 'inbox' is Gmail's system label INBOX; name a label of your own "
-	    "(set label =)" },
+	{ "[team \"inbox\"]\nsource = s@x\nmembers = m@x\n", "t:1: team 'inbox' has no 'label =', "
+	    "and its name, as a label, is Gmail's system label INBOX; name a label of your own" },
 	{ TEAM "label = \" Inbox\"\n", "t:4: label ' Inbox' begins or ends with a space, which "
 	    "Gmail drops" },
 	{ TEAM "label = Support/\n", "t:4: label 'Support/' has an empty level (a '/' at an end "
