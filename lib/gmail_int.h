@@ -198,4 +198,15 @@ int gmail_label_in(const char *body, size_t len, const char *name,
  */
 int gmail_id_of(const char *body, size_t len, int plain, char id[HV_GMAIL_ID_SIZE]);
 
+/*
+ * Each label of a parsed labels.list answer, {"labels":[{"id":I,"name":N},
+ * ...]}, in order: fn gets its id and name and returns non-zero to stop,
+ * which is returned.  0 when labels is absent or not an array; HV_EPROTO,
+ * with e saying why, at a label without an id gmail_label_id_ok takes,
+ * or without a name, or whose name holds a NUL byte (fn has had the
+ * labels before it).
+ */
+int gmail_labels_each(const struct hv_json *j, int (*fn)(const char *id, const char *name,
+    void *arg), void *arg, struct hv_err *e);
+
 #endif

@@ -97,38 +97,46 @@ hv_gmail_history_labels(struct hv_gmail *g, const char *start,
 }
 
 int
+gmail_labels_each(const struct hv_json *j, int (*fn)(const char *id, const char *name,
+    void *arg), void *arg, struct hv_err *e)
+{
+	struct hv_json *list = hv_json_get(j, "labels"), *l;
+	const char *id, *name;
+	size_t i, n = list ? hv_json_array_len(list) : 0, idn, namen;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		l = hv_json_array_get(list, i);
+		id = hv_json_get_strn(l, "id", &idn);
+		name = hv_json_get_strn(l, "name", &namen);
+		/* A cut id or name would be taken for another label. */
+		if (id == NULL || !gmail_label_id_ok(id, idn))
+			r = hv_err_set(e, HV_EPROTO, "label %zu has %s id", i + 1, id == NULL ?
+			    "no" : idn == 0 ? "an empty" : idn > HV_GMAIL_ID_MAX ? "too long an" :
+			    "an unusable");
+		else if (name == NULL || strlen(name) != namen)
+			r = hv_err_set(e, HV_EPROTO, "label '%s' has %s", id, name == NULL ?
+			    "no name" : "a name holding a NUL byte");
+		else
+			r = fn(id, name, arg);
+		hv_json_free(l);
+	}
+	hv_json_free(list);
+	return r;
+}
+
+int
 hv_gmail_labels(struct hv_gmail *g, int (*fn)(const char *id, const char *name, void *arg),
     void *arg, struct hv_err *e)
 {
 	struct hv_buf url = HV_BUF_INIT(4096);
-	struct hv_json *j, *list, *l;
-	const char *id, *name;
-	size_t i, n, idn, namen;
+	struct hv_json *j;
 	int r;
 
 	gmail_url(g, &url, "labels");
-	if ((r = gmail_get_json(g, "labels.list", url.data, &j, PAGE_MAX, e)) == 0) {
-		list = hv_json_get(j, "labels");
-		n = list ? hv_json_array_len(list) : 0;
-		for (i = 0; i < n && r == 0; i++) {
-			l = hv_json_array_get(list, i);
-			id = hv_json_get_strn(l, "id", &idn);
-			name = hv_json_get_strn(l, "name", &namen);
-			/* A cut id or name would be taken for another label. */
-			if (id == NULL || !gmail_label_id_ok(id, idn))
-				r = hv_err_set(e, HV_EPROTO, "%s labels.list: label %zu has %s id",
-				    g->account, i + 1, id == NULL ? "no" : idn == 0 ? "an empty" :
-				    idn > HV_GMAIL_ID_MAX ? "too long an" : "an unusable");
-			else if (name == NULL || strlen(name) != namen)
-				r = hv_err_set(e, HV_EPROTO, "%s labels.list: label '%s' has %s",
-				    g->account, id, name == NULL ? "no name" :
-				    "a name holding a NUL byte");
-			else
-				r = fn(id, name, arg);
-			hv_json_free(l);
-		}
-		hv_json_free(list);
-	}
+	if ((r = gmail_get_json(g, "labels.list", url.data, &j, PAGE_MAX, e)) == 0 &&
+	    (r = gmail_labels_each(j, fn, arg, e)) == HV_EPROTO)
+		hv_err_wrap(e, "%s labels.list", g->account);
 	hv_json_free(j);
 	hv_buf_release(&url);
 	return r;

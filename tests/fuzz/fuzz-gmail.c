@@ -3,8 +3,9 @@
  * lib/gmail_pool.c read them: error bodies (gmail_error_of, then
  * gmail_rate_limited and gmail_retry_after as on_answer uses them), the
  * prose of a lockout (gmail_retry_after), messages.get format=raw answers
- * (gmail_message_of), labels.list answers (gmail_label_in) and the answers
- * of labels.create and uploads (gmail_id_of).
+ * (gmail_message_of), labels.list answers (gmail_label_in and
+ * gmail_labels_each) and the answers of labels.create and uploads
+ * (gmail_id_of).
  *
  * The first byte chooses: its low three bits what the rest is, the other
  * five the HTTP status of an error body from statuses[].
@@ -191,6 +192,29 @@ first_label(const struct hv_json *j, const char *name)
 	return l;
 }
 
+/* A label gmail_labels_each hands on: a usable id, a name, counted. */
+static int
+each_label(const char *id, const char *name, void *arg)
+{
+	CHECK(gmail_label_id_ok(id, strlen(id)) && name != NULL);
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Every label, or HV_EPROTO saying why: never more than the list holds. */
+static void
+check_each(const struct hv_json *j)
+{
+	struct hv_json *list = hv_json_get(j, "labels");
+	struct hv_err e = { 0 };
+	size_t seen = 0, n = list ? hv_json_array_len(list) : 0;
+	int r = gmail_labels_each(j, each_label, &seen, &e);
+
+	CHECK(r == 0 || r == HV_EPROTO);
+	CHECK(r == 0 ? seen == n : seen < n && e.code == r && one_line(e.msg));
+	hv_json_free(list);
+}
+
 static void
 check_label(const char *name, const char *body, size_t n)
 {
@@ -203,6 +227,10 @@ check_label(const char *name, const char *body, size_t n)
 	memset(id, 'x', HV_GMAIL_ID_SIZE);
 	r = gmail_label_in(body, n, name, id, &e);
 	CHECK(r == 0 || r == HV_ENOINPUT || r == HV_EPROTO);
+	if (hv_json_parse(body, n, &j, NULL) == 0)
+		check_each(j);
+	hv_json_free(j);
+	j = NULL;
 	CHECK(memchr(id, '\0', HV_GMAIL_ID_SIZE) != NULL);
 	CHECK(r == 0 || id[0] == '\0');
 	if (r == HV_EPROTO) {

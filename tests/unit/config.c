@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "syslabel.h"
 #include "tap.h"
 
 static const char full[] =
@@ -155,6 +156,23 @@ test_full(void)
 	hv_config_free(&c);
 }
 
+/* System label ids are exact (opaque user ids are compared as bytes);
+ * names are matched without regard to case. */
+static void
+test_syslabels(void)
+{
+	ok(hv_syslabel_id("INBOX", 5) && hv_syslabel_id("CATEGORY_FORUMS", 15) &&
+	    hv_syslabel_id("CHAT", 4), "system ids");
+	ok(!hv_syslabel_id("inbox", 5) && !hv_syslabel_id("Label_1", 7) &&
+	    !hv_syslabel_id("INBOXES", 7) && !hv_syslabel_id("", 0) &&
+	    !hv_syslabel_id("CATEGORY_", 9), "user label ids, whatever their shape");
+	is_str(hv_syslabel_of("inbox"), "INBOX", "inbox");
+	is_str(hv_syslabel_of("bin"), "TRASH", "Bin is Trash");
+	is_str(hv_syslabel_of("PRIMARY"), "CATEGORY_PERSONAL", "Primary is the personal category");
+	ok(hv_syslabel_of("Inbox/Sub") == NULL && hv_syslabel_of("Inboxes") == NULL &&
+	    hv_syslabel_of("") == NULL, "names that only look alike");
+}
+
 /* Names near the system labels' that are a team's own. */
 static void
 test_labels_ok(void)
@@ -187,6 +205,7 @@ main(void)
 
 	test_full();
 	test_labels_ok();
+	test_syslabels();
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(&e, 0, sizeof e);
 		is_int(hv_config_parse(&c, "t", bad[i].text, strlen(bad[i].text), &e),

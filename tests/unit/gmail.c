@@ -531,6 +531,61 @@ test_ids(void)
 	is_int(gmail_id_of(NULL, 0, 1, id), HV_EPROTO, "no answer at all");
 }
 
+/* Whole labels.list answers: body, code, and "id=name;" of each label
+ * handed on (those before a bad one are). */
+static const struct {
+	const char *body;
+	int code;
+	const char *seen;
+} lists[] = {
+	{ LABELS(",{\"id\":\"Label_7\",\"name\":\"hv-team\"}"), 0, "INBOX=INBOX;Label_7=hv-team;" },
+	{ LABELS(",{\"id\":\"k3x9q2\",\"name\":\"a/b\"},{\"id\":\"" ID255 "\",\"name\":\"c\"}"), 0,
+	    "INBOX=INBOX;k3x9q2=a/b;" ID255 "=c;" },
+	{ "{\"labels\":[]}", 0, "" },
+	{ "{}", 0, "" },
+	{ "{\"labels\":{\"id\":\"x\",\"name\":\"y\"}}", 0, "" },
+	{ LABELS(",{\"id\":\"\",\"name\":\"hv-team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"name\":\"hv-team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"id\":\"" ID256 "\",\"name\":\"hv-team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"id\":\"a\\u0000b\",\"name\":\"hv-team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"id\":\"Label_7\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"id\":\"Label_7\",\"name\":\"hv\\u0000team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ "{\"labels\":[7]}", HV_EPROTO, "" },
+};
+
+static int
+seen_label(const char *id, const char *name, void *arg)
+{
+	return hv_buf_addf(arg, "%s=%s;", id, name);
+}
+
+static void
+test_label_lists(void)
+{
+	struct hv_buf seen = HV_BUF_INIT(1 << 20);
+	struct hv_json *j;
+	struct hv_err e;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		memset(&e, 0, sizeof e);
+		hv_buf_reset(&seen);
+		hv_buf_adds(&seen, "");
+		if (hv_json_parse(lists[i].body, strlen(lists[i].body), &j, NULL) < 0) {
+			ok(0, "labels.list %zu parses", i);
+			continue;
+		}
+		r = gmail_labels_each(j, seen_label, &seen, &e);
+		is_int(r, lists[i].code, "labels.list %zu: code", i);
+		is_str(seen.data, lists[i].seen, "labels.list %zu: labels handed on", i);
+		if (r < 0)
+			ok(e.code == r && e.msg[0] != '\0', "labels.list %zu: says why: %s", i, e.msg);
+		hv_json_free(j);
+	}
+	hv_buf_release(&seen);
+}
+
 /* Label id lists into request bodies: JSON made by jv, bad ids refused. */
 static const struct {
 	const char *list, *json;
@@ -584,5 +639,6 @@ main(void)
 	test_labels();
 	test_ids();
 	test_id_arrays();
+	test_label_lists();
 	return tap_done();
 }
