@@ -10,7 +10,7 @@ LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.
 	mem.o msg.o oauth.o store.o store_index.o store_roster.o sync.o team.o \
 	gmail_labels.o labels.o store_labels.o store_pause.o \
 	seal.o seal_io.o \
-	lock.o \
+	lock.o syslabel.o \
 	audit_optout.o audit_rules.o
 BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge
 MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1

@@ -139,7 +139,7 @@ static int
 lack_one(const char *account, void *arg)
 {
 	struct lack *l = arg;
-	char id[64];
+	char id[HV_INDEX_ID_SIZE];
 
 	/* A copy without an id was tried, not confirmed. */
 	if (hv_index_copy_get(l->store, l->t->name, l->mid, account, id, NULL) != 0 ||

@@ -13,9 +13,10 @@
 #include "config.h"
 #include "file.h"
 #include "mem.h"
+#include "syslabel.h"
 #include "banned.h"
 
-enum kind { K_STR, K_PATH, K_KEYSRC, K_DURATION, K_BOOL, K_LIST, K_COUNT };
+enum kind { K_STR, K_PATH, K_KEYSRC, K_DURATION, K_BOOL, K_LIST, K_COUNT, K_LABEL };
 
 /* Where a key lands: in struct hv_config, or in the current hv_team. */
 struct key {
@@ -48,7 +49,7 @@ static const struct key keys[] = {
 	{ "team", "source", K_STR, T(source), 0 },
 	{ "team", "members", K_LIST, T(members), T(nmembers) },
 	{ "team", "group", K_STR, T(group), 0 },
-	{ "team", "label", K_STR, T(label), 0 },
+	{ "team", "label", K_LABEL, T(label), 0 },
 	{ "team", "query", K_STR, T(query), 0 },
 	{ "team", "import", K_BOOL, T(import), 0 },
 	{ "team", "sync_labels", K_BOOL, T(sync_labels), 0 },
@@ -243,6 +244,40 @@ free_list(char **l)
 	free(l);
 }
 
+/*
+ * Why a label name cannot be a team's label, or NULL when it can: Gmail
+ * refuses a user label named like a system label (compared without
+ * regard to case, and after trimming, as Gmail does), and taking the
+ * system label instead would send every team message to its Inbox or
+ * Spam.  Levels are split by '/', as Gmail nests them.
+ */
+static const char *
+label_refused(const char *name, char *why, size_t max)
+{
+	const char *sys = hv_syslabel_of(name);
+	size_t i, n = strlen(name), chars = 0;
+
+	if (sys != NULL) {
+		snprintf(why, max, "is Gmail's system label %s; name a label of your own", sys);
+		return why;
+	}
+	if (n == 0 || isspace((unsigned char)name[0]) || isspace((unsigned char)name[n - 1]))
+		return "begins or ends with a space, which Gmail drops";
+	if (name[0] == '/' || name[n - 1] == '/' || strstr(name, "//") != NULL)
+		return "has an empty level (a '/' at an end or two together)";
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)name[i] < ' ' || name[i] == 0x7f)
+			return "holds a control character";
+		chars += ((unsigned char)name[i] & 0xc0) != 0x80;
+	}
+	if (chars > HV_CONFIG_LABEL_MAX) {
+		snprintf(why, max, "is longer than Gmail takes (%d characters)",
+		    HV_CONFIG_LABEL_MAX);
+		return why;
+	}
+	return NULL;
+}
+
 static int
 set_value(struct parser *p, const struct key *k, const char *v)
 {
@@ -252,6 +287,14 @@ set_value(struct parser *p, const struct key *k, const char *v)
 	int r;
 
 	switch (k->kind) {
+	case K_LABEL: {
+		char why[128];
+		const char *no = label_refused(v, why, sizeof why);
+
+		if (no != NULL)
+			return bad(p, "label '%.100s' %s", v, no);
+	}
+		/* FALLTHROUGH */
 	case K_STR:
 		if (*v == '\0')
 			return bad(p, "empty value for '%s'", k->name);
@@ -492,6 +535,8 @@ static int
 check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 {
 	struct hv_team *t;
+	const char *no;
+	char why[128];
 	size_t i;
 	int r;
 
@@ -503,6 +548,9 @@ check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 		if (t->nmembers == 0 && t->group == NULL)
 			return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s' has neither "
 			    "members nor group", name, t->line, t->name);
+		if (t->label == NULL && (no = label_refused(t->name, why, sizeof why)) != NULL)
+			return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s' has no 'label =', and its "
+			    "name, as a label, %s", name, t->line, t->name, no);
 		if (t->label == NULL)
 			t->label = hv_xstrdup(t->name);
 		if ((r = check_states(t, name, e)) < 0)

@@ -22,6 +22,10 @@
 
 #define HV_CONFIG_MAX (1024 * 1024)
 
+/* The longest label name Gmail takes, in characters (its web interface
+ * refuses more; the API documents no limit). */
+#define HV_CONFIG_LABEL_MAX 225
+
 struct hv_team {
 	char *name;		/* from [team "name"] */
 	char *source;		/* the shared mailbox */

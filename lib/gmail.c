@@ -8,11 +8,15 @@
 #include "gmail.h"
 #include "gmail_int.h"
 #include "http.h"
+#include "index.h"
 #include "json.h"
 #include "mem.h"
 #include "banned.h"
 
 #define PAGE_MAX (16 * 1024 * 1024)
+
+/* The index keeps what Gmail hands out: it must hold any id taken here. */
+_Static_assert(HV_INDEX_ID_SIZE == HV_GMAIL_ID_SIZE, "index ids are Gmail ids");
 
 int
 hv_gmail_new_in(struct hv_gmail **out, struct hv_gmail_pool *p, const struct hv_config *c,
@@ -135,14 +139,13 @@ hv_gmail_profile(struct hv_gmail *g, struct hv_buf *history_id, struct hv_err *e
 	return r;
 }
 
-/* Ids Gmail hands out (message ids, label ids) are plain tokens; anything
- * else would break the JSON bodies built below. */
+/* Message ids go into URL paths: only plain tokens are taken. */
 int
 gmail_plain_id(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > 100)
+	if (n == 0 || n > HV_GMAIL_ID_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= 'A' && s[i] <= 'Z') &&
@@ -151,46 +154,73 @@ gmail_plain_id(const char *s, size_t n)
 	return 1;
 }
 
-/* A space-separated list of ids as a JSON array member: "key":["a","b"]. */
+/* Label ids are opaque (Google's word): only what would break hv's own
+ * space-separated lists, or a C string, is refused. */
 int
-gmail_id_array(struct hv_buf *b, const char *key, const char *list)
+gmail_label_id_ok(const char *s, size_t n)
 {
+	size_t i;
+
+	if (n == 0 || n > HV_GMAIL_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+gmail_id_array(struct hv_json *o, const char *key, const char *list)
+{
+	struct hv_json *a = hv_json_array();
+	char id[HV_GMAIL_ID_SIZE];
 	const char *p = list ? list : "";
 	size_t n;
-	int first = 1;
+	int r = 0;
 
-	if (hv_buf_addf(b, "\"%s\":[", key) < 0)
-		return HV_EDATA;
-	while (*p) {
+	while (*p && r == 0) {
 		while (*p == ' ')
 			p++;
 		if ((n = strcspn(p, " ")) == 0)
 			break;
-		if (!gmail_plain_id(p, n))
-			return HV_EINTERNAL;
-		if (hv_buf_addf(b, "%s\"%.*s\"", first ? "" : ",", (int)n, p) < 0)
-			return HV_EDATA;
-		first = 0;
+		if (!gmail_label_id_ok(p, n)) {
+			r = HV_EINTERNAL;
+			break;
+		}
+		memcpy(id, p, n);
+		id[n] = '\0';
+		hv_json_append_str(a, id);
 		p += n;
 	}
-	return hv_buf_adds(b, "]") < 0 ? HV_EDATA : 0;
+	if (r == 0)
+		hv_json_set(o, key, a);
+	hv_json_free(a);
+	return r;
 }
 
-void
-gmail_labels_of(const struct hv_json *msg, char *out, size_t max)
+int
+gmail_labels_of(const struct hv_json *msg, struct hv_buf *out, struct hv_err *e)
 {
 	struct hv_json *l = hv_json_get(msg, "labelIds"), *it;
-	size_t i, n = l ? hv_json_array_len(l) : 0, len = 0;
+	size_t i, n = l ? hv_json_array_len(l) : 0, len;
 	const char *s;
+	int r = 0;
 
-	out[0] = '\0';
-	for (i = 0; i < n; i++) {
+	hv_buf_reset(out);
+	if (hv_buf_add(out, "", 0) < 0)
+		r = hv_err_set(e, HV_EPROTO, "no room for a label list");
+	for (i = 0; i < n && r == 0; i++) {
 		it = hv_json_array_get(l, i);
-		if ((s = hv_json_str(it)) != NULL && len + strlen(s) + 2 < max)
-			len += (size_t)snprintf(out + len, max - len, "%s%s", len ? " " : "", s);
+		if ((s = hv_json_strn(it, &len)) == NULL || !gmail_label_id_ok(s, len))
+			r = hv_err_set(e, HV_EPROTO, "label id %zu of %zu is %s", i + 1, n,
+			    s == NULL ? "not a string" : len == 0 ? "empty" :
+			    len > HV_GMAIL_ID_MAX ? "too long" : "not one hv can hold");
+		else if (hv_buf_addf(out, "%s%s", out->len ? " " : "", s) < 0)
+			r = hv_err_set(e, HV_EPROTO, "%zu label ids are more than hv holds", n);
 		hv_json_free(it);
 	}
 	hv_json_free(l);
+	return r;
 }
 
 static int
@@ -240,7 +270,22 @@ gmail_pages(struct hv_gmail *g, const char *method, const char *base,
 struct ids {
 	int (*fn)(const char *id, const char *labels, void *arg);
 	void *arg;
+	struct hv_err *e;
 };
+
+/* A message id from a listing: it goes into URL paths and the index. */
+static int
+message_id(const struct hv_json *msg, const char **id, struct hv_err *e)
+{
+	size_t n;
+
+	if ((*id = hv_json_get_strn(msg, "id", &n)) == NULL)
+		return 0;
+	if (!gmail_plain_id(*id, n))
+		return hv_err_set(e, HV_EPROTO, "a message id that is %s", n == 0 ? "empty" :
+		    n > HV_GMAIL_ID_MAX ? "too long" : "not a plain token");
+	return 1;
+}
 
 /* messagesAdded of a history page: each message's id and labels. */
 static int
@@ -248,7 +293,7 @@ added_page(const struct hv_json *j, void *arg)
 {
 	const struct ids *x = arg;
 	struct hv_json *hist = hv_json_get(j, "history"), *h, *added, *a, *msg;
-	char labels[1024];
+	struct hv_buf labels = HV_BUF_INIT(PAGE_MAX);
 	const char *s;
 	size_t i, k, nh = hist ? hv_json_array_len(hist) : 0, na;
 	int r = 0;
@@ -260,10 +305,9 @@ added_page(const struct hv_json *j, void *arg)
 		for (k = 0; k < na && r == 0; k++) {
 			a = hv_json_array_get(added, k);
 			if ((msg = hv_json_get(a, "message")) != NULL &&
-			    (s = hv_json_get_str(msg, "id")) != NULL) {
-				gmail_labels_of(msg, labels, sizeof labels);
-				r = x->fn(s, labels, x->arg);
-			}
+			    (r = message_id(msg, &s, x->e)) > 0 &&
+			    (r = gmail_labels_of(msg, &labels, x->e)) == 0)
+				r = x->fn(s, labels.data, x->arg);
 			hv_json_free(msg);
 			hv_json_free(a);
 		}
@@ -271,6 +315,9 @@ added_page(const struct hv_json *j, void *arg)
 		hv_json_free(h);
 	}
 	hv_json_free(hist);
+	hv_buf_release(&labels);
+	if (r == HV_EPROTO)
+		hv_err_wrap(x->e, "history.list");
 	return r;
 }
 
@@ -280,7 +327,7 @@ hv_gmail_history(struct hv_gmail *g, const char *start, const char *label,
     struct hv_buf *latest, struct hv_err *e)
 {
 	struct hv_buf base = HV_BUF_INIT(8192);
-	struct ids x = { fn, arg };
+	struct ids x = { fn, arg, e };
 	int r;
 
 	gmail_url(g, &base, "history?historyTypes=messageAdded&maxResults=500");
@@ -305,11 +352,13 @@ list_page(const struct hv_json *j, void *arg)
 
 	for (i = 0; i < n && r == 0; i++) {
 		m = hv_json_array_get(list, i);
-		if ((s = hv_json_get_str(m, "id")) != NULL)
+		if ((r = message_id(m, &s, x->e)) > 0)
 			r = x->fn(s, "", x->arg);
 		hv_json_free(m);
 	}
 	hv_json_free(list);
+	if (r == HV_EPROTO)
+		hv_err_wrap(x->e, "messages.list");
 	return r;
 }
 
@@ -319,7 +368,7 @@ hv_gmail_list(struct hv_gmail *g, const char *query, const char *label,
     struct hv_err *e)
 {
 	struct hv_buf base = HV_BUF_INIT(8192);
-	struct ids x = { fn, arg };
+	struct ids x = { fn, arg, e };
 	int r;
 
 	gmail_url(g, &base, "messages?maxResults=500");
@@ -341,14 +390,25 @@ void
 hv_gmail_message_release(struct hv_gmail_message *m)
 {
 	hv_buf_release(&m->raw);
+	free(m->labels);
+	m->labels = NULL;
 }
 
-static void
+/* The string member key into out ("" when absent): 0, or -1 when it holds
+ * a NUL or does not fit, which a cut would hide. */
+static int
 copy_str(char *out, size_t max, const struct hv_json *j, const char *key)
 {
-	const char *s = hv_json_get_str(j, key);
+	size_t n;
+	const char *s = hv_json_get_strn(j, key, &n);
 
-	snprintf(out, max, "%s", s ? s : "");
+	out[0] = '\0';
+	if (s == NULL)
+		return 0;
+	if (n >= max || strlen(s) != n)
+		return -1;
+	memcpy(out, s, n + 1);
+	return 0;
 }
 
 /* Gmail's raw is base64url, sometimes padded; the decoder wants it bare. */
@@ -372,7 +432,7 @@ decode_raw(struct hv_buf *out, const char *text)
 /* A caller waiting for one call of its own: what it finished with. */
 struct waiter {
 	int done, rc;
-	char id[64];
+	char id[HV_GMAIL_ID_SIZE];
 	struct hv_err e;
 };
 
@@ -390,7 +450,7 @@ waiter_done(void *arg, int rc, const char *id, const struct hv_err *e)
 
 /* Wait for w; its outcome, its id into id (may be NULL). */
 static int
-waiter_wait(struct hv_gmail *g, struct waiter *w, char id[64], struct hv_err *e)
+waiter_wait(struct hv_gmail *g, struct waiter *w, char id[HV_GMAIL_ID_SIZE], struct hv_err *e)
 {
 	int r;
 
@@ -399,7 +459,7 @@ waiter_wait(struct hv_gmail *g, struct waiter *w, char id[64], struct hv_err *e)
 	if (w->rc < 0 && e != NULL)
 		*e = w->e;
 	if (w->rc == 0 && id != NULL)
-		memcpy(id, w->id, 64);
+		memcpy(id, w->id, sizeof w->id);
 	return w->rc;
 }
 
@@ -408,7 +468,7 @@ struct get_op {
 	struct hv_buf url;
 	struct hv_http_response resp;
 	struct hv_gmail_message *m;
-	char id[64];
+	char id[HV_GMAIL_ID_SIZE];
 	hv_gmail_done *done;
 	void *arg;
 };
@@ -418,6 +478,7 @@ gmail_message_of(const char *account, const char *id, const char *body, size_t l
     struct hv_gmail_message *m, struct hv_err *e)
 {
 	struct hv_json *j = NULL;
+	struct hv_buf labels = HV_BUF_INIT(PAGE_MAX);
 	const char *raw, *date;
 	int r = 0;
 
@@ -426,14 +487,23 @@ gmail_message_of(const char *account, const char *id, const char *body, size_t l
 		hv_err_wrap(e, "%s messages.get", account);
 		return e->code = HV_EPROTO;
 	}
-	copy_str(m->id, sizeof m->id, j, "id");
-	copy_str(m->thread_id, sizeof m->thread_id, j, "threadId");
-	copy_str(m->history_id, sizeof m->history_id, j, "historyId");
-	gmail_labels_of(j, m->labels, sizeof m->labels);
+	if (copy_str(m->id, sizeof m->id, j, "id") < 0 ||
+	    copy_str(m->thread_id, sizeof m->thread_id, j, "threadId") < 0 ||
+	    copy_str(m->history_id, sizeof m->history_id, j, "historyId") < 0)
+		r = hv_err_set(e, HV_EPROTO, "%s messages.get %s: an id too long or holding a "
+		    "NUL byte", account, id);
+	else if ((r = gmail_labels_of(j, &labels, e)) < 0)
+		hv_err_wrap(e, "%s messages.get %s", account, id);
+	if (r < 0)
+		goto out;
+	free(m->labels);
+	m->labels = hv_buf_detach(&labels, NULL);
 	date = hv_json_get_str(j, "internalDate");
 	m->internal_date = date ? strtoll(date, NULL, 10) : 0;
 	if ((raw = hv_json_get_str(j, "raw")) == NULL || decode_raw(&m->raw, raw) < 0)
 		r = hv_err_set(e, HV_EPROTO, "%s messages.get %s: no usable raw", account, id);
+out:
+	hv_buf_release(&labels);
 	hv_json_free(j);
 	return r;
 }
@@ -457,9 +527,11 @@ int
 hv_gmail_get_raw_start(struct hv_gmail *g, const char *id, struct hv_gmail_message *m,
     hv_gmail_done *done, void *arg, struct hv_err *e)
 {
-	struct get_op *x = hv_xcalloc(1, sizeof *x);
+	struct get_op *x;
 
-	(void)e;
+	if (!gmail_plain_id(id, strlen(id)))
+		return hv_err_set(e, HV_EINTERNAL, "%s messages.get: bad message id", g->account);
+	x = hv_xcalloc(1, sizeof *x);
 	hv_buf_init(&x->url, 4096);
 	gmail_url(g, &x->url, "messages/");
 	hv_http_escape(&x->url, id);
@@ -500,12 +572,28 @@ struct label_op {
 	void *arg;
 };
 
+/* The label id member of l into id: 0, or HV_EPROTO saying why not. */
+static int
+label_id_of(const struct hv_json *l, char id[HV_GMAIL_ID_SIZE], struct hv_err *e)
+{
+	size_t n;
+	const char *s = hv_json_get_strn(l, "id", &n);
+
+	id[0] = '\0';
+	if (s == NULL || !gmail_label_id_ok(s, n))
+		return hv_err_set(e, HV_EPROTO, "a label whose id is %s", s == NULL ? "missing" :
+		    n == 0 ? "empty" : n > HV_GMAIL_ID_MAX ? "too long" : "not one hv can hold");
+	memcpy(id, s, n + 1);
+	return 0;
+}
+
 int
-gmail_label_in(const char *body, size_t len, const char *name, char id[64], struct hv_err *e)
+gmail_label_in(const char *body, size_t len, const char *name, char id[HV_GMAIL_ID_SIZE],
+    struct hv_err *e)
 {
 	struct hv_json *j, *list, *l;
 	const char *s;
-	size_t i, n;
+	size_t i, n, sl;
 	int r = HV_ENOINPUT;
 
 	id[0] = '\0';
@@ -515,11 +603,13 @@ gmail_label_in(const char *body, size_t len, const char *name, char id[64], stru
 	n = list ? hv_json_array_len(list) : 0;
 	for (i = 0; i < n && r == HV_ENOINPUT; i++) {
 		l = hv_json_array_get(list, i);
+		s = hv_json_get_strn(l, "name", &sl);
+		/* "a\u0000b" would pass for "a": refused, not guessed at. */
+		if (s != NULL && strlen(s) != sl)
+			r = hv_err_set(e, HV_EPROTO, "a label name holds a NUL byte");
 		/* Gmail compares label names without regard to case. */
-		if ((s = hv_json_get_str(l, "name")) != NULL && strcasecmp(s, name) == 0) {
-			copy_str(id, 64, l, "id");
-			r = 0;
-		}
+		else if (s != NULL && strcasecmp(s, name) == 0 && (r = label_id_of(l, id, e)) < 0)
+			hv_err_wrap(e, "label '%s'", name);
 		hv_json_free(l);
 	}
 	hv_json_free(list);
@@ -528,16 +618,18 @@ gmail_label_in(const char *body, size_t len, const char *name, char id[64], stru
 }
 
 int
-gmail_id_of(const char *body, size_t len, int plain, char id[64])
+gmail_id_of(const char *body, size_t len, int plain, char id[HV_GMAIL_ID_SIZE])
 {
 	struct hv_json *j = NULL;
 	const char *s;
+	size_t n;
 	int r = HV_EPROTO;
 
 	id[0] = '\0';
 	if (hv_json_parse(body ? body : "", len, &j, NULL) == 0 &&
-	    (s = hv_json_get_str(j, "id")) != NULL && (!plain || gmail_plain_id(s, strlen(s)))) {
-		snprintf(id, 64, "%s", s);
+	    (s = hv_json_get_strn(j, "id", &n)) != NULL &&
+	    (plain ? gmail_plain_id(s, n) : gmail_label_id_ok(s, n))) {
+		memcpy(id, s, n + 1);
 		r = 0;
 	}
 	hv_json_free(j);
@@ -574,7 +666,7 @@ static void
 label_finish(struct gmail_op *op)
 {
 	struct label_op *x = (struct label_op *)op;
-	char id[64] = "";
+	char id[HV_GMAIL_ID_SIZE] = "";
 	int r = op->rc;
 
 	if (r == 0 && x->stage != LABEL_CREATE) {
@@ -590,7 +682,8 @@ label_finish(struct gmail_op *op)
 			hv_err_wrap(&op->e, "%s labels.list", op->g->account);
 	} else if (r == 0) {
 		if (gmail_id_of(x->resp.body.data, x->resp.body.len, 0, id) < 0)
-			r = hv_err_set(&op->e, HV_EPROTO, "%s labels.create: no id", op->g->account);
+			r = hv_err_set(&op->e, HV_EPROTO, "%s labels.create: no usable id "
+			    "(missing, empty, too long or holding a control byte)", op->g->account);
 	} else if (r == HV_EPROTO && x->stage == LABEL_CREATE && x->resp.status == 409) {
 		label_step(x, LABEL_RELIST);	/* someone made it meanwhile */
 		return;
@@ -624,7 +717,8 @@ hv_gmail_label_start(struct hv_gmail *g, const char *name, hv_gmail_done *done, 
 }
 
 int
-hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e)
+hv_gmail_label(struct hv_gmail *g, const char *name, char id[HV_GMAIL_ID_SIZE],
+    struct hv_err *e)
 {
 	struct waiter w = { 0 };
 	int r;
@@ -643,7 +737,8 @@ static int
 multipart(struct hv_buf *head, struct hv_buf *tail, char boundary[40], const void *raw,
     size_t len, const char *labels)
 {
-	struct hv_buf json = HV_BUF_INIT(8192);
+	struct hv_buf json = HV_BUF_INIT(1024 * 1024);
+	struct hv_json *meta;
 	uint8_t rnd[16];
 	int i, r;
 
@@ -655,9 +750,10 @@ multipart(struct hv_buf *head, struct hv_buf *tail, char boundary[40], const voi
 			snprintf(boundary + 2 * i, 3, "%02x", rnd[i]);
 		memcpy(boundary + 32, "hvpart", 7);
 	} while (memmem(raw, len, boundary, 38) != NULL);
-	if ((r = hv_buf_add(&json, "{", 1)) == 0 &&
-	    (r = gmail_id_array(&json, "labelIds", labels)) == 0)
-		r = hv_buf_add(&json, "}", 1);
+	meta = hv_json_object();
+	if ((r = gmail_id_array(meta, "labelIds", labels)) == 0)
+		r = hv_json_dump(meta, &json);
+	hv_json_free(meta);
 	if (r == 0)
 		r = hv_buf_addf(head, "--%s\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n"
 		    "%s\r\n--%s\r\nContent-Type: message/rfc822\r\n\r\n", boundary, json.data,
@@ -705,7 +801,7 @@ static void
 upload_finish(struct gmail_op *op)
 {
 	struct upload_op *x = (struct upload_op *)op;
-	char id[64] = "";
+	char id[HV_GMAIL_ID_SIZE] = "";
 	int r = op->rc;
 
 	if (r == 0 && gmail_id_of(x->resp.body.data, x->resp.body.len, 1, id) < 0)
@@ -752,7 +848,7 @@ hv_gmail_upload_start(struct hv_gmail *g, const void *raw, size_t len, const cha
 
 int
 hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
-    int use_import, char new_id[64], struct hv_err *e)
+    int use_import, char new_id[HV_GMAIL_ID_SIZE], struct hv_err *e)
 {
 	struct waiter w = { 0 };
 	int r;

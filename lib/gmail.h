@@ -35,6 +35,16 @@
 
 #define HV_GMAIL_RAW_MAX (50 * 1024 * 1024)	/* Gmail's own message limit */
 
+/*
+ * Google documents the ids it hands out (messages, threads, labels) as
+ * opaque strings and gives no length.  hv takes one of up to
+ * HV_GMAIL_ID_MAX bytes (Gmail's run to about 25) and refuses a longer,
+ * empty or NUL-holding one with HV_EPROTO rather than cut it;
+ * HV_GMAIL_ID_SIZE holds one with its NUL.
+ */
+#define HV_GMAIL_ID_MAX 255
+#define HV_GMAIL_ID_SIZE (HV_GMAIL_ID_MAX + 1)
+
 struct hv_gmail;
 struct hv_gmail_pool;
 
@@ -106,8 +116,8 @@ int hv_gmail_list(struct hv_gmail *g, const char *query, const char *label,
     struct hv_err *e);
 
 struct hv_gmail_message {
-	char id[64], thread_id[64], history_id[32];
-	char labels[1024];		/* space-separated label ids */
+	char id[HV_GMAIL_ID_SIZE], thread_id[HV_GMAIL_ID_SIZE], history_id[32];
+	char *labels;			/* owned: space-separated label ids, any number */
 	long long internal_date;	/* ms */
 	struct hv_buf raw;		/* owned, secret: the RFC 5322 bytes */
 };
@@ -124,7 +134,8 @@ int hv_gmail_get_raw_start(struct hv_gmail *g, const char *id, struct hv_gmail_m
 
 /* The id of the user label name, created when missing (labels.list,
  * labels.create; a 409 from a racing creator is answered by listing). */
-int hv_gmail_label(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e);
+int hv_gmail_label(struct hv_gmail *g, const char *name, char id[HV_GMAIL_ID_SIZE],
+    struct hv_err *e);
 int hv_gmail_label_start(struct hv_gmail *g, const char *name, hv_gmail_done *done,
     void *arg, struct hv_err *e);
 
@@ -134,7 +145,7 @@ int hv_gmail_label_start(struct hv_gmail *g, const char *name, hv_gmail_done *do
  * the labels travel with the message.  *new_id gets the message's id.
  */
 int hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
-    int use_import, char new_id[64], struct hv_err *e);
+    int use_import, char new_id[HV_GMAIL_ID_SIZE], struct hv_err *e);
 /* The same, started: raw is borrowed until done is called. */
 int hv_gmail_upload_start(struct hv_gmail *g, const void *raw, size_t len,
     const char *labels, int use_import, hv_gmail_done *done, void *arg, struct hv_err *e);
@@ -167,7 +178,9 @@ int hv_gmail_history_labels(struct hv_gmail *g, const char *start,
     int (*fn)(const struct hv_gmail_change *c, void *arg), void *arg,
     struct hv_buf *latest, struct hv_err *e);
 
-/* Every label of the mailbox (labels.list): fn gets its id and name. */
+/* Every label of the mailbox (labels.list): fn gets its id and name.
+ * HV_EPROTO for a label without a usable id (gmail_label_id_ok) or whose
+ * name is missing or holds a NUL byte. */
 int hv_gmail_labels(struct hv_gmail *g, int (*fn)(const char *id, const char *name, void *arg),
     void *arg, struct hv_err *e);
 
@@ -185,7 +198,7 @@ int hv_gmail_batch_modify(struct hv_gmail *g, const char *const *ids, size_t n,
 
 /* labels.create of name, without looking first (the caller listed the
  * labels); a 409 from a racing creator is answered by finding it. */
-int hv_gmail_label_create(struct hv_gmail *g, const char *name, char id[64],
+int hv_gmail_label_create(struct hv_gmail *g, const char *name, char id[HV_GMAIL_ID_SIZE],
     struct hv_err *e);
 
 #endif

@@ -110,17 +110,31 @@ int gmail_pages(struct hv_gmail *g, const char *method, const char *base,
     int (*page)(const struct hv_json *j, void *arg), void *arg, struct hv_buf *latest,
     struct hv_err *e);
 
-/* 1 when s (n bytes) is a plain token, as the ids Gmail hands out are. */
+/* 1 when s (n bytes, 1..HV_GMAIL_ID_MAX) is a plain token ([A-Za-z0-9_-]),
+ * as message ids are: they go into URL paths. */
 int gmail_plain_id(const char *s, size_t n);
 
-/* The label ids of a message object, space-separated, into out. */
-void gmail_labels_of(const struct hv_json *msg, char *out, size_t max);
+/*
+ * 1 when s (n bytes) can be taken as a label id: 1..HV_GMAIL_ID_MAX bytes,
+ * none a NUL, a space or another control byte (hv keeps label lists
+ * space-separated).  Nothing else is assumed: Google calls them opaque.
+ */
+int gmail_label_id_ok(const char *s, size_t n);
 
 /*
- * Append "key":["a","b"] for a space-separated list of ids; HV_EINTERNAL
- * for an id that is not a plain token (it would break the JSON body).
+ * The label ids of a message object, space-separated, into out (reset
+ * first; "" when labelIds is absent).  HV_EPROTO, with e saying why, when
+ * labelIds is not an array of label ids (gmail_label_id_ok), or out
+ * cannot hold them all: never a list cut short.
  */
-int gmail_id_array(struct hv_buf *b, const char *key, const char *list);
+int gmail_labels_of(const struct hv_json *msg, struct hv_buf *out, struct hv_err *e);
+
+/*
+ * Set o's key to the JSON array of a space-separated list of label ids
+ * (may be NULL or empty); HV_EINTERNAL for an id gmail_label_id_ok
+ * refuses.
+ */
+int gmail_id_array(struct hv_json *o, const char *key, const char *list);
 
 /*
  * Google's answers, read apart from the calls that get them, so the unit
@@ -157,11 +171,12 @@ long gmail_retry_after(const char *msg, double now);
 
 /*
  * A messages.get format=raw answer into m (from hv_gmail_message_init):
- * id, threadId and historyId ("" when absent, cut to fit their arrays),
- * the label ids (as gmail_labels_of), internalDate (0 when absent) and
- * raw, base64url with or without padding, decoded and appended to m->raw.
- * 0, or HV_EPROTO when body is not JSON, or raw is absent, not base64url
- * or larger than m->raw may hold; m's other fields may be set then.
+ * id, threadId and historyId ("" when absent), the label ids (as
+ * gmail_labels_of), internalDate (0 when absent) and raw, base64url with
+ * or without padding, decoded and appended to m->raw.  0, or HV_EPROTO
+ * when body is not JSON, an id or historyId does not fit m or holds a
+ * NUL, the labels are refused, or raw is absent, not base64url or larger
+ * than m->raw may hold; m's other fields may be set then.
  * account and id only name the call in e, which must not be NULL.
  */
 int gmail_message_of(const char *account, const char *id, const char *body, size_t len,
@@ -170,21 +185,34 @@ int gmail_message_of(const char *account, const char *id, const char *body, size
 /*
  * The id of the first label called name (compared without regard to case,
  * as Gmail compares them) in a labels.list answer, {"labels":[{"id":I,
- * "name":N},...]}, into id (cut to 63 bytes; "" when the label has none).
- * 0; HV_ENOINPUT when no label is so called, or labels is absent or not an
- * array; HV_EPROTO when body is not JSON, with e (not NULL) saying why.
- * id is "" unless 0 is returned.
+ * "name":N},...]}, into id.  0; HV_ENOINPUT when no label is so called,
+ * or labels is absent or not an array; HV_EPROTO, with e (not NULL)
+ * saying why, when body is not JSON, a label's name holds a NUL byte
+ * (it would pass for a shorter name), or the label called name has no id
+ * gmail_label_id_ok takes.  id is "" unless 0 is returned.
  */
-int gmail_label_in(const char *body, size_t len, const char *name, char id[64],
-    struct hv_err *e);
+int gmail_label_in(const char *body, size_t len, const char *name,
+    char id[HV_GMAIL_ID_SIZE], struct hv_err *e);
 
 /*
- * The "id" of the answer to a call that made something into id (cut to 63
- * bytes): labels.create with plain 0, messages.insert and import with
- * plain 1, when the id must also be a plain token (gmail_plain_id), since
- * it goes into JSON bodies later.  0, or HV_EPROTO when body is not JSON
- * or has no such id; id is "" then.  The caller words the error.
+ * The "id" of the answer to a call that made something into id:
+ * labels.create with plain 0 (the id must pass gmail_label_id_ok),
+ * messages.insert and import with plain 1 (it must be a plain token,
+ * gmail_plain_id, since it goes into URL paths later).  0, or HV_EPROTO
+ * when body is not JSON or has no such id (empty, too long, holding a
+ * NUL: refused, never cut); id is "" then.  The caller words the error.
  */
-int gmail_id_of(const char *body, size_t len, int plain, char id[64]);
+int gmail_id_of(const char *body, size_t len, int plain, char id[HV_GMAIL_ID_SIZE]);
+
+/*
+ * Each label of a parsed labels.list answer, {"labels":[{"id":I,"name":N},
+ * ...]}, in order: fn gets its id and name and returns non-zero to stop,
+ * which is returned.  0 when labels is absent or not an array; HV_EPROTO,
+ * with e saying why, at a label without an id gmail_label_id_ok takes,
+ * or without a name, or whose name holds a NUL byte (fn has had the
+ * labels before it).
+ */
+int gmail_labels_each(const struct hv_json *j, int (*fn)(const char *id, const char *name,
+    void *arg), void *arg, struct hv_err *e);
 
 #endif

@@ -10,26 +10,40 @@
 #define PAGE_MAX (16 * 1024 * 1024)
 
 
+/* What a page of label changes goes to. */
+struct changes {
+	int (*fn)(const struct hv_gmail_change *c, void *arg);
+	void *arg;
+	struct hv_err *e;
+	struct hv_buf labels;	/* one change's label ids, however many */
+};
+
 /* The items of one array of a history record, as changes of one kind. */
 static int
 history_items(const struct hv_json *h, const char *field, int kind, const char *hid,
-    int (*fn)(const struct hv_gmail_change *c, void *arg), void *arg)
+    struct changes *x)
 {
 	struct hv_json *arr = hv_json_get(h, field), *it, *msg;
 	struct hv_gmail_change c;
-	char labels[1024];
-	size_t i, n = arr ? hv_json_array_len(arr) : 0;
+	size_t i, n = arr ? hv_json_array_len(arr) : 0, len;
 	int r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
 		it = hv_json_array_get(arr, i);
 		msg = hv_json_get(it, "message");
-		gmail_labels_of(it, labels, sizeof labels);
 		c.kind = kind;
 		c.history_id = hid;
-		c.labels = labels;
-		if (msg != NULL && (c.id = hv_json_get_str(msg, "id")) != NULL)
-			r = fn(&c, arg);
+		if ((r = gmail_labels_of(it, &x->labels, x->e)) < 0)
+			hv_err_wrap(x->e, "history %s %s", hid, field);
+		c.labels = x->labels.data;
+		if (r == 0 && msg != NULL && (c.id = hv_json_get_strn(msg, "id", &len)) != NULL) {
+			/* The index is asked by this id: never a cut or NUL-split one. */
+			if (!gmail_plain_id(c.id, len))
+				r = hv_err_set(x->e, HV_EPROTO, "history %s: a message id that is "
+				    "empty, too long or not a plain token", hid);
+			else
+				r = x->fn(&c, x->arg);
+		}
 		hv_json_free(msg);
 		hv_json_free(it);
 	}
@@ -37,16 +51,10 @@ history_items(const struct hv_json *h, const char *field, int kind, const char *
 	return r;
 }
 
-/* What a page of label changes goes to. */
-struct changes {
-	int (*fn)(const struct hv_gmail_change *c, void *arg);
-	void *arg;
-};
-
 static int
 history_page(const struct hv_json *j, void *arg)
 {
-	const struct changes *x = arg;
+	struct changes *x = arg;
 	struct hv_json *hist = hv_json_get(j, "history"), *h;
 	size_t i, n = hist ? hv_json_array_len(hist) : 0;
 	const char *hid;
@@ -57,12 +65,9 @@ history_page(const struct hv_json *j, void *arg)
 		hid = hv_json_get_str(h, "id");
 		if (hid == NULL)
 			hid = "";
-		if ((r = history_items(h, "labelsAdded", HV_GMAIL_LABEL_ADDED, hid, x->fn,
-		    x->arg)) == 0 &&
-		    (r = history_items(h, "labelsRemoved", HV_GMAIL_LABEL_REMOVED, hid, x->fn,
-		    x->arg)) == 0)
-			r = history_items(h, "messagesDeleted", HV_GMAIL_DELETED, hid, x->fn,
-			    x->arg);
+		if ((r = history_items(h, "labelsAdded", HV_GMAIL_LABEL_ADDED, hid, x)) == 0 &&
+		    (r = history_items(h, "labelsRemoved", HV_GMAIL_LABEL_REMOVED, hid, x)) == 0)
+			r = history_items(h, "messagesDeleted", HV_GMAIL_DELETED, hid, x);
 		hv_json_free(h);
 	}
 	hv_json_free(hist);
@@ -75,7 +80,7 @@ hv_gmail_history_labels(struct hv_gmail *g, const char *start,
     struct hv_buf *latest, struct hv_err *e)
 {
 	struct hv_buf base = HV_BUF_INIT(8192);
-	struct changes x = { fn, arg };
+	struct changes x = { fn, arg, e, HV_BUF_INIT(PAGE_MAX) };
 	int r;
 
 	gmail_url(g, &base, "history?historyTypes=labelAdded&historyTypes=labelRemoved"
@@ -84,7 +89,39 @@ hv_gmail_history_labels(struct hv_gmail *g, const char *start,
 	r = gmail_pages(g, "history.list", base.data, history_page, &x, latest, e);
 	if (r == HV_ENOINPUT)
 		hv_err_wrap(e, "label history from %s has expired", start);
+	else if (r == HV_EPROTO)
+		hv_err_wrap(e, "%s history.list", g->account);
 	hv_buf_release(&base);
+	hv_buf_release(&x.labels);
+	return r;
+}
+
+int
+gmail_labels_each(const struct hv_json *j, int (*fn)(const char *id, const char *name,
+    void *arg), void *arg, struct hv_err *e)
+{
+	struct hv_json *list = hv_json_get(j, "labels"), *l;
+	const char *id, *name;
+	size_t i, n = list ? hv_json_array_len(list) : 0, idn, namen;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		l = hv_json_array_get(list, i);
+		id = hv_json_get_strn(l, "id", &idn);
+		name = hv_json_get_strn(l, "name", &namen);
+		/* A cut id or name would be taken for another label. */
+		if (id == NULL || !gmail_label_id_ok(id, idn))
+			r = hv_err_set(e, HV_EPROTO, "label %zu has %s id", i + 1, id == NULL ?
+			    "no" : idn == 0 ? "an empty" : idn > HV_GMAIL_ID_MAX ? "too long an" :
+			    "an unusable");
+		else if (name == NULL || strlen(name) != namen)
+			r = hv_err_set(e, HV_EPROTO, "label '%s' has %s", id, name == NULL ?
+			    "no name" : "a name holding a NUL byte");
+		else
+			r = fn(id, name, arg);
+		hv_json_free(l);
+	}
+	hv_json_free(list);
 	return r;
 }
 
@@ -93,24 +130,13 @@ hv_gmail_labels(struct hv_gmail *g, int (*fn)(const char *id, const char *name, 
     void *arg, struct hv_err *e)
 {
 	struct hv_buf url = HV_BUF_INIT(4096);
-	struct hv_json *j, *list, *l;
-	const char *id, *name;
-	size_t i, n;
+	struct hv_json *j;
 	int r;
 
 	gmail_url(g, &url, "labels");
-	if ((r = gmail_get_json(g, "labels.list", url.data, &j, PAGE_MAX, e)) == 0) {
-		list = hv_json_get(j, "labels");
-		n = list ? hv_json_array_len(list) : 0;
-		for (i = 0; i < n && r == 0; i++) {
-			l = hv_json_array_get(list, i);
-			if ((id = hv_json_get_str(l, "id")) != NULL &&
-			    (name = hv_json_get_str(l, "name")) != NULL)
-				r = fn(id, name, arg);
-			hv_json_free(l);
-		}
-		hv_json_free(list);
-	}
+	if ((r = gmail_get_json(g, "labels.list", url.data, &j, PAGE_MAX, e)) == 0 &&
+	    (r = gmail_labels_each(j, fn, arg, e)) == HV_EPROTO)
+		hv_err_wrap(e, "%s labels.list", g->account);
 	hv_json_free(j);
 	hv_buf_release(&url);
 	return r;
@@ -135,19 +161,21 @@ int
 hv_gmail_modify(struct hv_gmail *g, const char *id, const char *add, const char *remove,
     struct hv_err *e)
 {
-	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(64 * 1024);
+	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(1024 * 1024);
+	struct hv_json *req;
 	int r;
 
 	if (!gmail_plain_id(id, strlen(id)))
 		return hv_err_set(e, HV_EINTERNAL, "bad message id '%s'", id);
 	gmail_url(g, &url, "messages/");
 	hv_buf_addf(&url, "%s/modify", id);
-	if ((r = hv_buf_adds(&body, "{")) < 0 || (r = gmail_id_array(&body, "addLabelIds", add)) < 0 ||
-	    (r = hv_buf_adds(&body, ",")) < 0 ||
-	    (r = gmail_id_array(&body, "removeLabelIds", remove)) < 0 || (r = hv_buf_adds(&body, "}")) < 0)
+	req = hv_json_object();
+	if (gmail_id_array(req, "addLabelIds", add) < 0 ||
+	    gmail_id_array(req, "removeLabelIds", remove) < 0 || hv_json_dump(req, &body) < 0)
 		r = hv_err_set(e, HV_EINTERNAL, "messages.modify: bad label list");
 	else
 		r = post_json(g, "messages.modify", url.data, &body, e);
+	hv_json_free(req);
 	hv_buf_release(&url);
 	hv_buf_release(&body);
 	return r;
@@ -157,23 +185,27 @@ int
 hv_gmail_batch_modify(struct hv_gmail *g, const char *const *ids, size_t n, const char *add,
     const char *remove, struct hv_err *e)
 {
-	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(256 * 1024);
+	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(2 * 1024 * 1024);
+	struct hv_json *req, *list;
 	size_t i;
 	int r = 0;
 
 	if (n == 0 || n > HV_GMAIL_BATCH_IDS)
 		return hv_err_set(e, HV_EINTERNAL, "messages.batchModify of %zu ids", n);
-	hv_buf_adds(&body, "{\"ids\":[");
+	req = hv_json_object();
+	list = hv_json_array();
 	for (i = 0; i < n && r == 0; i++) {
 		if (!gmail_plain_id(ids[i], strlen(ids[i])))
 			r = HV_EINTERNAL;
-		else if (hv_buf_addf(&body, "%s\"%s\"", i ? "," : "", ids[i]) < 0)
-			r = HV_EDATA;
+		else
+			hv_json_append_str(list, ids[i]);
 	}
-	if (r == 0 && ((r = hv_buf_adds(&body, "],")) < 0 ||
-	    (r = gmail_id_array(&body, "addLabelIds", add)) < 0 || (r = hv_buf_adds(&body, ",")) < 0 ||
-	    (r = gmail_id_array(&body, "removeLabelIds", remove)) < 0 || (r = hv_buf_adds(&body, "}")) < 0))
+	hv_json_set(req, "ids", list);
+	hv_json_free(list);
+	if (r == 0 && (gmail_id_array(req, "addLabelIds", add) < 0 ||
+	    gmail_id_array(req, "removeLabelIds", remove) < 0 || hv_json_dump(req, &body) < 0))
 		r = HV_EINTERNAL;
+	hv_json_free(req);
 	if (r < 0) {
 		r = hv_err_set(e, HV_EINTERNAL, "messages.batchModify: bad id list");
 	} else {
@@ -186,14 +218,14 @@ hv_gmail_batch_modify(struct hv_gmail *g, const char *const *ids, size_t n, cons
 }
 
 int
-hv_gmail_label_create(struct hv_gmail *g, const char *name, char id[64], struct hv_err *e)
+hv_gmail_label_create(struct hv_gmail *g, const char *name, char id[HV_GMAIL_ID_SIZE],
+    struct hv_err *e)
 {
 	struct hv_buf url = HV_BUF_INIT(4096), body = HV_BUF_INIT(4096);
 	struct hv_http_response resp;
-	struct hv_json *j = NULL, *req = hv_json_object();
+	struct hv_json *req = hv_json_object();
 	struct gmail_call c = { .method = "labels.create", .verb = "POST",
 	    .content_type = "application/json" };
-	const char *s;
 	int r;
 
 	hv_json_set_str(req, "name", name);
@@ -206,15 +238,13 @@ hv_gmail_label_create(struct hv_gmail *g, const char *name, char id[64], struct 
 	c.len = body.len;
 	hv_http_response_init(&resp, 64 * 1024);
 	r = gmail_call(g, &c, &resp, e);
-	if (r == 0 && hv_json_parse(resp.body.data ? resp.body.data : "", resp.body.len, &j,
-	    e) == 0 && (s = hv_json_get_str(j, "id")) != NULL && strlen(s) < 64)
-		memcpy(id, s, strlen(s) + 1);
-	else if (r == 0)
-		r = hv_err_set(e, HV_EPROTO, "%s labels.create: no id", g->account);
+	id[0] = '\0';
+	if (r == 0 && gmail_id_of(resp.body.data, resp.body.len, 0, id) < 0)
+		r = hv_err_set(e, HV_EPROTO, "%s labels.create: no usable id (missing, empty, "
+		    "too long or holding a control byte)", g->account);
 	else if (r == HV_EPROTO && resp.status == 409)
 		r = hv_gmail_label(g, name, id, e);	/* made meanwhile: find it */
 	hv_http_response_release(&resp);
-	hv_json_free(j);
 	hv_json_free(req);
 	hv_buf_release(&url);
 	hv_buf_release(&body);

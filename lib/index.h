@@ -48,7 +48,15 @@ int hv_index_pending(struct hv_store *s, const char *team,
     int (*fn)(const char *source_id, const uint8_t *mid, void *arg), void *arg,
     struct hv_err *e);
 
-/* A member's copy: 0 (gmail_id filled when not NULL, 64 bytes) or HV_ENOINPUT. */
+/*
+ * A Gmail id as the index holds it, with its NUL: as HV_GMAIL_ID_SIZE
+ * (the store sits below the Gmail module and cannot include it).
+ */
+#define HV_INDEX_ID_SIZE 256
+
+/* A member's copy: 0 (gmail_id filled when not NULL, HV_INDEX_ID_SIZE
+ * bytes) or HV_ENOINPUT; HV_EDATA for a stored id that does not fit,
+ * which only a damaged index holds. */
 int hv_index_copy_get(struct hv_store *s, const char *team, const uint8_t *mid,
     const char *member, char *gmail_id, struct hv_err *e);
 int hv_index_copy_put(struct hv_store *s, const char *team, const uint8_t *mid,

@@ -113,6 +113,21 @@ hv_json_get_str(const struct hv_json *o, const char *key)
 	return s;
 }
 
+const char *
+hv_json_get_strn(const struct hv_json *o, const char *key, size_t *len)
+{
+	jv m = member(o, key);
+	const char *s = NULL;
+
+	*len = 0;
+	if (jv_get_kind(m) == JV_KIND_STRING) {
+		s = jv_string_value(m);
+		*len = (size_t)jv_string_length_bytes(jv_copy(m));
+	}
+	jv_free(m);
+	return s;
+}
+
 int
 hv_json_get_int(const struct hv_json *o, const char *key, long long *out)
 {
@@ -163,6 +178,28 @@ const char *
 hv_json_str(const struct hv_json *v)
 {
 	return jv_get_kind(v->v) == JV_KIND_STRING ? jv_string_value(v->v) : NULL;
+}
+
+const char *
+hv_json_strn(const struct hv_json *v, size_t *len)
+{
+	*len = 0;
+	if (jv_get_kind(v->v) != JV_KIND_STRING)
+		return NULL;
+	*len = (size_t)jv_string_length_bytes(jv_copy(v->v));
+	return jv_string_value(v->v);
+}
+
+struct hv_json *
+hv_json_array(void)
+{
+	return wrap(jv_array());
+}
+
+void
+hv_json_append_str(struct hv_json *a, const char *s)
+{
+	a->v = jv_array_append(a->v, jv_string(s));
 }
 
 int

@@ -36,6 +36,13 @@ void hv_json_set(struct hv_json *o, const char *key, const struct hv_json *v);
 /* The string member key, or NULL when absent or not a string (borrowed). */
 const char *hv_json_get_str(const struct hv_json *o, const char *key);
 
+/*
+ * As hv_json_get_str, with the string's length in bytes in *len: JSON
+ * strings may hold NUL ("\u0000"), which a C string would cut short, so
+ * a caller that must not guess compares *len with strlen().
+ */
+const char *hv_json_get_strn(const struct hv_json *o, const char *key, size_t *len);
+
 /* The integer member key: 0, or HV_EDATA when absent, not a number, or not
  * an integer in range. */
 int hv_json_get_int(const struct hv_json *o, const char *key, long long *out);
@@ -49,6 +56,13 @@ struct hv_json *hv_json_array_get(const struct hv_json *a, size_t i);
 
 /* The string itself when v is a string, else NULL (borrowed). */
 const char *hv_json_str(const struct hv_json *v);
+
+/* As hv_json_str, with its length in bytes (see hv_json_get_strn). */
+const char *hv_json_strn(const struct hv_json *v, size_t *len);
+
+/* A new empty array, and a string appended to one. */
+struct hv_json *hv_json_array(void);
+void hv_json_append_str(struct hv_json *a, const char *s);
 
 /* Append the compact one-line text of v (no newline) to b. */
 int hv_json_dump(const struct hv_json *v, struct hv_buf *b);

@@ -17,13 +17,14 @@
 #include "labels.h"
 #include "team.h"
 #include "mem.h"
+#include "syslabel.h"
 #include "banned.h"
 
 #define H HV_INDEX_MID_LEN
 #define BATCH_MIN 10	/* batchModify (50 units) beats modify (5) from ten messages */
 
 struct mlabel {			/* a label of one mailbox */
-	char id[64];
+	char id[HV_GMAIL_ID_SIZE];	/* opaque: as labels.list gave it */
 	char *rel;		/* the name under the team label, or NULL */
 	uint8_t h[H];
 	int kind;
@@ -112,16 +113,17 @@ worst(struct run *r, int status)
 static void
 label_hmac(struct hv_auth *a, const char *rel, uint8_t h[H])
 {
-	char low[512];
 	size_t i, n = strlen(rel);
+	char *low = hv_xmalloc(n + 1);
 
-	if (n >= sizeof low)
-		n = sizeof low - 1;
-	/* Gmail compares label names without regard to case: so does hv. */
+	/* Gmail compares label names without regard to case: so does hv.
+	 * The whole name: two long names alike in their first bytes are
+	 * still two labels. */
 	for (i = 0; i < n; i++)
 		low[i] = (char)tolower((unsigned char)rel[i]);
 	low[n] = '\0';
 	hv_hmac_sha256(h, hv_auth_key(a, HV_AUTH_KEY_INDEX), HV_KEY_LEN, low, n);
+	free(low);
 }
 
 static int
@@ -274,6 +276,7 @@ gmail_of(struct run *r, struct part *p, struct hv_err *e)
 struct list_arg {
 	struct run *r;
 	struct part *p;
+	struct hv_err *e;
 };
 
 static int
@@ -284,8 +287,9 @@ list_one(const char *id, const char *name, void *arg)
 	struct mlabel *l;
 	const char *rel;
 
+	/* hv_gmail_labels refuses longer ids; a cut one would name another. */
 	if (strlen(id) >= sizeof l->id)
-		return 0;
+		return hv_err_set(a->e, HV_EPROTO, "%s: label id too long", p->account);
 	p->l = hv_xrealloc(p->l, (p->nl + 1) * sizeof *p->l);
 	l = &p->l[p->nl++];
 	memset(l, 0, sizeof *l);
@@ -302,7 +306,7 @@ list_one(const char *id, const char *name, void *arg)
 static int
 list_labels(struct run *r, struct part *p, struct hv_err *e)
 {
-	struct list_arg a = { r, p };
+	struct list_arg a = { r, p, e };
 	int rc;
 
 	if (p->listed)
@@ -453,11 +457,26 @@ struct read_arg {
 	struct hv_err *e;
 };
 
+/*
+ * 1 when labels holds an id other than a system label's: only those can be
+ * team labels.  User label ids are opaque (no prefix, no case to go by);
+ * the system labels' are the few Google documents.
+ */
 static int
 has_user_label(const char *labels)
 {
-	/* System labels (INBOX, UNREAD, ...) are upper case; user labels are Label_N. */
-	return strstr(labels, "Label_") != NULL;
+	const char *s;
+	size_t n;
+
+	for (s = labels; *s; s += n) {
+		while (*s == ' ')
+			s++;
+		if ((n = strcspn(s, " ")) == 0)
+			break;
+		if (!hv_syslabel_id(s, n))
+			return 1;
+	}
+	return 0;
 }
 
 static int
@@ -499,7 +518,7 @@ on_change(const struct hv_gmail_change *c, void *arg)
 }
 
 struct resync_hit {
-	char id[64];
+	char id[HV_GMAIL_ID_SIZE];
 	size_t label;		/* index into the part's labels */
 };
 
@@ -509,7 +528,7 @@ struct resync {
 	struct resync_hit *hit;
 	size_t nhit, cur;
 	uint8_t (*mid)[H];
-	char (*gid)[64];
+	char (*gid)[HV_GMAIL_ID_SIZE];
 	size_t ncopies;
 };
 
@@ -519,8 +538,8 @@ resync_listed(const char *id, const char *labels, void *arg)
 	struct resync *s = arg;
 
 	(void)labels;
-	if (strlen(id) >= 64)
-		return 0;
+	if (strlen(id) >= sizeof s->hit->id)
+		return HV_EPROTO;	/* hv_gmail_list refuses such ids first */
 	s->hit = hv_xrealloc(s->hit, (s->nhit + 1) * sizeof *s->hit);
 	memcpy(s->hit[s->nhit].id, id, strlen(id) + 1);
 	s->hit[s->nhit++].label = s->cur;
@@ -532,8 +551,8 @@ resync_copy(const uint8_t *mid, const char *gmail_id, void *arg)
 {
 	struct resync *s = arg;
 
-	if (strlen(gmail_id) >= 64)
-		return 0;
+	if (strlen(gmail_id) >= sizeof *s->gid)
+		return HV_EDATA;	/* not an id hv stored: the index is damaged */
 	s->mid = hv_xrealloc(s->mid, (s->ncopies + 1) * sizeof *s->mid);
 	s->gid = hv_xrealloc(s->gid, (s->ncopies + 1) * sizeof *s->gid);
 	memcpy(s->mid[s->ncopies], mid, H);
@@ -735,7 +754,7 @@ record(struct run *r, struct hv_err *e)
 
 struct job {
 	uint8_t mid[H];
-	char gid[64];
+	char gid[HV_GMAIL_ID_SIZE];
 	char *add, *remove;	/* sorted, space-separated label ids */
 	struct lset team;
 };
@@ -752,7 +771,7 @@ dirty_copy(const uint8_t *mid, const char *gmail_id, void *arg)
 	struct job *j;
 
 	if (strlen(gmail_id) >= sizeof j->gid)
-		return 0;
+		return HV_EDATA;	/* not an id hv stored: the index is damaged */
 	js->j = hv_xrealloc(js->j, (js->n + 1) * sizeof *js->j);
 	j = &js->j[js->n++];
 	memset(j, 0, sizeof *j);
@@ -804,7 +823,7 @@ label_id(struct run *r, struct part *p, const uint8_t h[H], int kind, const char
 	struct hv_buf full = HV_BUF_INIT(1024);
 	struct mlabel *l;
 	const char *rel;
-	char nid[64];
+	char nid[HV_GMAIL_ID_SIZE];
 	int rc;
 
 	*id = NULL;

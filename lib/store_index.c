@@ -148,8 +148,16 @@ hv_index_copy_get(struct hv_store *s, const char *team, const uint8_t *m,
 	store_bind_text(st, 1, team);
 	store_bind_mid(st, 2, m);
 	store_bind_text(st, 3, member);
-	if ((r = store_one_row(s, st, "copies", e)) == 0 && gmail_id != NULL)
-		snprintf(gmail_id, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+	if ((r = store_one_row(s, st, "copies", e)) == 0 && gmail_id != NULL) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+
+		if (id == NULL)
+			id = "";
+		if (strlen(id) >= HV_INDEX_ID_SIZE)
+			r = hv_err_set(e, HV_EDATA, "copies: a Gmail id of %zu bytes", strlen(id));
+		else
+			memcpy(gmail_id, id, strlen(id) + 1);
+	}
 	store_release(s, st);
 	return r;
 }

@@ -39,7 +39,7 @@ struct copy {
 	size_t member;
 	const char *state;	/* NULL while under way; then "had", "imported"... */
 	int rc;
-	char id[64];		/* the copy's Gmail id, once Google gave it */
+	char id[HV_GMAIL_ID_SIZE];	/* the copy's Gmail id, once Google gave it */
 	char *why;		/* owned: why it failed */
 	int put;		/* a row to write when it is launched */
 	struct copy *next;	/* waiting for a label, or answered */
@@ -48,7 +48,7 @@ struct copy {
 struct member {
 	char *account;
 	struct hv_gmail *gmail;	/* made on first use */
-	char label[64];		/* the team label's id, once known */
+	char label[HV_GMAIL_ID_SIZE];	/* the team label's id, once known */
 	enum label_state lstate;
 	int lrc;		/* why the label could not be had */
 	char *lwhy;		/* owned */
@@ -226,7 +226,7 @@ upload(struct run *r, struct copy *c)
 {
 	struct member *m = &r->m[c->member];
 	struct msg *msg = c->msg;
-	char labels[256];
+	char labels[HV_GMAIL_ID_SIZE + 16];
 	struct hv_err e = { 0 };
 	int rc;
 
@@ -358,7 +358,7 @@ msg_plan(struct run *r, struct msg *msg)
 {
 	struct copy *c;
 	struct msg *o;
-	char id[64];
+	char id[HV_INDEX_ID_SIZE];
 	size_t i;
 	int tried;
 

@@ -1,11 +1,14 @@
 #!/bin/sh
 # hv-sync labels against the emulator: status, assignment and members' own
 # labels under the team label reach every other mailbox; conflicts converge;
-# expired history resyncs; crashes and faults converge.
+# expired history resyncs; crashes and faults converge.  User label ids are
+# opaque throughout (Google documents no shape; hv must assume none), and a
+# team label named like one of Gmail's system labels is refused (78).
 . "$(dirname "$0")/lib.sh"
 
 emu_start --quota off
 cd "$T" || exit 1
+emu POST /_emu/label-ids '{"style":"opaque"}' >/dev/null
 HV_SPOOL_KEYS=files
 export HV_SPOOL_KEYS
 team() {	# the team section, members as given
@@ -26,6 +29,20 @@ msg() {
 }
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do deliver support@example.com "$(msg $i)"; done
 hv-fetch -t support 2>"$T/fetch0.err" | hv-sync -t support >/dev/null 2>"$T/sync0.err"
+
+# ids EMAIL NAME: the id of label NAME in EMAIL's mailbox.
+ids() {
+	curl -s --cacert "$EMU_CA" -H "Authorization: Bearer $(hv-auth token "$1")" \
+	    "$EMU_URL/gmail/v1/users/me/labels" | jq -r --arg n "$2" '.labels[] | select(.name == $n) | .id'
+}
+for u in a b c; do
+	_id=$(ids $u@example.com Support)
+	ok "$u's team label has an opaque id ($_id)" eval 'test -n "$_id" && case $_id in Label_*) false ;; esac'
+done
+for u in a b c; do
+	ok "$u has every message once, each with the team label" \
+	    test "$(mailbox $u@example.com "$(ids $u@example.com Support)")" = 'total=14 unique=14 dups=0 labels=14'
+done
 
 # act EMAIL N +NAME -NAME...: the member changes labels of message N.
 act() {
@@ -155,5 +172,22 @@ ok 'message 14 converged' everywhere 14 Waiting
 ok 'faults were met' test "$(emu GET /_emu/stats | jq '[.faults[]] | add // 0')" -gt 0
 
 ok 'the audit trail holds' hv-audit verify
+ok 'the labels hv made have opaque ids too' test -z "$(ids a@example.com Support/Status/closed | grep '^Label_')" -a -n "$(ids a@example.com Support/Status/closed)"
+
+# A team label named like a Gmail system label: refused when hv.conf is
+# read, naming the file and line, before any mailbox is touched.
+refused() {	# refused LABEL-LINE WHAT: every tool exits 78 naming the line
+	_line=$1 _what=$2
+	sed "s|^label = Support\$|$_line|" "$HV_CONFIG" >bad.conf
+	chmod 600 bad.conf
+	_at=$(grep -n "^$_line\$" bad.conf | cut -d: -f1)
+	expect_failure 78 "hv-sync with '$_line'" hv-sync -c bad.conf -t support </dev/null
+	ok "says where and why: $_what" grep -q "bad.conf:$_at: label '.*' is Gmail's system label $_what; name a label of your own" "$T/.err"
+	expect_failure 78 "hv-fetch with '$_line'" hv-fetch -c bad.conf -t support
+	expect_failure 78 "hv-sync labels with '$_line'" hv-sync labels -c bad.conf -t support
+}
+refused 'label = Inbox' INBOX
+refused 'label = SPAM' SPAM
+refused 'label = "sent mail"' SENT
 
 done_testing

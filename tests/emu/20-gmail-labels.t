@@ -1,7 +1,56 @@
 #!/usr/bin/env node
-// Gmail labels and profile: list, create, get, case-insensitive clash, errors.
+// Gmail labels and profile: list, create, get, case-insensitive clash, errors;
+// user label ids of Google's shape (Label_N) or opaque (POST /_emu/label-ids).
 'use strict';
 const { start, SCOPES, message, b64u, main } = require('./lib/emu');
+
+// Google documents label ids as opaque: with the style "opaque" new user
+// labels get ids that are not Label_N, and every call that takes a label id
+// (get, messages.list, modify, history) takes them as it takes Label_N.
+async function opaqueIds(t, emu) {
+  const U = 'ola@example.com', L = '/gmail/v1/users/me/labels';
+  const tk = await emu.token(U, [SCOPES.modify]);
+  let r = await emu.ctl('GET', 'label-ids');
+  t.is(r.style, 'google', 'label ids: Google\'s shape by default');
+  r = await emu.req('POST', '/_emu/label-ids', { json: { style: 'round' } });
+  t.ok(r.status === 400 && /style: google or opaque/.test(r.json.error), 'an unknown style: 400');
+  r = await emu.ctl('POST', 'label-ids', { style: 'opaque' });
+  t.is(r.style, 'opaque', 'label ids: opaque from now on');
+  const ids = [];
+  for (let i = 0; i < 40; i++) {
+    r = await emu.req('POST', L, { token: tk, json: { name: 'Team/' + i } });
+    if (r.status !== 200) break;
+    ids.push(r.json.id);
+  }
+  t.is(ids.length, 40, 'forty labels made');
+  t.ok(ids.every((id) => typeof id === 'string' && /^[A-Za-z0-9_-]{6,40}$/.test(id)), 'ids of 6 to 40 characters');
+  t.ok(!ids.some((id) => /^Label_/.test(id)), 'none is Label_N');
+  t.is(new Set(ids).size, ids.length, 'all different');
+  t.ok(new Set(ids.map((id) => id.length)).size >= 5, 'of different lengths');
+  t.ok(ids.some((id) => /^[a-z0-9]+$/.test(id) && /[a-z]/.test(id)), 'some lower case');
+  t.ok(ids.some((id) => /[a-z]/.test(id) && /[A-Z]/.test(id)), 'some mixed case');
+  t.ok(ids.some((id) => /[_-]/.test(id)), 'some with _ or -');
+  r = await emu.req('GET', L, { token: tk });
+  t.ok(ids.every((id) => r.json.labels.some((l) => l.id === id && l.type === 'user')), 'labels.list gives them');
+  t.ok(r.json.labels.some((l) => l.id === 'INBOX' && l.type === 'system'), 'system labels keep their ids');
+  const id = ids[0];
+  r = await emu.req('GET', L + '/' + encodeURIComponent(id), { token: tk });
+  t.ok(r.status === 200 && r.json.id === id && r.json.name === 'Team/0', 'labels.get by an opaque id');
+  const m = await emu.ctl('POST', 'deliver', { email: U, raw: b64u(message()), labelIds: ['INBOX', id] });
+  r = await emu.req('GET', '/gmail/v1/users/me/messages?labelIds=' + encodeURIComponent(id), { token: tk });
+  t.ok(r.status === 200 && r.json.messages && r.json.messages.length === 1 && r.json.messages[0].id === m.id, 'messages.list by an opaque id');
+  const h0 = (await emu.req('GET', '/gmail/v1/users/me/profile', { token: tk })).json.historyId;
+  r = await emu.req('POST', '/gmail/v1/users/me/messages/' + m.id + '/modify', { token: tk, json: { addLabelIds: [ids[1]], removeLabelIds: [id] } });
+  t.ok(r.status === 200 && r.json.labelIds.includes(ids[1]) && !r.json.labelIds.includes(id), 'modify with opaque ids');
+  r = await emu.req('GET', '/gmail/v1/users/me/history?historyTypes=labelAdded&historyTypes=labelRemoved&startHistoryId=' + h0, { token: tk });
+  const recs = (r.json.history || []).flatMap((h) => (h.labelsAdded || []).concat(h.labelsRemoved || []));
+  t.ok(recs.some((x) => x.labelIds.includes(ids[1])) && recs.some((x) => x.labelIds.includes(id)), 'history names the opaque ids');
+  r = await emu.req('POST', L, { token: tk, json: { name: 'team/0' } });
+  t.is(r.status, 409, 'names still clash without regard to case');
+  r = await emu.ctl('POST', 'label-ids', { style: 'google' });
+  r = await emu.req('POST', L, { token: tk, json: { name: 'Back' } });
+  t.ok(r.status === 200 && /^Label_\d+$/.test(r.json.id), 'back to Label_N');
+}
 
 main(async (t) => {
   const emu = await start(['--quota', 'off']);
@@ -56,5 +105,6 @@ main(async (t) => {
     t.is(r.status, 404, 'gone after delete');
     r = await emu.req('DELETE', L + '/INBOX', { token: tk });
     t.is(r.status, 400, 'system labels cannot be deleted');
+    await opaqueIds(t, emu);
   } finally { await emu.stop(); }
 });

@@ -10,6 +10,7 @@ const { KNOWN } = require('./scopes');
 const { token } = require('./rand');
 const { SHAPES } = require('./lockout');
 const { parse: parseLatency } = require('./latency');
+const { LABEL_ID_STYLES } = require('./gmail');
 
 class Bad extends Error {}
 const need = (cond, msg) => { if (!cond) throw new Bad(msg); };
@@ -254,6 +255,13 @@ function revokeDelegation(ctx, b) {
 function quirks(ctx, b) {
   try { return ctx.quirks.set(b); } catch (e) { throw new Bad(e.message); }
 }
+// The shape of the ids new user labels get (gmail.js createLabel).
+function labelIds(ctx, b) {
+  need(LABEL_ID_STYLES.includes(b.style), 'style: ' + LABEL_ID_STYLES.join(' or '));
+  ctx.labelIdStyle = b.style;
+  return labelIdsNow(ctx);
+}
+const labelIdsNow = (ctx) => ({ style: ctx.labelIdStyle || 'google' });
 
 function stats(ctx) {
   const s = ctx.stats;
@@ -262,7 +270,8 @@ function stats(ctx) {
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
   'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, 'revoke-grant': revokeGrant,
-  'revoke-delegation': revokeDelegation, lockout, quirks };
+  'revoke-delegation': revokeDelegation, lockout, quirks,
+  'label-ids': labelIds };
 
 async function handle(ctx, req) {
   const name = req.path.slice('/_emu/'.length);
@@ -277,6 +286,7 @@ async function handle(ctx, req) {
       if (name === 'quota') return json(200, quotaNow(ctx));
       if (name === 'lockout') return json(200, { lockouts: ctx.lockouts.list() });
       if (name === 'quirks') return json(200, ctx.quirks.get());
+      if (name === 'label-ids') return json(200, labelIdsNow(ctx));
       if (name === 'faults') return json(200, { rate: ctx.faults.rate, kinds: ctx.faults.kinds, seed: ctx.faults.seed, log: ctx.faults.log });
       if (name === 'log') return json(200, ctx.log.slice(-Number(req.query.get('n') || 1000)), null, false);
     } else if (req.method === 'DELETE' && name === 'stats') {

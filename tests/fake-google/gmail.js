@@ -9,6 +9,7 @@ const fields = require('./fields');
 const query = require('./query');
 const mime = require('./mime');
 const { S } = require('./scopes');
+const { seeded } = require('./rand');
 
 const U = '/gmail/v1/users/([^/]+)';
 
@@ -107,11 +108,42 @@ function validName(mb, name, self) {
   }
 }
 
+// Label ids. Google documents a label's id as "The immutable ID of the
+// label" and nothing more: an opaque string. User labels happen to be
+// Label_N today; a client that reads meaning into that (a prefix, a case,
+// a length) breaks the day Google changes it. With the style "opaque"
+// (POST /_emu/label-ids), new user labels get ids of other shapes: lower
+// case, mixed case, digits only, 6 to 40 characters, some with '_' or '-',
+// never Label_ and never a system label's. Seeded by --seed: replayable.
+const LABEL_ID_STYLES = ['google', 'opaque'];
+const LOWER = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const MIXED = LOWER + 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+function opaqueLabelId(ctx, mb) {
+  if (!ctx.labelRng) ctx.labelRng = seeded((ctx.opts.seed ^ 0x1abe1) >>> 0);
+  const rng = ctx.labelRng;
+  const pick = (a) => a[Math.floor(rng() * a.length)];
+  for (;;) {
+    const shape = Math.floor(rng() * 4), len = 6 + Math.floor(rng() * 35);
+    let id = '';
+    if (shape === 3) { id = String(1 + Math.floor(rng() * 9)); while (id.length < len) id += pick('0123456789'); }
+    else { while (id.length < len) id += pick(shape === 0 ? LOWER : MIXED); }
+    // Some ids carry a '_' or '-' inside, as Google's own do.
+    if (shape === 1 || shape === 2) { const i = 1 + Math.floor(rng() * (len - 2)); id = id.slice(0, i) + (shape === 1 ? '-' : '_') + id.slice(i + 1); }
+    if (!/^Label_/.test(id) && !mb.labels.has(id)) return id;
+  }
+}
+
 function createLabel(ctx, req, p, auth) {
   const mb = mailboxOf(ctx, auth, p[1]);
   const b = bodyJson(req);
   validName(mb, b.name, null);
   const l = mb.createLabel(Object.assign({}, b, { name: b.name.trim() }));
+  if (ctx.labelIdStyle === 'opaque') {
+    mb.labels.delete(l.id);
+    l.id = opaqueLabelId(ctx, mb);
+    mb.labels.set(l.id, l);
+  }
   ctx.persist.dirty();
   return ok(req, labelSummary(l));
 }
@@ -396,4 +428,4 @@ const routes = [
   ['PUT', '/(?:resumable/)?upload' + U + '/messages/import', 'gmail.users.messages.import', (c, r, p, a) => upload.resumePut(c, r, mailboxOf(c, a, p[1]), 'import')],
 ].map(([method, re, id, h]) => ({ method, re: new RegExp('^' + re + '$'), id, h }));
 
-module.exports = { routes, ok, mailboxOf, checkLabels, bodyJson };
+module.exports = { routes, ok, mailboxOf, checkLabels, bodyJson, LABEL_ID_STYLES };

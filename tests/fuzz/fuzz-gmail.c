@@ -3,8 +3,9 @@
  * lib/gmail_pool.c read them: error bodies (gmail_error_of, then
  * gmail_rate_limited and gmail_retry_after as on_answer uses them), the
  * prose of a lockout (gmail_retry_after), messages.get format=raw answers
- * (gmail_message_of), labels.list answers (gmail_label_in) and the answers
- * of labels.create and uploads (gmail_id_of).
+ * (gmail_message_of), labels.list answers (gmail_label_in and
+ * gmail_labels_each) and the answers of labels.create and uploads
+ * (gmail_id_of).
  *
  * The first byte chooses: its low three bits what the rest is, the other
  * five the HTTP status of an error body from statuses[].
@@ -18,7 +19,9 @@
  * Invariants: each parser answers with one of the codes its header names,
  * and e says why when it takes one; text goes into exactly the buffers the
  * callers give (allocated to size, so AddressSanitizer sees a byte past
- * them), NUL-terminated, and holds what the answer says, cut to fit; a
+ * them), NUL-terminated, and an id or label list holds exactly what the
+ * answer says (never cut, never a string split at a NUL: the call is
+ * refused instead), each label id one gmail_label_id_ok takes; a
  * decoded raw is no longer than three quarters of the answer and encodes
  * back to the answer's raw; a wait is -1 or between 0 and the seconds to
  * the year 10000, shrinks as time goes on, and is -1 without "Retry after ";
@@ -66,15 +69,40 @@ text_of(const char *s, size_t n)
 	return t;
 }
 
-/* s was cut into out (max bytes) as snprintf cuts. */
+/* out (max bytes) holds exactly the string member key of j, or "" when
+ * there is none: nothing cut, nothing split at a NUL. */
 static int
-cut_from(const char *out, size_t max, const char *s)
+same_as(const char *out, size_t max, const struct hv_json *j, const char *key)
 {
-	size_t n = strlen(s);
+	size_t n;
+	const char *s = hv_json_get_strn(j, key, &n);
 
-	if (n > max - 1)
-		n = max - 1;
-	return memchr(out, '\0', max) != NULL && strlen(out) == n && memcmp(out, s, n) == 0;
+	if (memchr(out, '\0', max) == NULL)
+		return 0;
+	if (s == NULL)
+		return out[0] == '\0';
+	return n < max && strlen(out) == n && memcmp(out, s, n) == 0;
+}
+
+/* labels holds each of j's labelIds, space-separated, each a label id. */
+static int
+labels_of(const char *labels, const struct hv_json *j)
+{
+	struct hv_json *l = hv_json_get(j, "labelIds"), *it;
+	const char *p = labels, *s;
+	size_t i, n = l ? hv_json_array_len(l) : 0, len;
+	int ok = labels != NULL;
+
+	for (i = 0; ok && i < n; i++) {
+		it = hv_json_array_get(l, i);
+		s = hv_json_strn(it, &len);
+		ok = s != NULL && gmail_label_id_ok(s, len) && strncmp(p, s, len) == 0 &&
+		    (p[len] == '\0' || p[len] == ' ');
+		p += len + (p[len] == ' ');
+		hv_json_free(it);
+	}
+	hv_json_free(l);
+	return ok && *p == '\0';
 }
 
 static void
@@ -128,13 +156,10 @@ check_message(const char *body, size_t n)
 		return;
 	}
 	CHECK(hv_json_parse(body, n, &j, NULL) == 0);
-	CHECK(cut_from(m.id, sizeof m.id, hv_json_get_str(j, "id") ?
-	    hv_json_get_str(j, "id") : ""));
-	CHECK(cut_from(m.thread_id, sizeof m.thread_id, hv_json_get_str(j, "threadId") ?
-	    hv_json_get_str(j, "threadId") : ""));
-	CHECK(cut_from(m.history_id, sizeof m.history_id, hv_json_get_str(j, "historyId") ?
-	    hv_json_get_str(j, "historyId") : ""));
-	CHECK(memchr(m.labels, '\0', sizeof m.labels) != NULL);
+	CHECK(same_as(m.id, sizeof m.id, j, "id"));
+	CHECK(same_as(m.thread_id, sizeof m.thread_id, j, "threadId"));
+	CHECK(same_as(m.history_id, sizeof m.history_id, j, "historyId"));
+	CHECK(labels_of(m.labels, j));
 	CHECK(m.raw.secret && m.raw.len <= n / 4 * 3);
 	CHECK(m.raw.data == NULL || m.raw.data[m.raw.len] == '\0');
 	/* Canonical base64url only: the bytes encode back to the text. */
@@ -167,19 +192,46 @@ first_label(const struct hv_json *j, const char *name)
 	return l;
 }
 
+/* A label gmail_labels_each hands on: a usable id, a name, counted. */
+static int
+each_label(const char *id, const char *name, void *arg)
+{
+	CHECK(gmail_label_id_ok(id, strlen(id)) && name != NULL);
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Every label, or HV_EPROTO saying why: never more than the list holds. */
+static void
+check_each(const struct hv_json *j)
+{
+	struct hv_json *list = hv_json_get(j, "labels");
+	struct hv_err e = { 0 };
+	size_t seen = 0, n = list ? hv_json_array_len(list) : 0;
+	int r = gmail_labels_each(j, each_label, &seen, &e);
+
+	CHECK(r == 0 || r == HV_EPROTO);
+	CHECK(r == 0 ? seen == n : seen < n && e.code == r && one_line(e.msg));
+	hv_json_free(list);
+}
+
 static void
 check_label(const char *name, const char *body, size_t n)
 {
-	char *id = malloc(64);
+	char *id = malloc(HV_GMAIL_ID_SIZE);
 	struct hv_err e = { 0 };
 	struct hv_json *j = NULL, *want;
 	int r;
 
 	CHECK(id != NULL);
-	memset(id, 'x', 64);
+	memset(id, 'x', HV_GMAIL_ID_SIZE);
 	r = gmail_label_in(body, n, name, id, &e);
 	CHECK(r == 0 || r == HV_ENOINPUT || r == HV_EPROTO);
-	CHECK(memchr(id, '\0', 64) != NULL);
+	if (hv_json_parse(body, n, &j, NULL) == 0)
+		check_each(j);
+	hv_json_free(j);
+	j = NULL;
+	CHECK(memchr(id, '\0', HV_GMAIL_ID_SIZE) != NULL);
 	CHECK(r == 0 || id[0] == '\0');
 	if (r == HV_EPROTO) {
 		CHECK(e.code == r && one_line(e.msg));
@@ -188,8 +240,8 @@ check_label(const char *name, const char *body, size_t n)
 		want = first_label(j, name);
 		CHECK((r == 0) == (want != NULL));
 		if (r == 0)
-			CHECK(cut_from(id, 64, hv_json_get_str(want, "id") ?
-			    hv_json_get_str(want, "id") : ""));
+			CHECK(same_as(id, HV_GMAIL_ID_SIZE, want, "id") &&
+			    gmail_label_id_ok(id, strlen(id)));
 		hv_json_free(want);
 		hv_json_free(j);
 	}
@@ -199,23 +251,22 @@ check_label(const char *name, const char *body, size_t n)
 static void
 check_id(const char *body, size_t n, int plain)
 {
-	char *id = malloc(64);
+	char *id = malloc(HV_GMAIL_ID_SIZE);
 	struct hv_json *j = NULL;
 	int r;
 
 	CHECK(id != NULL);
-	memset(id, 'x', 64);
+	memset(id, 'x', HV_GMAIL_ID_SIZE);
 	r = gmail_id_of(body, n, plain, id);
 	CHECK(r == 0 || r == HV_EPROTO);
-	CHECK(memchr(id, '\0', 64) != NULL);
+	CHECK(memchr(id, '\0', HV_GMAIL_ID_SIZE) != NULL);
 	if (r < 0) {
 		CHECK(id[0] == '\0');
 	} else {
 		CHECK(hv_json_parse(body, n, &j, NULL) == 0);
-		CHECK(cut_from(id, 64, hv_json_get_str(j, "id")));
-		if (plain)
-			CHECK(gmail_plain_id(hv_json_get_str(j, "id"),
-			    strlen(hv_json_get_str(j, "id"))));
+		CHECK(hv_json_get_str(j, "id") != NULL);
+		CHECK(same_as(id, HV_GMAIL_ID_SIZE, j, "id"));
+		CHECK(plain ? gmail_plain_id(id, strlen(id)) : gmail_label_id_ok(id, strlen(id)));
 		hv_json_free(j);
 	}
 	free(id);

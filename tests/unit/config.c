@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "syslabel.h"
 #include "tap.h"
 
 static const char full[] =
@@ -35,6 +36,11 @@ static const char full[] =
     "every = 4h\n"
     "keep = 42\n";
 
+#define TEAM "[team \"a\"]\nsource = s@x\nmembers = m@x\n"
+#define L10 "abcdefghij"
+#define L100 L10 L10 L10 L10 L10 L10 L10 L10 L10 L10
+#define L226 L100 L100 L10 L10 "abcdef"
+
 static const struct {
 	const char *text, *message;
 } bad[] = {
@@ -65,6 +71,30 @@ static const struct {
 	{ "[keys]\nmaster = command:\n", "t:2: empty value for 'master'" },
 	{ "[google]\nquota = fast\n", "t: bad quota 'fast' (legacy, 2026, off or an absolute path)" },
 	{ "[backup]\nkeep = -1\n", "t:2: bad count '-1'" },
+	/* Labels Gmail owns, by id or by the name it shows, in any case. */
+	{ TEAM "label = Inbox\n", "t:4: label 'Inbox' is Gmail's system label INBOX; name a label "
+	    "of your own" },
+	{ TEAM "label = SPAM\n", "t:4: label 'SPAM' is Gmail's system label SPAM; name a label of "
+	    "your own" },
+	{ TEAM "label = \"trash\"\n", "t:4: label 'trash' is Gmail's system label TRASH; name a "
+	    "label of your own" },
+	{ TEAM "label = Drafts\n", "t:4: label 'Drafts' is Gmail's system label DRAFT; name a "
+	    "label of your own" },
+	{ TEAM "label = category_social\n", "t:4: label 'category_social' is Gmail's system label "
+	    "CATEGORY_SOCIAL; name a label of your own" },
+	{ TEAM "label = Sent Mail\n", "t:4: label 'Sent Mail' is Gmail's system label SENT; name a "
+	    "label of your own" },
+	{ "[team \"inbox\"]\nsource = s@x\nmembers = m@x\n", "t:1: team 'inbox' has no 'label =', "
+	    "and its name, as a label, is Gmail's system label INBOX; name a label of your own" },
+	{ TEAM "label = \" Inbox\"\n", "t:4: label ' Inbox' begins or ends with a space, which "
+	    "Gmail drops" },
+	{ TEAM "label = Support/\n", "t:4: label 'Support/' has an empty level (a '/' at an end "
+	    "or two together)" },
+	{ TEAM "label = a//b\n", "t:4: label 'a//b' has an empty level (a '/' at an end or two "
+	    "together)" },
+	{ TEAM "label = \"a\tb\"\n", "t:4: label 'a\tb' holds a control character" },
+	{ TEAM "label = " L226 "\n", "t:4: label '" L100 "' is longer than Gmail takes (225 "
+	    "characters)" },
 };
 
 static void
@@ -129,6 +159,45 @@ test_full(void)
 	hv_config_free(&c);
 }
 
+/* System label ids are exact (opaque user ids are compared as bytes);
+ * names are matched without regard to case. */
+static void
+test_syslabels(void)
+{
+	ok(hv_syslabel_id("INBOX", 5) && hv_syslabel_id("CATEGORY_FORUMS", 15) &&
+	    hv_syslabel_id("CHAT", 4), "system ids");
+	ok(!hv_syslabel_id("inbox", 5) && !hv_syslabel_id("Label_1", 7) &&
+	    !hv_syslabel_id("INBOXES", 7) && !hv_syslabel_id("", 0) &&
+	    !hv_syslabel_id("CATEGORY_", 9), "user label ids, whatever their shape");
+	is_str(hv_syslabel_of("inbox"), "INBOX", "inbox");
+	is_str(hv_syslabel_of("bin"), "TRASH", "Bin is Trash");
+	is_str(hv_syslabel_of("PRIMARY"), "CATEGORY_PERSONAL", "Primary is the personal category");
+	ok(hv_syslabel_of("Inbox/Sub") == NULL && hv_syslabel_of("Inboxes") == NULL &&
+	    hv_syslabel_of("") == NULL, "names that only look alike");
+}
+
+/* Names near the system labels' that are a team's own. */
+static void
+test_labels_ok(void)
+{
+	static const char *const names[] = { "Support", "Inboxes", "My Inbox", "Support/Inbox",
+	    "spam-reports", "\"Sent \\\\ Received\"", "CATEGORY", L100 L100 L10 L10 "abcde",
+	    "\xc3\xa9quipe", };
+	struct hv_config c;
+	struct hv_err e;
+	char text[1024];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		memset(&e, 0, sizeof e);
+		n = snprintf(text, sizeof text, TEAM "label = %s\n", names[i]);
+		is_int(hv_config_parse(&c, "t", text, (size_t)n, &e), 0, "label = %.40s: taken %s",
+		    names[i], e.msg);
+		hv_config_free(&c);
+	}
+}
+
 int
 main(void)
 {
@@ -138,6 +207,8 @@ main(void)
 	size_t i;
 
 	test_full();
+	test_labels_ok();
+	test_syslabels();
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(&e, 0, sizeof e);
 		is_int(hv_config_parse(&c, "t", bad[i].text, strlen(bad[i].text), &e),

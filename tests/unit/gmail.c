@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "gmail.h"
 #include "gmail_int.h"
+#include "json.h"
 #include "tap.h"
 
 #define NOW 1700000000.0	/* 2023-11-14T22:13:20Z */
@@ -226,6 +227,12 @@ test_retry_after(void)
 	    "a time 90 s past on the clock");
 }
 
+/* Ids of 255 bytes (the most hv takes) and of 256. */
+#define ID16 "0123456789abcdef"
+#define ID255 ID16 ID16 ID16 ID16 ID16 ID16 ID16 ID16 ID16 ID16 ID16 ID16 ID16 ID16 ID16 \
+    "0123456789abcde"
+#define ID256 ID255 "f"
+
 /* Good messages.get answers: body, then what m holds. */
 static const struct {
 	const char *body;
@@ -248,13 +255,13 @@ static const struct {
 	{ "{\"id\":\"a\",\"raw\":\"aGVs\"}", "a", "", "", "", 0, "hel", 3 },
 	/* The URL alphabet, and bytes that are not text. */
 	{ "{\"id\":\"a\",\"raw\":\"-_8A\"}", "a", "", "", "", 0, "\xfb\xff\x00", 3 },
-	/* Labels: absent, empty, many, with what is not an id left out. */
+	/* Labels: absent, empty, many; ids of any shape (Google: "opaque"). */
 	{ "{\"id\":\"a\",\"labelIds\":[],\"raw\":\"aGk\"}", "a", "", "", "", 0, "hi", 2 },
 	{ "{\"id\":\"a\",\"labelIds\":[\"INBOX\",\"UNREAD\",\"IMPORTANT\",\"CATEGORY_PERSONAL\","
 	    "\"Label_1\",\"Label_22\",\"Label_333\"],\"raw\":\"aGk\"}", "a", "", "",
 	    "INBOX UNREAD IMPORTANT CATEGORY_PERSONAL Label_1 Label_22 Label_333", 0, "hi", 2 },
-	{ "{\"id\":\"a\",\"labelIds\":[7,\"INBOX\",null,{\"id\":\"X\"}],\"raw\":\"aGk\"}", "a",
-	    "", "", "INBOX", 0, "hi", 2 },
+	{ "{\"id\":\"a\",\"labelIds\":[\"k3x9q\",\"Zq-4_u\",\"\\u00e9t\u00e9\",\"a\\\"b\"],"
+	    "\"raw\":\"aGk\"}", "a", "", "", "k3x9q Zq-4_u \xc3\xa9t\xc3\xa9 a\"b", 0, "hi", 2 },
 	{ "{\"id\":\"a\",\"labelIds\":\"INBOX\",\"raw\":\"aGk\"}", "a", "", "", "", 0, "hi", 2 },
 	{ "{\"raw\":\"aGk\",\"internalDate\":\"-5\"}", "", "", "", "", -5, "hi", 2 },
 	{ "{\"raw\":\"aGk\",\"internalDate\":1700000000000}", "", "", "", "", 0, "hi", 2 },
@@ -274,6 +281,17 @@ static const char *const bad_messages[] = {
 	"{\"id\":\"a\",\"raw\":\"aGl\"}",		/* bits left over */
 	"{\"id\":\"a\",\"raw\":\"aG=k\"}",
 	"{\"id\":\"a\",\"raw\":\"\\u00e9\"}",
+	/* Label ids hv would have to cut or guess at. */
+	"{\"id\":\"a\",\"labelIds\":[7,\"INBOX\",null,{\"id\":\"X\"}],\"raw\":\"aGk\"}",
+	"{\"id\":\"a\",\"labelIds\":[\"INBOX\",\"\"],\"raw\":\"aGk\"}",
+	"{\"id\":\"a\",\"labelIds\":[\"Label_1\\u0000INBOX\"],\"raw\":\"aGk\"}",
+	"{\"id\":\"a\",\"labelIds\":[\"Label 1\"],\"raw\":\"aGk\"}",
+	"{\"id\":\"a\",\"labelIds\":[\"Label_1\\n\"],\"raw\":\"aGk\"}",
+	"{\"id\":\"a\",\"labelIds\":[\"" ID256 "\"],\"raw\":\"aGk\"}",
+	/* Ids that do not fit, or hold a NUL. */
+	"{\"id\":\"" ID256 "\",\"raw\":\"aGk\"}",
+	"{\"id\":\"a\\u0000b\",\"raw\":\"aGk\"}",
+	"{\"id\":\"a\",\"threadId\":\"" ID256 "\",\"raw\":\"aGk\"}",
 	/* Not JSON, or not one value. */
 	"",
 	"<html><body>Service Unavailable</body></html>",
@@ -282,6 +300,30 @@ static const char *const bad_messages[] = {
 	"[{\"id\":\"a\",\"raw\":\"aGk\"}]",
 	"\"aGk\"",
 };
+
+/* A message with 500 labels of 24 bytes: every one kept, none cut. */
+static void
+test_many_labels(void)
+{
+	struct hv_gmail_message m;
+	struct hv_buf body = HV_BUF_INIT(1 << 20), want = HV_BUF_INIT(1 << 20);
+	struct hv_err e = { 0 };
+	int i, r;
+
+	hv_buf_adds(&body, "{\"id\":\"a\",\"raw\":\"aGk\",\"labelIds\":[");
+	for (i = 0; i < 500; i++) {
+		hv_buf_addf(&body, "%s\"opaque-label-id-%07d\"", i ? "," : "", i);
+		hv_buf_addf(&want, "%sopaque-label-id-%07d", i ? " " : "", i);
+	}
+	hv_buf_adds(&body, "]}");
+	hv_gmail_message_init(&m);
+	r = gmail_message_of("a@example.com", "a", body.data, body.len, &m, &e);
+	is_int(r, 0, "500 labels: taken");
+	ok(r == 0 && strcmp(m.labels, want.data) == 0, "500 labels: all %zu bytes kept", want.len);
+	hv_gmail_message_release(&m);
+	hv_buf_release(&body);
+	hv_buf_release(&want);
+}
 
 static void
 test_messages(void)
@@ -331,6 +373,7 @@ test_messages(void)
 	ok(strstr(e.msg, "no usable raw") != NULL, "a missing raw is named: %s", e.msg);
 	ok(m.raw.secret, "raw is held as a secret");
 	hv_gmail_message_release(&m);
+	test_many_labels();
 }
 
 /* A labels.list answer: INBOX, then x. */
@@ -377,6 +420,26 @@ static const struct {
 	{ "{\"labels\":[\"hv-team\",7,null,[]]}", "hv-team", HV_ENOINPUT, NULL },
 	{ "{\"labels\":[{\"id\":\"Label_7\",\"name\":7}]}", "7", HV_ENOINPUT, NULL },
 	{ "[{\"id\":\"Label_7\",\"name\":\"hv-team\"}]", "hv-team", HV_ENOINPUT, NULL },
+	/* Opaque ids, as Google documents them: any shape is taken. */
+	{ LABELS(",{\"id\":\"k3x9q2\",\"name\":\"hv-team\"}"), "hv-team", 0, "k3x9q2" },
+	{ LABELS(",{\"id\":\"Zz_q-7\",\"name\":\"hv-team\"}"), "hv-team", 0, "Zz_q-7" },
+	{ LABELS(",{\"id\":\"" ID255 "\",\"name\":\"hv-team\"}"), "hv-team", 0, ID255 },
+	/* The label asked for with an id hv cannot take: refused, not cut. */
+	{ LABELS(",{\"id\":\"\",\"name\":\"hv-team\"}"), "hv-team", HV_EPROTO, NULL },
+	{ LABELS(",{\"name\":\"hv-team\"}"), "hv-team", HV_EPROTO, NULL },
+	{ LABELS(",{\"id\":7,\"name\":\"hv-team\"}"), "hv-team", HV_EPROTO, NULL },
+	{ LABELS(",{\"id\":\"" ID256 "\",\"name\":\"hv-team\"}"), "hv-team", HV_EPROTO, NULL },
+	{ LABELS(",{\"id\":\"Label_7\\u0000\",\"name\":\"hv-team\"}"), "hv-team", HV_EPROTO,
+	    NULL },
+	{ LABELS(",{\"id\":\"Label 7\",\"name\":\"hv-team\"}"), "hv-team", HV_EPROTO, NULL },
+	/* A NUL in a name would let "hv-team\0x" pass for hv-team. */
+	{ LABELS(",{\"id\":\"Label_7\",\"name\":\"hv-team\\u0000x\"}"), "hv-team", HV_EPROTO,
+	    NULL },
+	{ LABELS(",{\"id\":\"Label_7\",\"name\":\"\\u0000\"},{\"id\":\"Label_8\",\"name\":"
+	    "\"hv-team\"}"), "hv-team", HV_EPROTO, NULL },
+	/* An unusable id of another label is not the one asked for. */
+	{ LABELS(",{\"id\":\"\",\"name\":\"other\"},{\"id\":\"Label_8\",\"name\":\"hv-team\"}"),
+	    "hv-team", 0, "Label_8" },
 	/* Not JSON. */
 	{ "", "hv-team", HV_EPROTO, NULL },
 	{ "<html>a captive portal</html>", "hv-team", HV_EPROTO, NULL },
@@ -388,7 +451,7 @@ static void
 test_labels(void)
 {
 	struct hv_err e;
-	char id[64];
+	char id[HV_GMAIL_ID_SIZE];
 	size_t i;
 	int r;
 
@@ -415,8 +478,20 @@ static const struct {
 	{ "{\"id\":\"18c2a1b2c3d4e5f6\",\"threadId\":\"18c2a1b2c3d4e5f6\",\"labelIds\":"
 	    "[\"Label_7\"]}", 1, 0, "18c2a1b2c3d4e5f6" },
 	{ "{\"id\":\"a-b_C9\"}", 1, 0, "a-b_C9" },
-	/* A label's id is taken as Google gives it; a message's must be plain. */
-	{ "{\"id\":\"Label 7\"}", 0, 0, "Label 7" },
+	/* A label's id is opaque; a message's must be plain. */
+	{ "{\"id\":\"k3x9q2\"}", 0, 0, "k3x9q2" },
+	{ "{\"id\":\"a.b:c\\u00e9\"}", 0, 0, "a.b:c\xc3\xa9" },
+	{ "{\"id\":\"a.b\"}", 1, HV_EPROTO, NULL },
+	{ "{\"id\":\"" ID255 "\"}", 0, 0, ID255 },
+	{ "{\"id\":\"" ID255 "\"}", 1, 0, ID255 },
+	/* Refused, never cut: empty, too long, a NUL, a space or control byte. */
+	{ "{\"id\":\"\"}", 0, HV_EPROTO, NULL },
+	{ "{\"id\":\"" ID256 "\"}", 0, HV_EPROTO, NULL },
+	{ "{\"id\":\"" ID256 "\"}", 1, HV_EPROTO, NULL },
+	{ "{\"id\":\"Label_7\\u0000x\"}", 0, HV_EPROTO, NULL },
+	{ "{\"id\":\"18c2\\u0000x\"}", 1, HV_EPROTO, NULL },
+	{ "{\"id\":\"Label 7\"}", 0, HV_EPROTO, NULL },
+	{ "{\"id\":\"Label_7\\t\"}", 0, HV_EPROTO, NULL },
 	{ "{\"id\":\"18c2 18c3\"}", 1, HV_EPROTO, NULL },
 	{ "{\"id\":\"18c2\\\",\\\"x\"}", 1, HV_EPROTO, NULL },
 	{ "{\"id\":\"18c2/..\"}", 1, HV_EPROTO, NULL },
@@ -441,7 +516,7 @@ static const struct {
 static void
 test_ids(void)
 {
-	char id[64];
+	char id[HV_GMAIL_ID_SIZE];
 	size_t i;
 	int r;
 
@@ -456,6 +531,104 @@ test_ids(void)
 	is_int(gmail_id_of(NULL, 0, 1, id), HV_EPROTO, "no answer at all");
 }
 
+/* Whole labels.list answers: body, code, and "id=name;" of each label
+ * handed on (those before a bad one are). */
+static const struct {
+	const char *body;
+	int code;
+	const char *seen;
+} lists[] = {
+	{ LABELS(",{\"id\":\"Label_7\",\"name\":\"hv-team\"}"), 0, "INBOX=INBOX;Label_7=hv-team;" },
+	{ LABELS(",{\"id\":\"k3x9q2\",\"name\":\"a/b\"},{\"id\":\"" ID255 "\",\"name\":\"c\"}"), 0,
+	    "INBOX=INBOX;k3x9q2=a/b;" ID255 "=c;" },
+	{ "{\"labels\":[]}", 0, "" },
+	{ "{}", 0, "" },
+	{ "{\"labels\":{\"id\":\"x\",\"name\":\"y\"}}", 0, "" },
+	{ LABELS(",{\"id\":\"\",\"name\":\"hv-team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"name\":\"hv-team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"id\":\"" ID256 "\",\"name\":\"hv-team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"id\":\"a\\u0000b\",\"name\":\"hv-team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"id\":\"Label_7\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ LABELS(",{\"id\":\"Label_7\",\"name\":\"hv\\u0000team\"}"), HV_EPROTO, "INBOX=INBOX;" },
+	{ "{\"labels\":[7]}", HV_EPROTO, "" },
+};
+
+static int
+seen_label(const char *id, const char *name, void *arg)
+{
+	return hv_buf_addf(arg, "%s=%s;", id, name);
+}
+
+static void
+test_label_lists(void)
+{
+	struct hv_buf seen = HV_BUF_INIT(1 << 20);
+	struct hv_json *j;
+	struct hv_err e;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		memset(&e, 0, sizeof e);
+		hv_buf_reset(&seen);
+		hv_buf_adds(&seen, "");
+		if (hv_json_parse(lists[i].body, strlen(lists[i].body), &j, NULL) < 0) {
+			ok(0, "labels.list %zu parses", i);
+			continue;
+		}
+		r = gmail_labels_each(j, seen_label, &seen, &e);
+		is_int(r, lists[i].code, "labels.list %zu: code", i);
+		is_str(seen.data, lists[i].seen, "labels.list %zu: labels handed on", i);
+		if (r < 0)
+			ok(e.code == r && e.msg[0] != '\0', "labels.list %zu: says why: %s", i, e.msg);
+		hv_json_free(j);
+	}
+	hv_buf_release(&seen);
+}
+
+/* Label id lists into request bodies: JSON made by jv, bad ids refused. */
+static const struct {
+	const char *list, *json;
+	int code;
+} arrays[] = {
+	{ "", "{\"k\":[]}", 0 },
+	{ "  ", "{\"k\":[]}", 0 },
+	{ "INBOX UNREAD", "{\"k\":[\"INBOX\",\"UNREAD\"]}", 0 },
+	{ " k3x9q  Zz_q-7 ", "{\"k\":[\"k3x9q\",\"Zz_q-7\"]}", 0 },
+	{ "a\"b c\\d", "{\"k\":[\"a\\\"b\",\"c\\\\d\"]}", 0 },
+	{ ID255, "{\"k\":[\"" ID255 "\"]}", 0 },
+	{ ID256, NULL, HV_EINTERNAL },
+	{ "INBOX\tx", NULL, HV_EINTERNAL },
+};
+
+static void
+test_id_arrays(void)
+{
+	struct hv_buf b = HV_BUF_INIT(1 << 20);
+	struct hv_json *o;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
+		o = hv_json_object();
+		hv_buf_reset(&b);
+		r = gmail_id_array(o, "k", arrays[i].list);
+		is_int(r, arrays[i].code, "id list %zu: code", i);
+		if (r == 0) {
+			hv_json_dump(o, &b);
+			is_str(b.data, arrays[i].json, "id list %zu: JSON", i);
+		}
+		hv_json_free(o);
+	}
+	o = hv_json_object();
+	is_int(gmail_id_array(o, "k", NULL), 0, "no list at all");
+	hv_json_free(o);
+	hv_buf_release(&b);
+	ok(gmail_label_id_ok("x", 1) && !gmail_label_id_ok("", 0) &&
+	    !gmail_label_id_ok("a\0b", 3) && !gmail_label_id_ok(ID256, 256) &&
+	    gmail_label_id_ok(ID255, 255), "label ids: 1 to 255 bytes, no NUL");
+}
+
 int
 main(void)
 {
@@ -465,5 +638,7 @@ main(void)
 	test_messages();
 	test_labels();
 	test_ids();
+	test_id_arrays();
+	test_label_lists();
 	return tap_done();
 }

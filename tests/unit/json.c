@@ -4,6 +4,49 @@
 #include "json.h"
 #include "tap.h"
 
+/* Strings with their lengths: a "\u0000" shows as a length past strlen. */
+static void
+test_lengths(struct hv_buf *b)
+{
+	static const char text[] = "{\"a\":\"x\\u0000y\",\"b\":\"\",\"c\":7,\"d\":[\"e\\u00e9\"]}";
+	struct hv_json *j, *d, *e, *a;
+	const char *s;
+	size_t n = 99;
+
+	if (hv_json_parse(text, sizeof text - 1, &j, NULL) < 0) {
+		ok(0, "parse for lengths");
+		return;
+	}
+	s = hv_json_get_strn(j, "a", &n);
+	ok(s != NULL && n == 3 && strlen(s) == 1 && memcmp(s, "x\0y", 3) == 0,
+	    "a NUL inside a string: 3 bytes, strlen 1");
+	s = hv_json_get_strn(j, "b", &n);
+	ok(s != NULL && n == 0, "an empty string: 0 bytes");
+	n = 99;
+	ok(hv_json_get_strn(j, "c", &n) == NULL && n == 0, "a number: NULL, 0");
+	n = 99;
+	ok(hv_json_get_strn(j, "z", &n) == NULL && n == 0, "absent: NULL, 0");
+	d = hv_json_get(j, "d");
+	e = hv_json_array_get(d, 0);
+	s = hv_json_strn(e, &n);
+	ok(s != NULL && n == 3 && strcmp(s, "e\xc3\xa9") == 0, "an element's bytes");
+	n = 99;
+	ok(hv_json_strn(d, &n) == NULL && n == 0, "an array is no string");
+	hv_json_free(e);
+	hv_json_free(d);
+	hv_json_free(j);
+	a = hv_json_array();
+	hv_json_append_str(a, "x\"y");
+	hv_json_append_str(a, "");
+	j = hv_json_object();
+	hv_json_set(j, "k", a);
+	hv_buf_reset(b);
+	hv_json_dump(j, b);
+	is_str(b->data, "{\"k\":[\"x\\\"y\",\"\"]}", "an array built, escaped by jv");
+	hv_json_free(a);
+	hv_json_free(j);
+}
+
 int
 main(void)
 {
@@ -53,6 +96,7 @@ main(void)
 	    "built object dumps on one line, escaped, set replaces");
 	hv_json_free(j);
 	hv_json_free(NULL);
+	test_lengths(&b);
 	hv_buf_release(&b);
 	return tap_done();
 }

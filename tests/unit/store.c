@@ -55,7 +55,7 @@ nest(const struct hv_index_copy *c, void *arg)
 	struct nested *n = arg;
 	uint8_t mid[HV_INDEX_MID_LEN];
 	struct hv_err e;
-	char id[64];
+	char id[HV_INDEX_ID_SIZE];
 
 	n->outer++;
 	mid_of(mid, 1);
@@ -80,7 +80,7 @@ test_reuse(void)
 	struct hv_store *s;
 	struct hv_err e;
 	uint8_t mid[HV_INDEX_MID_LEN];
-	char id[64] = "";
+	char id[HV_INDEX_ID_SIZE] = "";
 	int i, n = 0, done = -1, r = 0;
 
 	ok(hv_store_open(&s, path, 1, &e) == 0, "open");
@@ -117,7 +117,7 @@ test_transactions(void)
 	struct nested nn = { 0 };
 	uint8_t mid[HV_INDEX_MID_LEN];
 	long long rows = 0;
-	char id[64];
+	char id[HV_INDEX_ID_SIZE];
 	int n = 0;
 
 	ok(hv_store_open(&s, path, 0, &e) == 0 && hv_store_open(&t, path, 0, &e) == 0,
@@ -139,6 +139,25 @@ test_transactions(void)
 	hv_store_rollback(s);
 	is_int(hv_index_copy_get(s, "support", mid, "m0@example.com", id, &e), HV_ENOINPUT,
 	    "rolled back");
+
+	/* Gmail ids as long as hv takes come back whole; a longer one (only
+	 * a damaged index holds it) is refused, not cut. */
+	{
+		char big[HV_INDEX_ID_SIZE + 2];
+
+		memset(big, 'a', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		big[HV_INDEX_ID_SIZE - 1] = '\0';
+		is_int(hv_index_copy_put(s, "support", mid, "long@example.com", big, 1, &e), 0,
+		    "a 255-byte id stored");
+		ok(hv_index_copy_get(s, "support", mid, "long@example.com", id, &e) == 0 &&
+		    strcmp(id, big) == 0, "and read back whole");
+		big[HV_INDEX_ID_SIZE - 1] = 'a';
+		is_int(hv_index_copy_put(s, "support", mid, "longer@example.com", big, 1, &e), 0,
+		    "a 257-byte id stored");
+		is_int(hv_index_copy_get(s, "support", mid, "longer@example.com", id, &e), HV_EDATA,
+		    "refused when read, not cut");
+	}
 	is_int(hv_store_begin(s, &e), 0, "and a transaction after the rollback");
 	is_int(hv_store_commit(s, &e), 0, "commits");
 
