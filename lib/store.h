@@ -156,6 +156,9 @@ int hv_store_purged_since(struct hv_store *s, long long since, long long until,
  * and *done = 0 when the index does not know it. */
 int hv_store_message_is_done(struct hv_store *s, const char *team, const char *source,
     const char *source_id, int *done, struct hv_err *e);
+/* Whether the index has a row for team's message source_id (of source). */
+int hv_store_message_known(struct hv_store *s, const char *team, const char *source,
+    const char *source_id, int *known, struct hv_err *e);
 
 /*
  * Erasure (lib/store_erase.c): every row naming account (copies in its

@@ -142,3 +142,23 @@ hv_store_message_is_done(struct hv_store *s, const char *team, const char *sourc
 	store_release(s, st);
 	return r;
 }
+
+int
+hv_store_message_known(struct hv_store *s, const char *team, const char *source,
+    const char *source_id, int *known, struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	*known = 0;
+	if ((r = store_prepare(s, &st, "SELECT 1 FROM messages WHERE source = ?1 AND "
+	    "source_id = ?2 AND team = ?3", e)) < 0)
+		return r;
+	store_bind_text(st, 1, source);
+	store_bind_text(st, 2, source_id);
+	store_bind_text(st, 3, team);
+	if ((r = store_one_row(s, st, "read the index", e)) == 0)
+		*known = 1;
+	store_release(s, st);
+	return r == HV_ENOINPUT ? 0 : r;
+}

@@ -780,6 +780,24 @@ read_some(struct run *r, struct input *in, struct hv_err *e)
 	return 0;
 }
 
+/*
+ * A file found in the spool: admitted when the index knows its message.
+ * hv-fetch writes the file before the index row (a crash in between
+ * costs a download, never a row without its file), so a fetch running
+ * beside this run shows files whose rows are not yet committed: the
+ * pipeline behind that fetch, or the next run, takes them.
+ */
+static int
+spooled(struct run *r, const char *id, const char *path)
+{
+	int known = 0, rc;
+
+	if ((rc = hv_store_message_known(r->store, r->team->name, r->team->source, id, &known,
+	    r->e)) < 0)
+		return rc;
+	return known ? admit(r, id, path) : 0;
+}
+
 static int
 spool_entry(const struct hv_spool_entry *ent, void *arg)
 {
@@ -840,7 +858,7 @@ take(struct run *r, struct input *in)
 		rc = take_lines(r, in);
 	} else {
 		while (rc == 0 && in->next < in->n && window_open(r)) {
-			rc = admit(r, in->id[in->next], in->path[in->next]);
+			rc = spooled(r, in->id[in->next], in->path[in->next]);
 			in->next++;
 		}
 	}
