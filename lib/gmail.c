@@ -725,9 +725,12 @@ int
 hv_gmail_upload_start(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
     int use_import, hv_gmail_done *done, void *arg, struct hv_err *e)
 {
-	struct upload_op *x = hv_xcalloc(1, sizeof *x);
+	struct upload_op *x;
 
-	(void)e;
+	/* A large message goes where a broken link costs only the rest. */
+	if (g->cfg->google.resumable_above > 0 && len > (size_t)g->cfg->google.resumable_above)
+		return gmail_resumable_start(g, raw, len, labels, use_import, done, arg, e);
+	x = hv_xcalloc(1, sizeof *x);
 	hv_buf_init(&x->url, 4096);
 	hv_buf_init(&x->head, 16384);
 	hv_buf_init(&x->tail, 128);

@@ -42,6 +42,16 @@ struct gmail_call {
 	size_t len;
 	const struct hv_http_part *parts;	/* a body in parts, instead */
 	size_t nparts;
+	const char *const *headers;	/* extra header lines, NULL-ended, or NULL */
+};
+
+/* What an op's answer hook tells the pool (or a negative HV_E* code: the
+ * op ends with it, op->e saying why). */
+enum gmail_next {
+	GMAIL_JUDGE,	/* judge the answer as any call's: done, retried or failed */
+	GMAIL_NEXT,	/* the hook set op->c to the op's next request: send it now,
+			 * neither charged nor counted as a try */
+	GMAIL_AGAIN	/* try op->c again after a backoff, as a failed try */
 };
 
 /*
@@ -60,6 +70,12 @@ struct gmail_op {
 	 * retries run out or the host is unreachable; HV_EPROTO for any
 	 * other answer.  Only ever from hv_gmail_pool_step(). */
 	void (*finish)(struct gmail_op *op);
+	/* Called with each try's outcome before the pool judges it (may be
+	 * NULL): rc < 0 when no answer came (op->e is not yet set), else
+	 * the answer is in resp.  A call made of several requests (a
+	 * resumable upload) steers itself here, changing op->c for the
+	 * next try, and returns an enum gmail_next. */
+	int (*answer)(struct gmail_op *op, int rc);
 	void *arg;
 
 	struct hv_gmail *g;
@@ -180,5 +196,31 @@ int gmail_label_in(const char *body, size_t len, const char *name, char id[64],
  * or has no such id; id is "" then.  The caller words the error.
  */
 int gmail_id_of(const char *body, size_t len, int plain, char id[64]);
+
+/*
+ * Resumable uploads (lib/gmail_resumable.c): raw (len bytes, borrowed
+ * until done is called) into g's mailbox with labels, as
+ * hv_gmail_upload_start says; url_tail is the query of the initiation
+ * request after uploadType=resumable ("&internalDateSource=...").
+ */
+int gmail_resumable_start(struct hv_gmail *g, const void *raw, size_t len,
+    const char *labels, int use_import, hv_gmail_done *done, void *arg, struct hv_err *e);
+
+/*
+ * The session URI of a resumable upload, from the Location header of the
+ * initiation answer (loc, n bytes, not a C string), into out: 0, or
+ * HV_EPROTO when it is empty, too long, holds a byte outside printable
+ * ASCII or a space, or does not lie on api's origin (scheme, host and
+ * port of [google] api), so the message and the token go nowhere else.
+ */
+int gmail_session_url(const char *api, const char *loc, size_t n, struct hv_buf *out);
+
+/*
+ * The bytes Google acknowledged, from a 308's Range header (v, n bytes:
+ * "bytes=0-N"): N + 1 into *got.  0; HV_EPROTO when v is not of that form,
+ * does not start at 0, overflows, or goes past total.  An absent header
+ * means nothing was received: the caller says 0 without asking here.
+ */
+int gmail_range_got(const char *v, size_t n, size_t total, size_t *got);
 
 #endif

@@ -269,8 +269,22 @@ on_answer(void *arg, int rc, const struct hv_err *he)
 	struct hv_gmail_pool *p = g->pool;
 	long status = op->resp->status, wait;
 	char reason[128], msg[512];
+	int next;
 
 	g->inflight--;
+	if (op->answer != NULL && (next = op->answer(op, rc)) != GMAIL_JUDGE) {
+		if (rc == 0) {
+			p->last_answer = now_s();
+			p->fails = 0;
+		}
+		if (next < 0)
+			finish_later(op, next);
+		else if (next == GMAIL_NEXT)
+			enqueue(g, op, 1);
+		else
+			again(op, -1);
+		return;
+	}
 	if (rc < 0) {
 		op->e = *he;
 		if (rc != HV_ETEMP || p->broken) {
@@ -355,6 +369,7 @@ send_op(struct hv_gmail *g, struct gmail_op *op)
 	req.body_len = op->c.len;
 	req.parts = op->c.parts;
 	req.nparts = op->c.nparts;
+	req.headers = op->c.headers;
 	req.bearer = g->token.data;
 	/* The breaker measures silence from the first call of a busy spell,
 	 * not from a wait for input. */
