@@ -166,7 +166,8 @@ function revokeUser(ctx, b) {
 
 function stats(ctx) {
   const s = ctx.stats;
-  return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults };
+  const r = s.resumable || { sessions: 0, puts: 0, status_queries: 0, interrupted: 0, resumed: 0, completed: 0, expired: 0, bytes: 0, kept: 0 };
+  return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults, resumable: r };
 }
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
@@ -186,7 +187,7 @@ async function handle(ctx, req) {
       if (name === 'faults') return json(200, { rate: ctx.faults.rate, kinds: ctx.faults.kinds, seed: ctx.faults.seed, log: ctx.faults.log });
       if (name === 'log') return json(200, ctx.log.slice(-Number(req.query.get('n') || 1000)), null, false);
     } else if (req.method === 'DELETE' && name === 'stats') {
-      Object.assign(ctx.stats, { calls: {}, units: {}, errors: {}, faults: {} });
+      Object.assign(ctx.stats, { calls: {}, units: {}, errors: {}, faults: {}, resumable: undefined });
       ctx.log.length = 0;
       return json(200, {});
     } else if (req.method === 'POST' && POST[name]) {
