@@ -456,9 +456,86 @@ test_ids(void)
 	is_int(gmail_id_of(NULL, 0, 1, id), HV_EPROTO, "no answer at all");
 }
 
+/* Location of a resumable session: only on [google] api's origin. */
+static const struct {
+	const char *api, *loc;
+	int code;
+} sessions[] = {
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com/upload/gmail/v1/users/me/"
+	    "messages/import?uploadType=resumable&upload_id=ADPycd123", 0 },
+	{ "https://127.0.0.1:8443", "https://127.0.0.1:8443/upload/x?upload_id=1", 0 },
+	{ "https://127.0.0.1:8443/", "https://127.0.0.1:8443/upload/x?upload_id=1", 0 },
+	{ "https://127.0.0.1:8443", "https://127.0.0.1:8444/upload/x", HV_EPROTO },
+	{ "https://127.0.0.1:8443", "https://127.0.0.1:84430/upload/x", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com.evil.example/upload",
+	    HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com@evil.example/upload",
+	    HV_EPROTO },
+	{ "https://gmail.googleapis.com", "http://gmail.googleapis.com/upload", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "/upload/gmail/v1/users/me/messages", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com/a b", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com/a\r\nX: y", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com/\xc3\xa9", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "", HV_EPROTO },
+	{ "gmail.googleapis.com", "gmail.googleapis.com/upload", HV_EPROTO },
+};
+
+/* Range of a 308, against a message of 1000 bytes. */
+static const struct {
+	const char *v;
+	int code;
+	size_t got;
+} ranges[] = {
+	{ "bytes=0-0", 0, 1 },
+	{ "bytes=0-523", 0, 524 },
+	{ "bytes=0-998", 0, 999 },
+	{ "bytes=0-999", 0, 1000 },	/* all of it: the caller asks again */
+	{ "bytes=0-1000", HV_EPROTO, 0 },
+	{ "bytes=0-", HV_EPROTO, 0 },
+	{ "bytes=1-5", HV_EPROTO, 0 },
+	{ "bytes=0-5-7", HV_EPROTO, 0 },
+	{ "bytes=0--5", HV_EPROTO, 0 },
+	{ "bytes=0-+5", HV_EPROTO, 0 },
+	{ "bytes=0- 5", HV_EPROTO, 0 },
+	{ "bytes 0-5", HV_EPROTO, 0 },
+	{ "Bytes=0-5", HV_EPROTO, 0 },
+	{ "bytes=0-18446744073709551616", HV_EPROTO, 0 },
+	{ "bytes=0-99999999999999999999999999", HV_EPROTO, 0 },
+	{ "", HV_EPROTO, 0 },
+};
+
+static void
+test_resumable(void)
+{
+	struct hv_buf out = HV_BUF_INIT(4096);
+	size_t i, got;
+	int r;
+
+	for (i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+		r = gmail_session_url(sessions[i].api, sessions[i].loc, strlen(sessions[i].loc),
+		    &out);
+		is_int(r, sessions[i].code, "session Location %zu", i);
+		is_str(out.data ? out.data : "", r == 0 ? sessions[i].loc : "",
+		    "session Location %zu: the URL kept", i);
+	}
+	is_int(gmail_session_url("https://a.example", "https://a.example/x\0y", 20, &out),
+	    HV_EPROTO, "a NUL in Location");
+	for (i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+		got = 77;
+		r = gmail_range_got(ranges[i].v, strlen(ranges[i].v), 1000, &got);
+		is_int(r, ranges[i].code, "Range '%s'", ranges[i].v);
+		ok(got == ranges[i].got, "Range '%s': %zu bytes acknowledged", ranges[i].v, got);
+	}
+	is_int(gmail_range_got("bytes=0-5", 9, 0, &got), HV_EPROTO, "Range of an empty upload");
+	is_int(gmail_range_got("bytes=0-59", 9, 7, &got), 0, "Range read only to its length");
+	hv_buf_release(&out);
+}
+
 int
 main(void)
 {
+	test_resumable();
 	test_errors();
 	test_error_cut();
 	test_retry_after();
