@@ -170,8 +170,9 @@ long gmail_retry_after(const char *msg, double now);
  * id, threadId and historyId ("" when absent, cut to fit their arrays),
  * the label ids (as gmail_labels_of), internalDate (0 when absent) and
  * raw, base64url with or without padding, decoded and appended to m->raw.
- * 0, or HV_EPROTO when body is not JSON, or raw is absent, not base64url
- * or larger than m->raw may hold; m's other fields may be set then.
+ * 0; HV_EDATA when raw is larger than m->raw may hold (a message larger
+ * than Gmail takes); HV_EPROTO when body is not JSON, or raw is absent or
+ * not base64url; m's other fields may be set then.
  * account and id only name the call in e, which must not be NULL.
  */
 int gmail_message_of(const char *account, const char *id, const char *body, size_t len,

@@ -64,6 +64,7 @@ hv_http_response_init(struct hv_http_response *r, size_t max)
 	r->retry_after = -1;
 	r->content_type[0] = '\0';
 	r->location[0] = r->range[0] = '\0';
+	r->over = 0;
 	hv_buf_init(&r->body, max);
 }
 
@@ -104,7 +105,11 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	struct hv_http_response *r = arg;
 
 	/* Returning short makes curl fail with CURLE_WRITE_ERROR. */
-	return hv_buf_add(&r->body, p, size * n) < 0 ? 0 : size * n;
+	if (hv_buf_add(&r->body, p, size * n) < 0) {
+		r->over = 1;
+		return 0;
+	}
+	return size * n;
 }
 
 /* The value of a header line p (len bytes, name of nlen bytes and its
@@ -268,6 +273,7 @@ http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
 	resp->retry_after = -1;
 	resp->content_type[0] = '\0';
 	resp->location[0] = resp->range[0] = '\0';
+	resp->over = 0;
 	*headers = build_headers(req);
 	curl_easy_reset(c);
 	errbuf[0] = '\0';

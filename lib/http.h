@@ -56,6 +56,7 @@ struct hv_http_response {
 	 * long to hold whole (a cut URL must never be used). */
 	char location[2048];
 	char range[64];
+	int over;			/* 1: the body went past its cap (HV_EPROTO) */
 };
 
 /* A response whose body holds at most max bytes. */

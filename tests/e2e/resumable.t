@@ -56,4 +56,42 @@ emu POST /_emu/faults '{"rate":0}' >/dev/null
 ok 'a second run has nothing to do and copies nothing twice' \
     bigmail check s1@example.com Big a1@example.com b1@example.com c1@example.com
 
+# 2. Larger than Google takes.  A limit set below the message (Google's is
+# 50 MiB; the emulator's can be lowered so that no 50 MiB moves): the
+# session is refused at initiation from X-Upload-Content-Length, each
+# member's copy fails at once with a clear error, the message stays
+# pending in the spool (as hv-sync leaves a message a member refused),
+# and the run exits 65.
+emu POST /_emu/limits '{"upload_max":4194304}' >/dev/null
+bigmail deliver s2@example.com large.2 6291456 >/dev/null
+emu DELETE /_emu/stats >/dev/null
+( hv-fetch -t huge 2>fetch2.err; echo $? >rc.fetch ) | ( hv-sync -t huge >sync2.out 2>sync2.err; echo $? >rc.sync )
+ok 'a message Google refuses as too large: hv-sync exits 65' test "$(cat rc.fetch)/$(cat rc.sync)" = 0/65 ||
+    sed 's/^/#   /' fetch2.err sync2.err
+ok 'stderr names the mailbox and the size' \
+    grep -q "a2@example.com messages.import: Google refused a message of [0-9]* bytes as too large" sync2.err ||
+    sed 's/^/#   /' sync2.err
+ok 'the result line: not done, each member failed, the error said' \
+    test "$(jq -r '[.done, .members["a2@example.com"], .members["b2@example.com"], (.error | test("too large"))] | join(" ")' sync2.out)" = \
+    "false failed failed true"
+ok 'hv-sync counts it pending' grep -q 'done 0, pending 1,' sync2.err
+ok 'refused at initiation: no byte was sent' test "$(stat_of sessions)/$(stat_of bytes)" = 0/0
+ok 'no member holds it' test "$(mailbox a2@example.com | cut -d' ' -f1)/$(mailbox b2@example.com | cut -d' ' -f1)" = total=0/total=0
+emu POST /_emu/limits '{"upload_max":0}' >/dev/null
+expect_success 'with the limit lifted, the next run delivers it' hv-sync -t huge </dev/null
+ok 'each member then holds it once, byte for byte' bigmail check s2@example.com Huge a2@example.com b2@example.com
+
+# 3. Over 50 MiB in the source (Gmail would not hold it; the emulator
+# does): hv-fetch refuses it with a clear error and exit 65, and fetches
+# the rest.
+bigmail deliver s2@example.com huge.3 52430000 >/dev/null
+deliver s2@example.com "$(printf 'Message-ID: <small.3@example.net>\r\nSubject: small\r\n\r\nsmall\r\n')"
+( hv-fetch -t huge 2>fetch3.err; echo $? >rc.fetch ) | ( hv-sync -t huge >sync3.out 2>sync3.err; echo $? >rc.sync )
+ok 'over 50 MiB: hv-fetch exits 65, hv-sync 0' test "$(cat rc.fetch)/$(cat rc.sync)" = 65/0 ||
+    sed 's/^/#   /' fetch3.err sync3.err
+ok 'hv-fetch says which message and why' \
+    grep -q 's2@example.com: message [0-9a-f]* is larger than Gmail takes (52428800 bytes)' fetch3.err ||
+    sed 's/^/#   /' fetch3.err
+ok 'the small one went on' test "$(jq -r 'select(.done) | .messageId' sync3.out)" = '<small.3@example.net>'
+
 done_testing

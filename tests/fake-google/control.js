@@ -164,6 +164,15 @@ function revokeUser(ctx, b) {
   return { revoked: n };
 }
 
+// A smaller upload limit than Google's 50 MiB (0: Google's again), so a
+// test can see a refusal without moving 50 MiB.
+function limits(ctx, b) {
+  const MAX = require('./upload').MAX;
+  need(typeof b.upload_max === 'number' && b.upload_max >= 0 && b.upload_max <= MAX, 'upload_max: bytes, 0..' + MAX);
+  ctx.uploadMax = b.upload_max;
+  return { upload_max: ctx.uploadMax || MAX };
+}
+
 function stats(ctx) {
   const s = ctx.stats;
   const r = s.resumable || { sessions: 0, puts: 0, status_queries: 0, interrupted: 0, resumed: 0, completed: 0, expired: 0, bytes: 0, kept: 0 };
@@ -171,7 +180,7 @@ function stats(ctx) {
 }
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
-  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser };
+  'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, limits };
 
 async function handle(ctx, req) {
   const name = req.path.slice('/_emu/'.length);

@@ -10,13 +10,17 @@ const { token } = require('./rand');
 
 const MAX = 52428800; // mediaUpload.maxSize in the discovery document (50 MiB)
 
-function tooLarge() {
-  return new ApiError(413, 'Request payload size exceeds the limit: ' + MAX + ' bytes.', 'uploadTooLarge', { status: 'INVALID_ARGUMENT' });
+// The limit in force: Google's, or a smaller one a test set (POST /_emu/limits)
+// so that refusals can be tried without 50 MiB transfers.
+const limit = (ctx) => ctx.uploadMax || MAX;
+
+function tooLarge(ctx) {
+  return new ApiError(413, 'Request payload size exceeds the limit: ' + limit(ctx) + ' bytes.', 'uploadTooLarge', { status: 'INVALID_ARGUMENT' });
 }
 
 function ingest(ctx, req, mb, kind, raw, meta) {
   const { checkLabels, ok } = require('./gmail');
-  if (raw.length > MAX) throw tooLarge();
+  if (raw.length > limit(ctx)) throw tooLarge(ctx);
   if (!raw.length) throw E.invalidArgument("'raw' RFC822 payload message string or uploading message via /upload/* URL required");
   checkLabels(mb, meta.labelIds);
   const q = req.query;
@@ -79,7 +83,7 @@ function parseMeta(buf) {
 
 // POST /upload/gmail/v1/users/{u}/messages[/import]?uploadType=media|multipart|resumable
 function mediaUpload(ctx, req, mb, kind) {
-  if (req.bodyTooLarge) throw tooLarge();
+  if (req.bodyTooLarge) throw tooLarge(ctx);
   const type = req.query.get('uploadType');
   const ct = mime.parseContentType(req.headers['content-type']);
   if (type === 'media') {
@@ -122,7 +126,7 @@ function rstats(ctx) {
 function startSession(ctx, req, mb, kind) {
   const len = req.headers['x-upload-content-length'];
   if (len !== undefined && !/^\d+$/.test(len)) throw E.badRequest('Invalid X-Upload-Content-Length header');
-  if (len && Number(len) > MAX) throw tooLarge();
+  if (len && Number(len) > limit(ctx)) throw tooLarge(ctx);
   const ctype = req.headers['x-upload-content-type'];
   if (ctype) checkMedia(ctype);
   const meta = parseMeta(req.body);
@@ -172,7 +176,7 @@ function resumePut(ctx, req, mb, kind) {
   if (r && r.first === null) return incomplete(s);
   const first = r ? r.first : s.received;
   const total = r ? r.total : s.received + req.body.length;
-  if (total !== null && total > MAX) { ctx.sessions.delete(id); throw tooLarge(); }
+  if (total !== null && total > limit(ctx)) { ctx.sessions.delete(id); throw tooLarge(ctx); }
   if (total !== null && s.total !== null && total !== s.total) throw E.badRequest('Invalid request. The total size ' + total + ' does not match the size declared for this upload, ' + s.total + '.');
   if (first > s.received) throw E.badRequest('Invalid request. According to the Content-Range header, the upload offset is ' + first + ' byte(s), which exceeds already uploaded size of ' + s.received + ' byte(s).');
   // Bytes the session holds already are not taken twice.
@@ -185,7 +189,7 @@ function resumePut(ctx, req, mb, kind) {
     st.interrupted++;
   }
   if (body.length) { s.chunks.push(body); s.received += body.length; st.kept += body.length; }
-  if (s.received > MAX) { ctx.sessions.delete(id); throw tooLarge(); }
+  if (s.received > limit(ctx)) { ctx.sessions.delete(id); throw tooLarge(ctx); }
   if (req.linkFault === 'reset' || req.linkFault === 'stall' || total === null || s.received < total) return incomplete(s);
   const q = Object.assign({}, req, { query: s.query });
   let a;

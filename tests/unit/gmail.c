@@ -532,10 +532,31 @@ test_resumable(void)
 	hv_buf_release(&out);
 }
 
+/* A raw larger than the message may hold is bad data, not a bad answer. */
+static void
+test_message_too_large(void)
+{
+	static const char body[] = "{\"id\":\"a1\",\"raw\":\"aGVsbG8gd29ybGQ\"}";
+	struct hv_gmail_message m;
+	struct hv_err e = { 0 };
+
+	hv_gmail_message_init(&m);
+	m.raw.max = 8;
+	is_int(gmail_message_of("x@example.com", "a1", body, strlen(body), &m, &e), HV_EDATA,
+	    "a raw larger than the message may hold: HV_EDATA");
+	is_str(e.msg, "x@example.com: message a1 is larger than Gmail takes (52428800 bytes)",
+	    "and says so");
+	m.raw.max = 64;
+	is_int(gmail_message_of("x@example.com", "a1", body, strlen(body), &m, &e), 0,
+	    "a raw that fits");
+	hv_gmail_message_release(&m);
+}
+
 int
 main(void)
 {
 	test_resumable();
+	test_message_too_large();
 	test_errors();
 	test_error_cut();
 	test_retry_after();
