@@ -20,7 +20,7 @@ UNIT = audit buf config crypto err json keys seal mime spool backup purge oauth 
 UNIT += lock
 UNIT += gmail
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
-FUZZ += fuzz-gmail
+FUZZ += fuzz-gmail fuzz-resumable
 
 # One object tree per compiler and sanitizer setting, so builds never mix.
 VARIANT_ = $(CC)
