@@ -56,6 +56,42 @@ emu POST /_emu/faults '{"rate":0}' >/dev/null
 ok 'a second run has nothing to do and copies nothing twice' \
     bigmail check s1@example.com Big a1@example.com b1@example.com c1@example.com
 
+# 1b. 503s and lost answers on the PUTs: a 503 keeps nothing, so hv asks
+# and goes on from where the session stands; a truncated answer to the
+# last PUT leaves the message made, and the status query hands back its
+# id rather than a second copy.
+bigmail deliver s1@example.com large.4 6291456 >/dev/null
+emu DELETE /_emu/stats >/dev/null
+emu POST /_emu/faults '{"rate":1,"kinds":["503","truncate"],"verbs":["PUT"],"seed":4,"count":5}' >/dev/null
+( hv-fetch -t big 2>fetch.err; echo $? >rc.fetch ) | ( hv-sync -t big >sync.out 2>sync.err; echo $? >rc.sync )
+emu GET /_emu/stats | jq -c '[.resumable, .faults]' | sed 's/^/# resumable, faults: /'
+ok 'with 503s and truncated answers on the PUTs, the pipeline exits 0' \
+    test "$(cat rc.fetch)/$(cat rc.sync)" = 0/0 || sed 's/^/#   /' fetch.err sync.err
+ok 'every member holds one byte-identical copy of each' \
+    bigmail check s1@example.com Big a1@example.com b1@example.com c1@example.com
+ok 'five faults met, no session started over' \
+    test "$(emu GET /_emu/stats | jq '[.faults[]] | add')/$(stat_of sessions)/$(stat_of completed)" = 5/3/3
+emu POST /_emu/faults '{"rate":0}' >/dev/null
+
+# 1c. A session that dies under hv (its life cut to a second; Google's is
+# a week): the PUT stalls past hv's timeout, the status query meets 404,
+# and hv opens a new session and sends the message in it.
+bigmail deliver s1@example.com large.5 6291456 >/dev/null
+emu DELETE /_emu/stats >/dev/null
+emu POST /_emu/limits '{"session_ttl_s":1}' >/dev/null
+emu POST /_emu/faults '{"rate":1,"kinds":["stall"],"verbs":["PUT"],"count":1,"stall_ms":5000}' >/dev/null
+( hv-fetch -t big 2>fetch.err; echo $? >rc.fetch ) |
+    ( HV_TEST_HTTP_TIMEOUT=2 hv-sync -t big >sync.out 2>sync.err; echo $? >rc.sync )
+emu GET /_emu/stats | jq -c .resumable | sed 's/^/# resumable: /'
+ok 'a session gone under a stalled upload: the pipeline exits 0' \
+    test "$(cat rc.fetch)/$(cat rc.sync)" = 0/0 || sed 's/^/#   /' fetch.err sync.err
+ok 'every member holds one byte-identical copy of each' \
+    bigmail check s1@example.com Big a1@example.com b1@example.com c1@example.com
+ok 'the dead session was opened again: four sessions for three members, one expired' \
+    test "$(stat_of sessions)/$(stat_of expired)/$(stat_of completed)" = 4/1/3
+emu POST /_emu/faults '{"rate":0}' >/dev/null
+emu POST /_emu/limits '{"session_ttl_s":0}' >/dev/null
+
 # 2. Larger than Google takes.  A limit set below the message (Google's is
 # 50 MiB; the emulator's can be lowered so that no 50 MiB moves): the
 # session is refused at initiation from X-Upload-Content-Length, each

@@ -166,11 +166,19 @@ function revokeUser(ctx, b) {
 
 // A smaller upload limit than Google's 50 MiB (0: Google's again), so a
 // test can see a refusal without moving 50 MiB.
+// A shorter life for upload sessions than Google's week (0: a week again),
+// so a test can see a session die under a client.
 function limits(ctx, b) {
-  const MAX = require('./upload').MAX;
-  need(typeof b.upload_max === 'number' && b.upload_max >= 0 && b.upload_max <= MAX, 'upload_max: bytes, 0..' + MAX);
-  ctx.uploadMax = b.upload_max;
-  return { upload_max: ctx.uploadMax || MAX };
+  const { MAX, WEEK } = require('./upload');
+  if (b.upload_max !== undefined) {
+    need(typeof b.upload_max === 'number' && b.upload_max >= 0 && b.upload_max <= MAX, 'upload_max: bytes, 0..' + MAX);
+    ctx.uploadMax = b.upload_max;
+  }
+  if (b.session_ttl_s !== undefined) {
+    need(typeof b.session_ttl_s === 'number' && b.session_ttl_s >= 0, 'session_ttl_s: seconds, >= 0');
+    ctx.sessionTtl = b.session_ttl_s * 1000;
+  }
+  return { upload_max: ctx.uploadMax || MAX, session_ttl_s: (ctx.sessionTtl || WEEK) / 1000 };
 }
 
 function stats(ctx) {

@@ -163,7 +163,7 @@ function resumePut(ctx, req, mb, kind) {
   const id = req.query.get('upload_id');
   const s = id && ctx.sessions.get(id);
   if (!s || s.email !== mb.email || s.kind !== kind) throw E.notFound();
-  if (ctx.clock.now() - s.created > WEEK) {
+  if (ctx.clock.now() - s.created > (ctx.sessionTtl || WEEK)) {
     ctx.sessions.delete(id);
     st.expired++;
     throw E.notFound();
@@ -205,4 +205,4 @@ function resumePut(ctx, req, mb, kind) {
   return a;
 }
 
-module.exports = { jsonUpload, mediaUpload, resumePut, MAX };
+module.exports = { jsonUpload, mediaUpload, resumePut, MAX, WEEK };
