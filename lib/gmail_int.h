@@ -86,6 +86,13 @@ struct gmail_op {
 	struct gmail_op *next;
 };
 
+/*
+ * Cut the value of every "upload_id=" in msg (a C string, edited in place)
+ * to "...": a resumable session's URI is a key to the upload, and errors
+ * that name a URL go to stderr, result lines and the audit log.
+ */
+void gmail_redact(char *msg);
+
 /* The pool's list of mailboxes (lib/gmail_pool.c). */
 void gmail_pool_add(struct hv_gmail_pool *p, struct hv_gmail *g);
 void gmail_pool_remove(struct hv_gmail_pool *p, struct hv_gmail *g);

@@ -178,9 +178,11 @@ opened(struct resumable_op *x)
 {
 	const char *loc = x->resp.location;
 
+	/* Only the Location's path is named: its query holds the session. */
 	if (gmail_session_url(x->op.g->cfg->google.api, loc, strlen(loc), &x->session) < 0)
 		return hv_err_set(&x->op.e, HV_EPROTO, "%s %s: upload session refused: Location "
-		    "'%.80s' is not on %s", x->op.g->account, x->op.c.method, loc,
+		    "'%.*s' is not on %s", x->op.g->account, x->op.c.method,
+		    (int)(strcspn(loc, "?#") < 80 ? strcspn(loc, "?#") : 80), loc,
 		    x->op.g->cfg->google.api);
 	x->stage = RS_PUT;
 	x->off = 0;
@@ -232,6 +234,8 @@ finish(struct gmail_op *op)
 	char id[64] = "";
 	int r = op->rc;
 
+	if (r < 0)
+		gmail_redact(op->e.msg);
 	if (r == 0 && gmail_id_of(x->resp.body.data, x->resp.body.len, 1, id) < 0)
 		r = hv_err_set(&op->e, HV_EPROTO, "%s %s: answer without an id", op->g->account,
 		    op->c.method);

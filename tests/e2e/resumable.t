@@ -117,6 +117,28 @@ emu POST /_emu/limits '{"upload_max":0}' >/dev/null
 expect_success 'with the limit lifted, the next run delivers it' hv-sync -t huge </dev/null
 ok 'each member then holds it once, byte for byte' bigmail check s2@example.com Huge a2@example.com b2@example.com
 
+# 2b. A member whose every PUT is reset: hv gives up on that member after
+# its tries (75), the other gets the message; the error names the session
+# without the upload_id that is its key; the next run delivers it.
+bigmail deliver s2@example.com large.6 6291456 >/dev/null
+emu DELETE /_emu/stats >/dev/null
+emu POST /_emu/faults '{"rate":1,"kinds":["reset"],"verbs":["PUT"],"users":["a2@example.com"]}' >/dev/null
+( hv-fetch -t huge 2>fetch.err; echo $? >rc.fetch ) | ( hv-sync -t huge >sync.out 2>sync.err; echo $? >rc.sync )
+ok 'every PUT of one member reset: hv-sync gives up on it with 75' test "$(cat rc.fetch)/$(cat rc.sync)" = 0/75 ||
+    sed 's/^/#   /' fetch.err sync.err
+ok 'the other member got it' test "$(jq -r '.members["b2@example.com"]' sync.out)" = imported
+# Either the tries run out or, as nothing else answers meanwhile, the
+# breaker ends the run first.
+ok 'the error says why' grep -Eq 'a2@example.com messages.import: .*giving up after 7 tries|no answer from Google for' sync.err ||
+    sed 's/^/#   /' sync.err
+ok 'and keeps the session key out of stderr and the result line' \
+    sh -c '! grep -q "upload_id=ADPycd" sync.err sync.out && grep -q "upload_id=\.\.\." sync.err'
+ok 'nor does the audit log hold it' sh -c '! grep -rq "ADPycd" "$1"' - "$T/state"
+emu POST /_emu/faults '{"rate":0}' >/dev/null
+expect_success 'the next run delivers it' hv-sync -t huge </dev/null
+ok 'each member then holds one copy of each, byte for byte' \
+    bigmail check s2@example.com Huge a2@example.com b2@example.com
+
 # 3. Over 50 MiB in the source (Gmail would not hold it; the emulator
 # does): hv-fetch refuses it with a clear error and exit 65, and fetches
 # the rest.

@@ -505,6 +505,20 @@ static const struct {
 	{ "", HV_EPROTO, 0 },
 };
 
+/* Session keys cut out of error messages. */
+static const struct {
+	const char *in, *out;
+} redacted[] = {
+	{ "PUT https://h/upload/x?uploadType=resumable&upload_id=ADPycdSECRET: Timeout",
+	  "PUT https://h/upload/x?uploadType=resumable&upload_id=...: Timeout" },
+	{ "a upload_id=K1xyz&b upload_id=K2xyz (c)", "a upload_id=...&b upload_id=... (c)" },
+	{ "upload_id=", "upload_id=" },
+	{ "upload_id=ab", "upload_id=ab" },
+	{ "upload_id=abcd", "upload_id=..." },
+	{ "no key here", "no key here" },
+	{ "", "" },
+};
+
 static void
 test_resumable(void)
 {
@@ -526,6 +540,13 @@ test_resumable(void)
 		r = gmail_range_got(ranges[i].v, strlen(ranges[i].v), 1000, &got);
 		is_int(r, ranges[i].code, "Range '%s'", ranges[i].v);
 		ok(got == ranges[i].got, "Range '%s': %zu bytes acknowledged", ranges[i].v, got);
+	}
+	for (i = 0; i < sizeof redacted / sizeof redacted[0]; i++) {
+		char msg[HV_ERR_MSG];
+
+		snprintf(msg, sizeof msg, "%s", redacted[i].in);
+		gmail_redact(msg);
+		is_str(msg, redacted[i].out, "redacted %zu", i);
 	}
 	is_int(gmail_range_got("bytes=0-5", 9, 0, &got), HV_EPROTO, "Range of an empty upload");
 	is_int(gmail_range_got("bytes=0-59", 9, 7, &got), 0, "Range read only to its length");
