@@ -1,18 +1,22 @@
 /*
  * fuzz-resumable: what lib/gmail_resumable.c reads of Google's answers to a
  * resumable upload: the session URI in the initiation's Location header
- * (gmail_session_url) and the Range of a 308 (gmail_range_got).
+ * (gmail_session_url) and the Range of a 308 (gmail_range_got); and the
+ * cutting of session keys out of error messages (gmail_redact).
  *
- * The first byte chooses: its low bit what the rest is (0 a Location, 1 a
- * Range), the other seven the [google] api of a Location from apis[] or the
- * total size of a Range from totals[].
+ * The first byte chooses: its low two bits what the rest is (0 a
+ * Location, 1 a Range, 2 and 3 an error message), the other six the
+ * [google] api of a Location from apis[] or the total size of a Range
+ * from totals[].
  *
  * Invariants: each answers 0 or HV_EPROTO.  A session URI taken is the
  * Location byte for byte, printable ASCII without spaces, on the api's
  * origin followed by '/', and allowed by the HTTP policy; one refused
  * leaves nothing behind.  A Range taken is "bytes=0-N" with N decimal,
  * and the bytes acknowledged are N + 1, between 1 and the total; one
- * refused acknowledges nothing.
+ * refused acknowledges nothing.  A message redacted is no longer than it
+ * was, and no "upload_id=" in it is followed by more than three bytes of
+ * a key.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -72,6 +76,22 @@ check_range(const char *v, size_t n, size_t total)
 	CHECK(got == last + 1 && got >= 1 && got <= total);
 }
 
+static void
+check_redact(const char *s, size_t n)
+{
+	char msg[HV_ERR_MSG];
+	const char *p;
+	size_t len = n < sizeof msg - 1 ? n : sizeof msg - 1;
+
+	memcpy(msg, s, len);
+	msg[len] = '\0';
+	len = strlen(msg);
+	gmail_redact(msg);
+	CHECK(strlen(msg) <= len);
+	for (p = msg; (p = strstr(p, "upload_id=")) != NULL; p++)
+		CHECK(strcspn(p + 10, "&# :;'\")") <= 3);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -87,10 +107,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = malloc(n ? n : 1);
 	CHECK(s != NULL);
 	memcpy(s, rest, n);
-	if ((data[0] & 1) == 0)
-		check_session(apis[(data[0] >> 1) % (sizeof apis / sizeof apis[0])], s, n);
-	else
-		check_range(s, n, totals[(data[0] >> 1) % (sizeof totals / sizeof totals[0])]);
+	switch (data[0] & 3) {
+	case 0:
+		check_session(apis[(data[0] >> 2) % (sizeof apis / sizeof apis[0])], s, n);
+		break;
+	case 1:
+		check_range(s, n, totals[(data[0] >> 2) % (sizeof totals / sizeof totals[0])]);
+		break;
+	default:
+		check_redact(s, n);
+		break;
+	}
 	free(s);
 	return 0;
 }
