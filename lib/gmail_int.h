@@ -74,7 +74,9 @@ struct gmail_op {
 	 * NULL): rc < 0 when no answer came (op->e is not yet set), else
 	 * the answer is in resp.  A call made of several requests (a
 	 * resumable upload) steers itself here, changing op->c for the
-	 * next try, and returns an enum gmail_next. */
+	 * next try, and returns an enum gmail_next; one that made progress
+	 * may set attempt to 0 and start to now, so the tries and the
+	 * budget count what fails in a row. */
 	int (*answer)(struct gmail_op *op, int rc);
 	void *arg;
 

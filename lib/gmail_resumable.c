@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "gmail.h"
 #include "gmail_int.h"
 #include "http.h"
@@ -155,6 +156,13 @@ resume(struct resumable_op *x)
 		    "'%.40s' for %zu bytes", x->op.g->account, x->op.c.method, v, x->len);
 	x->off = got;
 	x->stage = RS_PUT;
+	if (got > before) {
+		/* Google holds more than before: the tries and the budget count
+		 * again from here, so a slow or flaky link that moves the upload
+		 * on gets it through however long it takes as a whole. */
+		x->op.attempt = 0;
+		x->op.start = (double)hv_now_us() / 1e6;
+	}
 	if (got == x->len) {
 		/* All there, yet not finished: ask again after a while. */
 		x->stage = RS_STATUS;
