@@ -81,7 +81,41 @@ main(async (t) => {
     t.is(st.bytes, m3.length + (m3.length - kept), 'stats: bytes received count the broken PUT and the rest, not twice the message');
     t.is(st.kept, m3.length, 'stats: bytes kept add up to the message');
 
+    // A 503 keeps nothing; a truncated answer to the last PUT leaves the
+    // message made, and the status query hands back its answer.
+    const m5 = message({ messageId: '<r5@x.example>', body: 'e'.repeat(600 * KiB) });
+    s = await open(m5.length, { labelIds: [lab] });
+    await emu.ctl('POST', 'faults', { rate: 1, kinds: ['503'], verbs: ['PUT'], count: 1 });
+    r = await put(s.session, m5);
+    t.is(r.status, 503, 'a 503 fault on the PUT');
+    r = await status(s.session, m5.length);
+    t.ok(r.status === 308 && r.headers.range === undefined, 'a 503 kept nothing');
+    await emu.ctl('POST', 'faults', { rate: 1, kinds: ['truncate'], verbs: ['PUT'], count: 1 });
+    err = null;
+    try { r = await put(s.session, m5); if (r.json === undefined) err = 'truncated'; } catch (e) { err = e; }
+    t.ok(err !== null, 'a truncate fault on the last PUT: the answer is lost');
+    r = await status(s.session, m5.length);
+    t.ok(r.status === 200 && r.json.labelIds.includes(lab), 'the status query hands back the message made');
+    const n5 = (await emu.ctl('GET', 'mailbox/' + U)).filter((m) => Buffer.from(m.raw, 'base64url').equals(m5)).length;
+    t.is(n5, 1, 'one copy');
+    await emu.ctl('POST', 'faults', { rate: 0 });
+
+    // A session's life and the upload limit can be cut for tests.
+    let lim = await emu.ctl('POST', 'limits', { session_ttl_s: 1, upload_max: 1000 });
+    t.isDeeply(lim, { upload_max: 1000, session_ttl_s: 1 }, '/_emu/limits sets both');
+    r = await open(1001, { labelIds: [lab] });
+    t.ok(r.status === 413 && /limit: 1000 bytes/.test(r.json.error.message), 'a lowered limit: 413 naming it');
+    s = await open(10, { labelIds: [lab] });
+    await emu.ctl('POST', 'clock', { advance: 2 });
+    r = await status(s.session, 10);
+    t.is(r.status, 404, 'a session past its cut life: 404');
+    lim = await emu.ctl('POST', 'limits', { session_ttl_s: 0, upload_max: 0 });
+    t.isDeeply(lim, { upload_max: 52428800, session_ttl_s: 604800 }, '0 restores Google\'s limits');
+    r = await emu.req('POST', '/_emu/limits', { json: { upload_max: 52428801 } });
+    t.is(r.status, 400, 'a limit above Google\'s is refused');
+
     // The session lives a week.
+    await emu.req('DELETE', '/_emu/stats');
     s = await open(m2.length, { labelIds: [lab] });
     await emu.ctl('POST', 'clock', { advance: 7 * 86400 + 1 });
     tk = await emu.token(U, [SCOPES.insert, SCOPES.labels]);
