@@ -16,7 +16,7 @@
 #include "syslabel.h"
 #include "banned.h"
 
-enum kind { K_STR, K_PATH, K_KEYSRC, K_DURATION, K_BOOL, K_LIST, K_COUNT, K_LABEL };
+enum kind { K_STR, K_PATH, K_KEYSRC, K_DURATION, K_BOOL, K_LIST, K_COUNT, K_LABEL, K_SIZE };
 
 /* Where a key lands: in struct hv_config, or in the current hv_team. */
 struct key {
@@ -43,6 +43,7 @@ static const struct key keys[] = {
 	{ "google", "client", K_PATH, C(google.client), 0 },
 	{ "google", "quota", K_STR, C(google.quota), 0 },
 	{ "google", "inflight", K_COUNT, C(google.inflight), 0 },
+	{ "google", "resumable_above", K_SIZE, C(google.resumable_above), 0 },
 	{ "spool", "ttl", K_DURATION, C(spool.ttl), 0 },
 	{ "spool", "epoch", K_DURATION, C(spool.epoch), 0 },
 	{ "spool", "allow_disk", K_BOOL, C(spool.allow_disk), 0 },
@@ -108,6 +109,33 @@ hv_parse_duration(const char *s, long *out)
 	case 'm': mul = 60; break;
 	case 'h': mul = 3600; break;
 	case 'd': mul = 86400; break;
+	default: return HV_EDATA;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return HV_EDATA;
+	if (v > LONG_MAX / mul)
+		return HV_EDATA;
+	*out = v * mul;
+	return 0;
+}
+
+int
+hv_parse_size(const char *s, long *out)
+{
+	char *end;
+	long v, mul = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return HV_EDATA;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0)
+		return HV_EDATA;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mul = 1024; break;
+	case 'm': case 'M': mul = 1024 * 1024; break;
+	case 'g': case 'G': mul = 1024 * 1024 * 1024; break;
 	default: return HV_EDATA;
 	}
 	if (*end != '\0' && end[1] != '\0')
@@ -335,6 +363,15 @@ set_value(struct parser *p, const struct key *k, const char *v)
 		*(long *)field = n;
 		return 0;
 	}
+	case K_SIZE:
+		/* 0 stands for unset (the default then), so "off" is -1. */
+		if (strcasecmp(v, "off") == 0) {
+			*(long *)field = -1;
+			return 0;
+		}
+		if (hv_parse_size(v, (long *)field) < 0 || *(long *)field <= 0)
+			return bad(p, "bad size '%s' (say 5M, 512K, 6291456 or off)", v);
+		return 0;
 	case K_BOOL:
 		if (parse_bool(v, (int *)field) < 0)
 			return bad(p, "bad boolean '%s' (say yes or no)", v);
@@ -497,6 +534,8 @@ config_defaults(struct hv_config *c)
 		c->backup.keep = 42;
 	if (c->google.inflight == 0)
 		c->google.inflight = HV_CONFIG_INFLIGHT;
+	if (c->google.resumable_above == 0)
+		c->google.resumable_above = HV_CONFIG_RESUMABLE_ABOVE;
 	if (c->audit.checkpoint_events == 0)
 		c->audit.checkpoint_events = 1000;
 	if (c->audit.checkpoint_interval == 0)

@@ -49,6 +49,14 @@ struct hv_team {
  */
 #define HV_CONFIG_INFLIGHT 8
 
+/*
+ * Messages larger than this go by resumable upload: Google's upload guide
+ * keeps simple uploads to "5 MB or less", and a resumable one resumes
+ * after a broken link from the byte Google acknowledged instead of
+ * sending the whole message again.
+ */
+#define HV_CONFIG_RESUMABLE_ABOVE (5L * 1024 * 1024)
+
 struct hv_config {
 	char *file;		/* the file read, or NULL for defaults only */
 	struct {
@@ -60,6 +68,7 @@ struct hv_config {
 	struct {
 		char *api, *oauth, *accounts, *directory, *ca_file, *client, *quota;
 		long inflight;	/* calls in flight per mailbox */
+		long resumable_above;	/* bytes; -1: never resumable ("off") */
 	} google;
 	struct {
 		long ttl, epoch;	/* seconds */
@@ -98,6 +107,10 @@ const struct hv_team *hv_config_team(const struct hv_config *c, const char *name
 
 /* Parse "90", "90s", "10m", "4h", "7d" into seconds: 0 or HV_EDATA. */
 int hv_parse_duration(const char *s, long *out);
+
+/* Parse "6291456", "512K", "5M", "1G" (binary multiples, either case)
+ * into bytes: 0 or HV_EDATA (for a sign, another suffix or overflow). */
+int hv_parse_size(const char *s, long *out);
 
 void hv_config_free(struct hv_config *c);
 

@@ -500,7 +500,13 @@ gmail_message_of(const char *account, const char *id, const char *body, size_t l
 	m->labels = hv_buf_detach(&labels, NULL);
 	date = hv_json_get_str(j, "internalDate");
 	m->internal_date = date ? strtoll(date, NULL, 10) : 0;
-	if ((raw = hv_json_get_str(j, "raw")) == NULL || decode_raw(&m->raw, raw) < 0)
+	raw = hv_json_get_str(j, "raw");
+	if (raw != NULL && strlen(raw) / 4 * 3 > m->raw.max - m->raw.len)
+		/* Gmail holds none so large, yet a mailbox may: nothing could
+		 * upload it anywhere, so it is bad data, not a broken answer. */
+		r = hv_err_set(e, HV_EDATA, "%s: message %s is larger than Gmail takes (%d bytes)",
+		    account, id, HV_GMAIL_RAW_MAX);
+	else if (raw == NULL || decode_raw(&m->raw, raw) < 0)
 		r = hv_err_set(e, HV_EPROTO, "%s messages.get %s: no usable raw", account, id);
 out:
 	hv_buf_release(&labels);
@@ -517,6 +523,10 @@ get_finish(struct gmail_op *op)
 	if (r == 0)
 		r = gmail_message_of(op->g->account, x->id, x->resp.body.data, x->resp.body.len,
 		    x->m, &op->e);
+	else if (x->resp.over)
+		/* As gmail_message_of says of a raw too large. */
+		r = hv_err_set(&op->e, HV_EDATA, "%s: message %s is larger than Gmail takes "
+		    "(%d bytes)", op->g->account, x->id, HV_GMAIL_RAW_MAX);
 	x->done(x->arg, r, x->id, &op->e);
 	hv_buf_release(&x->url);
 	hv_http_response_release(&x->resp);
@@ -784,7 +794,8 @@ upload_prepare(struct gmail_op *op, struct hv_err *e)
 	int r;
 
 	if (x->len > HV_GMAIL_RAW_MAX)
-		return hv_err_set(e, HV_EDATA, "message too large to upload (%zu bytes)", x->len);
+		return hv_err_set(e, HV_EDATA, "%s: message of %zu bytes is larger than Gmail "
+		    "takes (%d bytes)", op->g->account, x->len, HV_GMAIL_RAW_MAX);
 	if ((r = multipart(&x->head, &x->tail, boundary, x->raw, x->len, x->labels)) < 0)
 		return hv_err_set(e, r, "label ids '%.100s' are not Gmail's", x->labels);
 	hv_buf_addf(&x->type, "multipart/related; boundary=%s", boundary);
@@ -807,6 +818,10 @@ upload_finish(struct gmail_op *op)
 	if (r == 0 && gmail_id_of(x->resp.body.data, x->resp.body.len, 1, id) < 0)
 		r = hv_err_set(&op->e, HV_EPROTO, "%s %s: answer without an id", op->g->account,
 		    op->c.method);
+	else if (r == HV_EPROTO && x->resp.status == 413)
+		/* No retry will change Google's mind about the size. */
+		r = hv_err_set(&op->e, HV_EDATA, "%s %s: Google refused a message of %zu bytes "
+		    "as too large", op->g->account, op->c.method, x->len);
 	x->done(x->arg, r, id, &op->e);
 	hv_buf_release(&x->url);
 	hv_buf_release(&x->head);
@@ -821,9 +836,12 @@ int
 hv_gmail_upload_start(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
     int use_import, hv_gmail_done *done, void *arg, struct hv_err *e)
 {
-	struct upload_op *x = hv_xcalloc(1, sizeof *x);
+	struct upload_op *x;
 
-	(void)e;
+	/* A large message goes where a broken link costs only the rest. */
+	if (g->cfg->google.resumable_above > 0 && len > (size_t)g->cfg->google.resumable_above)
+		return gmail_resumable_start(g, raw, len, labels, use_import, done, arg, e);
+	x = hv_xcalloc(1, sizeof *x);
 	hv_buf_init(&x->url, 4096);
 	hv_buf_init(&x->head, 16384);
 	hv_buf_init(&x->tail, 128);

@@ -142,7 +142,11 @@ int hv_gmail_label_start(struct hv_gmail *g, const char *name, hv_gmail_done *do
 /*
  * Upload raw into the mailbox with labels (space-separated ids):
  * messages.import (use_import) or messages.insert, uploadType=multipart so
- * the labels travel with the message.  *new_id gets the message's id.
+ * the labels travel with the message; above [google] resumable_above
+ * bytes, a resumable upload (lib/gmail_resumable.c) whose session carries
+ * them, resumed after a broken link from the byte Google acknowledged.
+ * *new_id gets the message's id.  HV_EDATA for a message larger than
+ * Gmail takes (HV_GMAIL_RAW_MAX).
  */
 int hv_gmail_upload(struct hv_gmail *g, const void *raw, size_t len, const char *labels,
     int use_import, char new_id[HV_GMAIL_ID_SIZE], struct hv_err *e);

@@ -47,6 +47,16 @@ struct gmail_call {
 	size_t len;
 	const struct hv_http_part *parts;	/* a body in parts, instead */
 	size_t nparts;
+	const char *const *headers;	/* extra header lines, NULL-ended, or NULL */
+};
+
+/* What an op's answer hook tells the pool (or a negative HV_E* code: the
+ * op ends with it, op->e saying why). */
+enum gmail_next {
+	GMAIL_JUDGE,	/* judge the answer as any call's: done, retried or failed */
+	GMAIL_NEXT,	/* the hook set op->c to the op's next request: send it now,
+			 * neither charged nor counted as a try */
+	GMAIL_AGAIN	/* try op->c again after a backoff, as a failed try */
 };
 
 /*
@@ -65,6 +75,14 @@ struct gmail_op {
 	 * retries run out or the host is unreachable; HV_EPROTO for any
 	 * other answer.  Only ever from hv_gmail_pool_step(). */
 	void (*finish)(struct gmail_op *op);
+	/* Called with each try's outcome before the pool judges it (may be
+	 * NULL): rc < 0 when no answer came (op->e is not yet set), else
+	 * the answer is in resp.  A call made of several requests (a
+	 * resumable upload) steers itself here, changing op->c for the
+	 * next try, and returns an enum gmail_next; one that made progress
+	 * may set attempt to 0 and start to now, so the tries and the
+	 * budget count what fails in a row. */
+	int (*answer)(struct gmail_op *op, int rc);
 	void *arg;
 
 	struct hv_gmail *g;
@@ -75,6 +93,13 @@ struct gmail_op {
 	double start, not_before, ready_at;
 	struct gmail_op *next;
 };
+
+/*
+ * Cut the value of every "upload_id=" in msg (a C string, edited in place)
+ * to "...": a resumable session's URI is a key to the upload, and errors
+ * that name a URL go to stderr, result lines and the audit log.
+ */
+void gmail_redact(char *msg);
 
 /* The pool's list of mailboxes (lib/gmail_pool.c). */
 void gmail_pool_add(struct hv_gmail_pool *p, struct hv_gmail *g);
@@ -173,10 +198,11 @@ long gmail_retry_after(const char *msg, double now);
  * A messages.get format=raw answer into m (from hv_gmail_message_init):
  * id, threadId and historyId ("" when absent), the label ids (as
  * gmail_labels_of), internalDate (0 when absent) and raw, base64url with
- * or without padding, decoded and appended to m->raw.  0, or HV_EPROTO
- * when body is not JSON, an id or historyId does not fit m or holds a
- * NUL, the labels are refused, or raw is absent, not base64url or larger
- * than m->raw may hold; m's other fields may be set then.
+ * or without padding, decoded and appended to m->raw.  0; HV_EDATA when
+ * raw is larger than m->raw may hold (a message larger than Gmail
+ * takes); HV_EPROTO when body is not JSON, an id or historyId does not
+ * fit m or holds a NUL, the labels are refused, or raw is absent or not
+ * base64url; m's other fields may be set then.
  * account and id only name the call in e, which must not be NULL.
  */
 int gmail_message_of(const char *account, const char *id, const char *body, size_t len,
@@ -214,5 +240,31 @@ int gmail_id_of(const char *body, size_t len, int plain, char id[HV_GMAIL_ID_SIZ
  */
 int gmail_labels_each(const struct hv_json *j, int (*fn)(const char *id, const char *name,
     void *arg), void *arg, struct hv_err *e);
+
+/*
+ * Resumable uploads (lib/gmail_resumable.c): raw (len bytes, borrowed
+ * until done is called) into g's mailbox with labels, as
+ * hv_gmail_upload_start says; url_tail is the query of the initiation
+ * request after uploadType=resumable ("&internalDateSource=...").
+ */
+int gmail_resumable_start(struct hv_gmail *g, const void *raw, size_t len,
+    const char *labels, int use_import, hv_gmail_done *done, void *arg, struct hv_err *e);
+
+/*
+ * The session URI of a resumable upload, from the Location header of the
+ * initiation answer (loc, n bytes, not a C string), into out: 0, or
+ * HV_EPROTO when it is empty, too long, holds a byte outside printable
+ * ASCII or a space, or does not lie on api's origin (scheme, host and
+ * port of [google] api), so the message and the token go nowhere else.
+ */
+int gmail_session_url(const char *api, const char *loc, size_t n, struct hv_buf *out);
+
+/*
+ * The bytes Google acknowledged, from a 308's Range header (v, n bytes:
+ * "bytes=0-N"): N + 1 into *got.  0; HV_EPROTO when v is not of that form,
+ * does not start at 0, overflows, or goes past total.  An absent header
+ * means nothing was received: the caller says 0 without asking here.
+ */
+int gmail_range_got(const char *v, size_t n, size_t total, size_t *got);
 
 #endif

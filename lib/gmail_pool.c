@@ -325,6 +325,24 @@ breaker(struct hv_gmail_pool *p, const struct hv_err *e)
 	    "nothing is lost: the next run starts afresh", now - p->last_answer, e->msg);
 }
 
+void
+gmail_redact(char *msg)
+{
+	char *p = msg;
+	size_t n;
+
+	while ((p = strstr(p, "upload_id=")) != NULL) {
+		p += 10;
+		n = strcspn(p, "&# :;'\")");
+		if (n > 3) {
+			memcpy(p, "...", 3);
+			memmove(p + 3, p + n, strlen(p + n) + 1);
+			n = 3;
+		}
+		p += n;
+	}
+}
+
 static void
 on_answer(void *arg, int rc, const struct hv_err *he)
 {
@@ -333,8 +351,29 @@ on_answer(void *arg, int rc, const struct hv_err *he)
 	struct hv_gmail_pool *p = g->pool;
 	long status = op->resp->status, wait;
 	char reason[128], msg[512];
+	struct hv_err safe;
+	int next;
 
 	g->inflight--;
+	if (rc < 0) {
+		/* libcurl's errors name the URL, which may be a session's. */
+		safe = *he;
+		gmail_redact(safe.msg);
+		he = &safe;
+	}
+	if (op->answer != NULL && (next = op->answer(op, rc)) != GMAIL_JUDGE) {
+		if (rc == 0) {
+			p->last_answer = now_s();
+			p->fails = 0;
+		}
+		if (next < 0)
+			finish_later(op, next);
+		else if (next == GMAIL_NEXT)
+			enqueue(g, op, 1);
+		else
+			again(op, -1);
+		return;
+	}
 	if (rc < 0) {
 		op->e = *he;
 		if (rc != HV_ETEMP || p->broken) {
@@ -481,6 +520,7 @@ send_op(struct hv_gmail *g, struct gmail_op *op)
 	req.body_len = op->c.len;
 	req.parts = op->c.parts;
 	req.nparts = op->c.nparts;
+	req.headers = op->c.headers;
 	req.bearer = g->token.data;
 	/* The breaker measures silence from the first call of a busy spell,
 	 * not from a wait for input. */

@@ -63,6 +63,8 @@ hv_http_response_init(struct hv_http_response *r, size_t max)
 	r->status = 0;
 	r->retry_after = -1;
 	r->content_type[0] = '\0';
+	r->location[0] = r->range[0] = '\0';
+	r->over = 0;
 	hv_buf_init(&r->body, max);
 }
 
@@ -103,7 +105,30 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	struct hv_http_response *r = arg;
 
 	/* Returning short makes curl fail with CURLE_WRITE_ERROR. */
-	return hv_buf_add(&r->body, p, size * n) < 0 ? 0 : size * n;
+	if (hv_buf_add(&r->body, p, size * n) < 0) {
+		r->over = 1;
+		return 0;
+	}
+	return size * n;
+}
+
+/* The value of a header line p (len bytes, name of nlen bytes and its
+ * colon included) into out, trimmed; "" when it does not fit whole. */
+static void
+header_value(const char *p, size_t len, size_t nlen, char *out, size_t max)
+{
+	const char *v;
+	size_t vlen;
+
+	for (v = p + nlen; v < p + len && isspace((unsigned char)*v); v++)
+		;
+	vlen = (size_t)(p + len - v);
+	while (vlen > 0 && isspace((unsigned char)v[vlen - 1]))
+		vlen--;
+	if (vlen >= max)
+		vlen = 0;
+	memcpy(out, v, vlen);
+	out[vlen] = '\0';
 }
 
 static size_t
@@ -112,6 +137,10 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	struct hv_http_response *r = arg;
 	size_t len = size * n, vlen;
 	char *v;
+
+	/* A new answer (a 100 or a redirect's) starts over. */
+	if (len > 5 && strncmp(p, "HTTP/", 5) == 0)
+		r->location[0] = r->range[0] = '\0';
 
 	if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
 		r->retry_after = strtol(p + 12, &v, 10);
@@ -127,6 +156,10 @@ on_header(char *p, size_t size, size_t n, void *arg)
 			vlen = sizeof r->content_type - 1;
 		memcpy(r->content_type, v, vlen);
 		r->content_type[vlen] = '\0';
+	} else if (len > 9 && strncasecmp(p, "location:", 9) == 0) {
+		header_value(p, len, 9, r->location, sizeof r->location);
+	} else if (len > 6 && strncasecmp(p, "range:", 6) == 0) {
+		header_value(p, len, 6, r->range, sizeof r->range);
 	}
 	return len;
 }
@@ -239,6 +272,8 @@ http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
 	resp->status = 0;
 	resp->retry_after = -1;
 	resp->content_type[0] = '\0';
+	resp->location[0] = resp->range[0] = '\0';
+	resp->over = 0;
 	*headers = build_headers(req);
 	curl_easy_reset(c);
 	errbuf[0] = '\0';

@@ -52,6 +52,11 @@ struct hv_http_response {
 	long retry_after;		/* seconds from Retry-After, or -1 */
 	struct hv_buf body;		/* owned; the caller sets its cap first */
 	char content_type[128];
+	/* Location and Range, for resumable uploads: "" when absent or too
+	 * long to hold whole (a cut URL must never be used). */
+	char location[2048];
+	char range[64];
+	int over;			/* 1: the body went past its cap (HV_EPROTO) */
 };
 
 /* A response whose body holds at most max bytes. */

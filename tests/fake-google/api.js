@@ -65,6 +65,9 @@ async function call(ctx, req, route, params, opts = {}) {
       const u = auth.email.toLowerCase();
       st.units[u] = (st.units[u] || 0) + ctx.quota.cost(route.id);
     }
+    // A handler that keeps part of a body when the link breaks (a
+    // resumable PUT) needs to know it will.
+    req.linkFault = link;
     answer = route.h(ctx, req, params, auth);
     const ms = ctx.latency.draw(route.id);
     if (ms) await sleep(ms);

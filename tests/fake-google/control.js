@@ -263,15 +263,33 @@ function labelIds(ctx, b) {
 }
 const labelIdsNow = (ctx) => ({ style: ctx.labelIdStyle || 'google' });
 
+// A smaller upload limit than Google's 50 MiB (0: Google's again), so a
+// test can see a refusal without moving 50 MiB.
+// A shorter life for upload sessions than Google's week (0: a week again),
+// so a test can see a session die under a client.
+function limits(ctx, b) {
+  const { MAX, WEEK } = require('./upload');
+  if (b.upload_max !== undefined) {
+    need(typeof b.upload_max === 'number' && b.upload_max >= 0 && b.upload_max <= MAX, 'upload_max: bytes, 0..' + MAX);
+    ctx.uploadMax = b.upload_max;
+  }
+  if (b.session_ttl_s !== undefined) {
+    need(typeof b.session_ttl_s === 'number' && b.session_ttl_s >= 0, 'session_ttl_s: seconds, >= 0');
+    ctx.sessionTtl = b.session_ttl_s * 1000;
+  }
+  return { upload_max: ctx.uploadMax || MAX, session_ttl_s: (ctx.sessionTtl || WEEK) / 1000 };
+}
+
 function stats(ctx) {
   const s = ctx.stats;
-  return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults };
+  const r = s.resumable || { sessions: 0, puts: 0, status_queries: 0, interrupted: 0, resumed: 0, completed: 0, expired: 0, bytes: 0, kept: 0 };
+  return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults, resumable: r };
 }
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
   'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, 'revoke-grant': revokeGrant,
   'revoke-delegation': revokeDelegation, lockout, quirks,
-  'label-ids': labelIds };
+  'label-ids': labelIds, limits };
 
 async function handle(ctx, req) {
   const name = req.path.slice('/_emu/'.length);
@@ -290,7 +308,7 @@ async function handle(ctx, req) {
       if (name === 'faults') return json(200, { rate: ctx.faults.rate, kinds: ctx.faults.kinds, seed: ctx.faults.seed, log: ctx.faults.log });
       if (name === 'log') return json(200, ctx.log.slice(-Number(req.query.get('n') || 1000)), null, false);
     } else if (req.method === 'DELETE' && name === 'stats') {
-      Object.assign(ctx.stats, { calls: {}, units: {}, errors: {}, faults: {} });
+      Object.assign(ctx.stats, { calls: {}, units: {}, errors: {}, faults: {}, resumable: undefined });
       ctx.log.length = 0;
       return json(200, {});
     } else if (req.method === 'POST' && POST[name]) {

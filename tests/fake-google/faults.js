@@ -25,6 +25,7 @@ class Faults {
     this.seed = String(cfg.seed === undefined ? 0 : cfg.seed);
     this.methods = cfg.methods || null;     // discovery ids, e.g. gmail.users.messages.get
     this.users = cfg.users ? cfg.users.map((u) => u.toLowerCase()) : null;
+    this.verbs = cfg.verbs ? cfg.verbs.map((v) => String(v).toUpperCase()) : null; // HTTP methods, e.g. PUT
     this.budget = cfg.count === undefined ? Infinity : Number(cfg.count);
     this.stallMs = Number(cfg.stall_ms || 30000);
     this.seen = new Map();
@@ -35,6 +36,7 @@ class Faults {
     if (!this.rate || this.budget <= 0) return null;
     if (this.methods && !this.methods.includes(method)) return null;
     if (this.users && !this.users.includes(String(user).toLowerCase())) return null;
+    if (this.verbs && !this.verbs.includes(requestLine.slice(0, requestLine.indexOf(' ')))) return null;
     const kinds = this.kinds.filter((k) => kindsAllowed.includes(k));
     if (!kinds.length) return null;
     const n = (this.seen.get(requestLine) || 0) + 1;

@@ -95,6 +95,13 @@ static const struct {
 	{ TEAM "label = \"a\tb\"\n", "t:4: label 'a\tb' holds a control character" },
 	{ TEAM "label = " L226 "\n", "t:4: label '" L100 "' is longer than Gmail takes (225 "
 	    "characters)" },
+	{ "[google]\nresumable_above = 5MB\n", "t:2: bad size '5MB' (say 5M, 512K, 6291456 or off)" },
+	{ "[google]\nresumable_above = 0\n", "t:2: bad size '0' (say 5M, 512K, 6291456 or off)" },
+	{ "[google]\nresumable_above = -5M\n", "t:2: bad size '-5M' (say 5M, 512K, 6291456 or off)" },
+	{ "[google]\nresumable_above = 5 M\n", "t:2: bad size '5 M' (say 5M, 512K, 6291456 or off)" },
+	{ "[google]\nresumable_above = 9999999999999G\n",
+	  "t:2: bad size '9999999999999G' (say 5M, 512K, 6291456 or off)" },
+	{ "[google]\nresumable_above = never\n", "t:2: bad size 'never' (say 5M, 512K, 6291456 or off)" },
 };
 
 static void
@@ -218,6 +225,25 @@ main(void)
 	is_int(hv_config_parse(&c, "t", "[paths]\0", 8, &e), HV_ECONFIG, "a NUL byte is refused");
 	is_int(hv_config_load(&c, "/nonexistent/hv.conf", &e), HV_ENOINPUT,
 	    "an explicit config that is missing");
+	ok(hv_parse_size("5M", &d) == 0 && d == 5L * 1024 * 1024, "size 5M");
+	ok(hv_parse_size("512k", &d) == 0 && d == 512L * 1024, "size 512k");
+	ok(hv_parse_size("1G", &d) == 0 && d == 1024L * 1024 * 1024, "size 1G");
+	ok(hv_parse_size("6291456", &d) == 0 && d == 6291456, "size in bytes");
+	ok(hv_parse_size("", &d) < 0 && hv_parse_size("M", &d) < 0 && hv_parse_size("1MM", &d) < 0 &&
+	    hv_parse_size("+1", &d) < 0 && hv_parse_size("1.5M", &d) < 0 &&
+	    hv_parse_size("1T", &d) < 0 && hv_parse_size("99999999999999999999", &d) < 0,
+	    "bad sizes refused");
+	is_int(hv_config_parse(&c, "t", "", 0, &e), 0, "an empty config");
+	ok(c.google.resumable_above == 5L * 1024 * 1024, "resumable_above defaults to 5 MiB");
+	hv_config_free(&c);
+	is_int(hv_config_parse(&c, "t", "[google]\nresumable_above = off\n", 31, &e), 0,
+	    "resumable_above = off");
+	ok(c.google.resumable_above == -1, "off is -1: never resumable");
+	hv_config_free(&c);
+	is_int(hv_config_parse(&c, "t", "[google]\nresumable_above = 1k\n", 30, &e), 0,
+	    "resumable_above = 1k");
+	ok(c.google.resumable_above == 1024, "1k is 1024 bytes");
+	hv_config_free(&c);
 	ok(hv_parse_duration("7d", &d) == 0 && d == 7 * 86400, "7d");
 	ok(hv_parse_duration("90", &d) == 0 && d == 90, "bare seconds");
 	ok(hv_parse_duration("1x", &d) < 0 && hv_parse_duration("m", &d) < 0 &&

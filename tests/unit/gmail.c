@@ -629,9 +629,128 @@ test_id_arrays(void)
 	    gmail_label_id_ok(ID255, 255), "label ids: 1 to 255 bytes, no NUL");
 }
 
+/* Location of a resumable session: only on [google] api's origin. */
+static const struct {
+	const char *api, *loc;
+	int code;
+} sessions[] = {
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com/upload/gmail/v1/users/me/"
+	    "messages/import?uploadType=resumable&upload_id=ADPycd123", 0 },
+	{ "https://127.0.0.1:8443", "https://127.0.0.1:8443/upload/x?upload_id=1", 0 },
+	{ "https://127.0.0.1:8443/", "https://127.0.0.1:8443/upload/x?upload_id=1", 0 },
+	{ "https://127.0.0.1:8443", "https://127.0.0.1:8444/upload/x", HV_EPROTO },
+	{ "https://127.0.0.1:8443", "https://127.0.0.1:84430/upload/x", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com.evil.example/upload",
+	    HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com@evil.example/upload",
+	    HV_EPROTO },
+	{ "https://gmail.googleapis.com", "http://gmail.googleapis.com/upload", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "/upload/gmail/v1/users/me/messages", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com/a b", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com/a\r\nX: y", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "https://gmail.googleapis.com/\xc3\xa9", HV_EPROTO },
+	{ "https://gmail.googleapis.com", "", HV_EPROTO },
+	{ "gmail.googleapis.com", "gmail.googleapis.com/upload", HV_EPROTO },
+};
+
+/* Range of a 308, against a message of 1000 bytes. */
+static const struct {
+	const char *v;
+	int code;
+	size_t got;
+} ranges[] = {
+	{ "bytes=0-0", 0, 1 },
+	{ "bytes=0-523", 0, 524 },
+	{ "bytes=0-998", 0, 999 },
+	{ "bytes=0-999", 0, 1000 },	/* all of it: the caller asks again */
+	{ "bytes=0-1000", HV_EPROTO, 0 },
+	{ "bytes=0-", HV_EPROTO, 0 },
+	{ "bytes=1-5", HV_EPROTO, 0 },
+	{ "bytes=0-5-7", HV_EPROTO, 0 },
+	{ "bytes=0--5", HV_EPROTO, 0 },
+	{ "bytes=0-+5", HV_EPROTO, 0 },
+	{ "bytes=0- 5", HV_EPROTO, 0 },
+	{ "bytes 0-5", HV_EPROTO, 0 },
+	{ "Bytes=0-5", HV_EPROTO, 0 },
+	{ "bytes=0-18446744073709551616", HV_EPROTO, 0 },
+	{ "bytes=0-99999999999999999999999999", HV_EPROTO, 0 },
+	{ "", HV_EPROTO, 0 },
+};
+
+/* Session keys cut out of error messages. */
+static const struct {
+	const char *in, *out;
+} redacted[] = {
+	{ "PUT https://h/upload/x?uploadType=resumable&upload_id=ADPycdSECRET: Timeout",
+	  "PUT https://h/upload/x?uploadType=resumable&upload_id=...: Timeout" },
+	{ "a upload_id=K1xyz&b upload_id=K2xyz (c)", "a upload_id=...&b upload_id=... (c)" },
+	{ "upload_id=", "upload_id=" },
+	{ "upload_id=ab", "upload_id=ab" },
+	{ "upload_id=abcd", "upload_id=..." },
+	{ "no key here", "no key here" },
+	{ "", "" },
+};
+
+static void
+test_resumable(void)
+{
+	struct hv_buf out = HV_BUF_INIT(4096);
+	size_t i, got;
+	int r;
+
+	for (i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+		r = gmail_session_url(sessions[i].api, sessions[i].loc, strlen(sessions[i].loc),
+		    &out);
+		is_int(r, sessions[i].code, "session Location %zu", i);
+		is_str(out.data ? out.data : "", r == 0 ? sessions[i].loc : "",
+		    "session Location %zu: the URL kept", i);
+	}
+	is_int(gmail_session_url("https://a.example", "https://a.example/x\0y", 20, &out),
+	    HV_EPROTO, "a NUL in Location");
+	for (i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+		got = 77;
+		r = gmail_range_got(ranges[i].v, strlen(ranges[i].v), 1000, &got);
+		is_int(r, ranges[i].code, "Range '%s'", ranges[i].v);
+		ok(got == ranges[i].got, "Range '%s': %zu bytes acknowledged", ranges[i].v, got);
+	}
+	for (i = 0; i < sizeof redacted / sizeof redacted[0]; i++) {
+		char msg[HV_ERR_MSG];
+
+		snprintf(msg, sizeof msg, "%s", redacted[i].in);
+		gmail_redact(msg);
+		is_str(msg, redacted[i].out, "redacted %zu", i);
+	}
+	is_int(gmail_range_got("bytes=0-5", 9, 0, &got), HV_EPROTO, "Range of an empty upload");
+	is_int(gmail_range_got("bytes=0-59", 9, 7, &got), 0, "Range read only to its length");
+	hv_buf_release(&out);
+}
+
+/* A raw larger than the message may hold is bad data, not a bad answer. */
+static void
+test_message_too_large(void)
+{
+	static const char body[] = "{\"id\":\"a1\",\"raw\":\"aGVsbG8gd29ybGQ\"}";
+	struct hv_gmail_message m;
+	struct hv_err e = { 0 };
+
+	hv_gmail_message_init(&m);
+	m.raw.max = 8;
+	is_int(gmail_message_of("x@example.com", "a1", body, strlen(body), &m, &e), HV_EDATA,
+	    "a raw larger than the message may hold: HV_EDATA");
+	is_str(e.msg, "x@example.com: message a1 is larger than Gmail takes (52428800 bytes)",
+	    "and says so");
+	m.raw.max = 64;
+	is_int(gmail_message_of("x@example.com", "a1", body, strlen(body), &m, &e), 0,
+	    "a raw that fits");
+	hv_gmail_message_release(&m);
+}
+
 int
 main(void)
 {
+	test_resumable();
+	test_message_too_large();
 	test_errors();
 	test_error_cut();
 	test_retry_after();
