@@ -42,7 +42,12 @@ doctor_age(char *out, size_t size, long long s)
 {
 	if (s < 0)
 		s = 0;
-	if (s < 120)
+	/* Intervals from hv.conf come out as written: 1h, not 60m. */
+	if (s > 0 && s % 86400 == 0)
+		snprintf(out, size, "%lldd", s / 86400);
+	else if (s > 0 && s % 3600 == 0)
+		snprintf(out, size, "%lldh", s / 3600);
+	else if (s < 120)
 		snprintf(out, size, "%llds", s);
 	else if (s < 2 * 3600)
 		snprintf(out, size, "%lldm", s / 60);

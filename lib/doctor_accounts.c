@@ -64,25 +64,36 @@ gather(struct doctor *d, struct hv_auth *a, struct accounts *l)
 	l->n = w;
 }
 
-/* One cheap call (getProfile, 1 unit) with the token hv would use: the
- * token is refreshed when due, and a 401 gets one renewed token first,
- * exactly as in a run. */
+static int
+no_label(const char *id, const char *name, void *arg)
+{
+	(void)id;
+	(void)name;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * One cheap call (1 unit) with the token hv would use: the token is
+ * refreshed when due, and a 401 gets one renewed token first, exactly as
+ * in a run.  labels.list, not getProfile: a member's grant (gmail.insert
+ * and gmail.labels) has no scope getProfile takes, and every grant hv
+ * asks for takes labels.list.
+ */
 static int
 check_at_google(struct doctor *d, struct hv_auth *a, const char *account)
 {
 	struct hv_gmail *g = NULL;
-	struct hv_buf history = HV_BUF_INIT(64);
 	struct hv_err e = { 0 };
 	char fix[512];
 	int r;
 
 	if ((r = hv_gmail_new(&g, &d->c, a, account, &e)) == 0)
-		r = hv_gmail_profile(g, &history, &e);
+		r = hv_gmail_labels(g, no_label, NULL, &e);
 	hv_gmail_free(g);
-	hv_buf_release(&history);
 	if (r == 0)
 		return doctor_say(d, "account", HV_DOCTOR_OK, 0, NULL, "%s: the grant works "
-		    "at Google (getProfile)", account);
+		    "at Google (labels.list)", account);
 	if (r == HV_EPERM)
 		snprintf(fix, sizeof fix, "run hv-auth login %s", account);
 	else
