@@ -76,11 +76,18 @@ print_result(const struct hv_doctor_result *r, void *arg)
 	return 0;
 }
 
+/* What print_item needs besides the item. */
+struct show {
+	const struct hv_config *c;
+	const struct opts *o;
+};
+
 static int
 print_item(const struct hv_config_item *it, void *arg)
 {
-	const struct hv_config *c = ((const struct hv_config *const *)arg)[0];
-	const struct opts *o = ((const void *const *)arg)[1];
+	const struct show *sh = arg;
+	const struct hv_config *c = sh->c;
+	const struct opts *o = sh->o;
 	struct hv_buf key = HV_BUF_INIT(4096), origin = HV_BUF_INIT(8192);
 	struct hv_json *j;
 	int r;
@@ -108,14 +115,12 @@ static int
 cmd_config(const struct opts *o, struct hv_err *e)
 {
 	struct hv_config c;
-	const void *args[2];
+	struct show sh = { &c, o };
 	int r;
 
 	if ((r = hv_config_load(&c, o->config, e)) < 0)
 		return r;
-	args[0] = &c;
-	args[1] = o;
-	if ((r = hv_config_each(&c, print_item, args)) < 0)
+	if ((r = hv_config_each(&c, print_item, &sh)) < 0)
 		r = hv_err_set(e, HV_EINTERNAL, "a configuration value too long to show");
 	hv_config_free(&c);
 	return r;

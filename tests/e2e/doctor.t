@@ -65,6 +65,15 @@ ok 'a fix only where something is wrong' sh -c "jq -e -s 'all(.[]; (.status == \
 expect_success '-q' hv-doctor -n -q
 ok 'shows only what is not ok' test "$(grep -c '^ok' "$T/.out")" = 0
 
+printf '[paths]\nstate = x\nbogus = 1\n' >bad.conf
+expect_failure 78 'a config that does not parse' hv-doctor -n -c bad.conf
+ok 'is a FAIL naming file and line' has FAIL config "bad.conf:3: unknown key 'bogus'"
+ok 'and nothing else is checked' test "$(wc -l <"$T/.out")" = 1
+expect_failure 66 'a config that is not there' hv-doctor -n -c nothere.conf
+
+HV_SPOOL_KEYS=files expect_success 'epoch keys in files' env HV_SPOOL_KEYS=files hv-doctor -n
+ok 'are a warning' has warn keyring 'epoch keys fall back to files'
+
 # hv.conf that others can change decides what hv runs.
 chmod 666 "$HV_CONFIG"
 expect_failure 77 'a config others can write' hv-doctor -n
@@ -121,6 +130,8 @@ expect_success 'pending mail is a warning' hv-doctor -n
 ok 'saying mail waits' has warn team 'support: mail waits'
 ok 'with the count and the oldest file' has warn team '1 pending, 1 spool file, the oldest 6m old'
 ok 'and what to run' has warn team 'fix: run hv-fetch -t support | hv-sync -t support'
+expect_success 'a spool file past the ttl' env HV_TEST_CLOCK_OFFSET=300 hv-doctor -n
+ok 'is a warning to run hv-purge' has warn spool 'the oldest 11m old: past the ttl (10m); fix: run hv-purge'
 hv-sync -t support <fetched.jsonl >/dev/null 2>&1
 expect_success 'synced, healthy again' hv-doctor -n
 ok 'the team is ok' has ok team 'support: last fetch'
