@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,7 +40,9 @@ writable_by_others(const char *path, char *bad, size_t size, struct stat *st)
 {
 	char p[PATH_MAX];
 
-	snprintf(p, sizeof p, "%s", path);
+	/* Resolved, so a relative -c is followed up to / as well. */
+	if (realpath(path, p) == NULL)
+		snprintf(p, sizeof p, "%s", path);
 	while (p[0] != '\0') {
 		if (stat(p, st) < 0)
 			return 0;
