@@ -7,6 +7,32 @@
 #include "spool.h"
 #include "banned.h"
 
+/*
+ * A spool not made yet is made by the first hv-fetch; on a tmpfs the
+ * doctor makes it too (to try the keyring), on a disk it must not.
+ * Returns 1 when the spool can be opened, else what doctor_say said.
+ */
+static int
+check_missing(struct doctor *d)
+{
+	struct hv_err e = { 0 };
+	int r, exists, tmpfs;
+
+	if ((r = hv_spool_where(&d->c, &exists, &tmpfs, &e)) < 0)
+		return doctor_say(d, "spool", HV_DOCTOR_FAIL, r, "as the message says", "%s",
+		    e.msg);
+	if (exists || tmpfs)
+		return 1;
+	if (!d->c.spool.allow_disk)
+		return doctor_say(d, "spool", HV_DOCTOR_FAIL, HV_ECONFIG, "point [paths] "
+		    "spool at a tmpfs ($XDG_RUNTIME_DIR, /dev/shm), or set [spool] allow_disk "
+		    "= yes and accept the risk", "spool '%s' does not exist, and would be on "
+		    "persistent storage, not tmpfs or ramfs", d->c.paths.spool);
+	return doctor_say(d, "spool", HV_DOCTOR_WARN, 0, "point [paths] spool at a tmpfs "
+	    "($XDG_RUNTIME_DIR, /dev/shm)", "spool '%s' does not exist yet, and will be on "
+	    "persistent storage (allow_disk = yes)", d->c.paths.spool);
+}
+
 /* Where the spool is and where its epoch keys live, as hv-fetch finds
  * them; *usable is 0 when the tools cannot open it. */
 static int
@@ -17,6 +43,8 @@ check_place(struct doctor *d, int *usable)
 	int r, on_disk = 0;
 
 	*usable = 0;
+	if ((r = check_missing(d)) != 1)
+		return r;
 	if ((r = hv_spool_open(&sp, &d->c, d->o->now, &on_disk, &e)) < 0)
 		return doctor_say(d, "spool", HV_DOCTOR_FAIL, r, r == HV_ECONFIG ?
 		    "point [paths] spool at a tmpfs ($XDG_RUNTIME_DIR, /dev/shm), or set "

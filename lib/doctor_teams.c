@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "doctor_int.h"
 #include "index.h"
@@ -90,8 +91,10 @@ doctor_teams(struct doctor *d)
 	if ((a = doctor_auth(d)) == NULL)
 		return doctor_say(d, "team", HV_DOCTOR_FAIL, d->auth_err.code, "see the "
 		    "account check", "cannot read the index: %s", d->auth_err.msg);
-	/* The spool check has said why when it cannot be opened. */
-	if (hv_spool_open(&sp, &d->c, d->o->now, &on_disk, &e) < 0)
+	/* The spool check has said why when it cannot be opened, and a
+	 * spool that is not there holds no file. */
+	if (access(d->c.paths.spool, F_OK) < 0 ||
+	    hv_spool_open(&sp, &d->c, d->o->now, &on_disk, &e) < 0)
 		sp = NULL;
 	for (i = 0; i < d->c.nteams && d->stop == 0; i++)
 		check_team(d, hv_auth_store(a), sp, &d->c.teams[i]);

@@ -100,8 +100,13 @@ done
 if [ -n "$DISK" ]; then
 	sed "s|^spool = .*|spool = $DISK/spool|; s|^allow_disk = .*|allow_disk = no|" \
 	    "$HV_CONFIG" >disk.conf
+	expect_failure 78 'a spool to be made on disk without allow_disk' hv-doctor -n -c disk.conf
+	ok 'is a FAIL' has FAIL spool "spool '$DISK/spool' does not exist, and would be on persistent storage"
+	ok 'and the doctor does not make it' test ! -e "$DISK/spool"
+	mkdir -m 700 "$DISK/spool"
 	expect_failure 78 'a spool on disk without allow_disk' hv-doctor -n -c disk.conf
-	ok 'is a FAIL saying how to accept it' has FAIL spool '[spool] allow_disk = yes'
+	ok 'is a FAIL saying how to accept it' has FAIL spool 'is on persistent storage, not tmpfs or ramfs'
+	ok 'or to move it' has FAIL spool 'fix: point [paths] spool at a tmpfs'
 	sed -i 's|^allow_disk = .*|allow_disk = yes|' disk.conf
 	expect_success 'with allow_disk, a warning' hv-doctor -n -c disk.conf
 	ok 'saying it is on disk' has warn spool 'is on persistent storage'
