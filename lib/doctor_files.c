@@ -25,7 +25,7 @@ dir_of(const char *path, char *out, size_t size)
 
 	if (n >= size)
 		n = 0;
-	memcpy(out, path, n);
+	memmove(out, path, n);	/* out may be path */
 	out[n] = '\0';
 }
 
