@@ -4,16 +4,18 @@ include config.mk
 LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.o crypto_sign.o \
 	directory.o err.o file.o \
 	backup.o http_s3.o http_s3_list.o store_snapshot.o \
-	epoch.o purge.o spool.o store_erase.o store_purge.o \
+	epoch.o purge.o spool.o store_erase.o store_purge.o store_team.o \
 	http.o http_curl.o http_multi.o json.o json_jq.o \
 	fetch.o gmail.o gmail_pool.o gmail_resumable.o keys.o loopback.o mime.o quota.o \
 	mem.o msg.o oauth.o store.o store_index.o store_roster.o sync.o team.o \
 	gmail_labels.o labels.o store_labels.o store_pause.o \
 	seal.o seal_io.o \
 	lock.o syslabel.o \
+	doctor.o doctor_accounts.o doctor_audit.o doctor_backup.o doctor_files.o \
+	doctor_spool.o doctor_teams.o \
 	audit_optout.o audit_rules.o
-BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge
-MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1
+BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge hv-doctor
+MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-doctor.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1
 MAN5 = hv-audit.5 hv.conf.5 hv-seal.5
 MAN7 = hv.7
 UNIT = audit buf config crypto err json keys seal mime spool backup purge oauth store

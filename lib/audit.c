@@ -1268,6 +1268,26 @@ hv_audit_state_tail(const char *log, uint64_t *next_seq, uint8_t last_hash[32],
 	return r;
 }
 
+int
+hv_audit_state_checkpoint(const char *log, uint64_t *seq, long long *time,
+    struct hv_err *e)
+{
+	struct paths p;
+	struct state st;
+	int r;
+
+	paths_init(&p, log);
+	st.key = hv_secure_alloc(SECRETS);
+	st.sign = st.key + 32;
+	if ((r = state_read(&p, &st, e)) == 0) {
+		*seq = st.ckpt_seq;
+		*time = st.ckpt_time;
+	}
+	hv_secure_free(st.key, SECRETS);
+	paths_free(&p);
+	return r;
+}
+
 void
 hv_audit_msgid(char out[HV_AUDIT_MSGID_LEN + 1], const uint8_t key[32],
     const char *msgid, size_t len)

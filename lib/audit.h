@@ -331,6 +331,14 @@ void hv_audit_verify_free(struct hv_audit_verify *v);
 int hv_audit_state_tail(const char *log, uint64_t *next_seq, uint8_t last_hash[32],
     struct hv_err *e);
 
+/*
+ * The last checkpoint as the appender's state records it: its seq and
+ * time (Unix seconds; 0 when there has been none).  HV_ENOINPUT when
+ * there is no state.  Reads the state file only.
+ */
+int hv_audit_state_checkpoint(const char *log, uint64_t *seq, long long *time,
+    struct hv_err *e);
+
 /* Parse an RFC 3339 UTC time as in the log ("...Z", fraction optional,
  * or a date alone) to seconds since the epoch: 0 or HV_EDATA. */
 int hv_audit_parse_time(const char *s, size_t len, time_t *out);

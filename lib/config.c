@@ -474,6 +474,20 @@ parse_section(struct parser *p, char *s)
 	return 0;
 }
 
+/* Remember the line that set key i, for hv-doctor config. */
+static void
+note_origin(struct parser *p, size_t i)
+{
+	struct hv_config *c = p->c;
+	struct hv_config_origin *o;
+
+	c->origins = hv_xrealloc(c->origins, (c->norigins + 1) * sizeof *c->origins);
+	o = &c->origins[c->norigins++];
+	o->key = (int)i;
+	o->team = p->team != NULL ? p->team - c->teams : -1;
+	o->line = p->line;
+}
+
 static int
 parse_assignment(struct parser *p, char *s)
 {
@@ -499,6 +513,7 @@ parse_assignment(struct parser *p, char *s)
 	p->seen[i] = 1;
 	if (unquote(p, v) < 0)
 		return HV_ECONFIG;
+	note_origin(p, i);
 	return set_value(p, &keys[i], v);
 }
 
@@ -710,6 +725,7 @@ hv_config_free(struct hv_config *c)
 	size_t i;
 
 	free(c->file);
+	free(c->origins);
 	free(c->paths.state);
 	free(c->paths.spool);
 	free(c->paths.audit);
@@ -738,4 +754,125 @@ hv_config_free(struct hv_config *c)
 	free(c->backup.credentials);
 	free(c->backup.ca_file);
 	memset(c, 0, sizeof *c);
+}
+
+/* ---- the values in force, with their origin (hv-doctor config) ---- */
+
+static int
+origin_line(const struct hv_config *c, size_t key, long team)
+{
+	size_t i;
+
+	for (i = 0; i < c->norigins; i++)
+		if (c->origins[i].key == (int)key && c->origins[i].team == team)
+			return c->origins[i].line;
+	return 0;
+}
+
+static void
+format_duration(struct hv_buf *b, long v)
+{
+	if (v % 86400 == 0)
+		hv_buf_addf(b, "%ldd", v / 86400);
+	else if (v % 3600 == 0)
+		hv_buf_addf(b, "%ldh", v / 3600);
+	else if (v % 60 == 0)
+		hv_buf_addf(b, "%ldm", v / 60);
+	else
+		hv_buf_addf(b, "%lds", v);
+}
+
+static void
+format_size(struct hv_buf *b, long v)
+{
+	if (v < 0)
+		hv_buf_adds(b, "off");
+	else if (v > 0 && v % (1L << 30) == 0)
+		hv_buf_addf(b, "%ldG", v >> 30);
+	else if (v > 0 && v % (1L << 20) == 0)
+		hv_buf_addf(b, "%ldM", v >> 20);
+	else if (v > 0 && v % 1024 == 0)
+		hv_buf_addf(b, "%ldK", v >> 10);
+	else
+		hv_buf_addf(b, "%ld", v);
+}
+
+/* The value of key k at base as text in b; 0 when it has none.  Nothing
+ * is cut: b holds HV_CONFIG_MAX, more than any file could set. */
+static int
+format_value(struct hv_buf *b, const struct key *k, const char *base)
+{
+	const void *field = base + k->off;
+	char *const *l;
+
+	switch (k->kind) {
+	case K_STR: case K_PATH: case K_KEYSRC: case K_LABEL:
+		if (*(char *const *)field == NULL)
+			return 0;
+		hv_buf_adds(b, *(char *const *)field);
+		return 1;
+	case K_DURATION:
+		format_duration(b, *(const long *)field);
+		return 1;
+	case K_COUNT:
+		hv_buf_addf(b, "%ld", *(const long *)field);
+		return 1;
+	case K_SIZE:
+		format_size(b, *(const long *)field);
+		return 1;
+	case K_BOOL:
+		hv_buf_adds(b, *(const int *)field ? "yes" : "no");
+		return 1;
+	case K_LIST:
+		if ((l = *(char **const *)field) == NULL)
+			return 0;
+		for (; *l != NULL; l++)
+			hv_buf_addf(b, "%s%s", b->len ? " " : "", *l);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+each_key(const struct hv_config *c, size_t i, long team,
+    int (*fn)(const struct hv_config_item *it, void *arg), void *arg)
+{
+	const char *base = team < 0 ? (const char *)c : (const char *)&c->teams[team];
+	struct hv_buf b = HV_BUF_INIT(HV_CONFIG_MAX);
+	struct hv_config_item it;
+	int r = 0;
+
+	if (format_value(&b, &keys[i], base)) {
+		it.section = keys[i].section;
+		it.team = team < 0 ? NULL : c->teams[team].name;
+		it.key = keys[i].name;
+		it.value = b.data != NULL ? b.data : "";
+		it.line = origin_line(c, i, team);
+		r = fn(&it, arg);
+	}
+	hv_buf_release(&b);
+	return r;
+}
+
+int
+hv_config_each(const struct hv_config *c,
+    int (*fn)(const struct hv_config_item *it, void *arg), void *arg)
+{
+	size_t i, k, t;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < sizeof keys / sizeof keys[0]; i++) {
+		if (strcmp(keys[i].section, "team") != 0) {
+			r = each_key(c, i, -1, fn, arg);
+			continue;
+		}
+		/* Each team's keys together, where the table has them. */
+		if (i > 0 && strcmp(keys[i - 1].section, "team") == 0)
+			continue;
+		for (t = 0; r == 0 && t < c->nteams; t++)
+			for (k = i; r == 0 && k < sizeof keys / sizeof keys[0] &&
+			    strcmp(keys[k].section, "team") == 0; k++)
+				r = each_key(c, k, (long)t, fn, arg);
+	}
+	return r;
 }

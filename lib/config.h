@@ -57,8 +57,17 @@ struct hv_team {
  */
 #define HV_CONFIG_RESUMABLE_ABOVE (5L * 1024 * 1024)
 
+/* Where a value set in the file came from (see hv_config_each). */
+struct hv_config_origin {
+	int key;		/* the key, in config.c's table */
+	long team;		/* the index in teams of a team key, else -1 */
+	int line;		/* of file */
+};
+
 struct hv_config {
 	char *file;		/* the file read, or NULL for defaults only */
+	struct hv_config_origin *origins;	/* owned: every key the file set */
+	size_t norigins;
 	struct {
 		char *state, *spool, *audit;
 	} paths;
@@ -111,6 +120,26 @@ int hv_parse_duration(const char *s, long *out);
 /* Parse "6291456", "512K", "5M", "1G" (binary multiples, either case)
  * into bytes: 0 or HV_EDATA (for a sign, another suffix or overflow). */
 int hv_parse_size(const char *s, long *out);
+
+/* A value in force, for hv-doctor config. */
+struct hv_config_item {
+	const char *section;	/* "paths", "keys", ..., "team" */
+	const char *team;	/* the team of a team key, else NULL */
+	const char *key;
+	const char *value;	/* as in force, as text; borrowed for the call */
+	int line;		/* the line of c->file that set it; 0: a default */
+};
+
+/*
+ * Call fn for every key that has a value in force, in the order of
+ * hv.conf(5) (team keys once per team), defaults included, unset
+ * optional keys left out.  Values are shown as hv uses them: paths
+ * expanded, durations in their largest whole unit.  No key holds a
+ * secret ([keys] master names where the key is, not the key).  Stops at
+ * fn's first non-zero return, which it returns.
+ */
+int hv_config_each(const struct hv_config *c,
+    int (*fn)(const struct hv_config_item *it, void *arg), void *arg);
 
 void hv_config_free(struct hv_config *c);
 

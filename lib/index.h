@@ -152,4 +152,20 @@ int hv_index_member_copies(struct hv_store *s, const char *team, const char *mem
 int hv_index_source_copies(struct hv_store *s, const char *team, const char *source,
     struct hv_err *e);
 
+/*
+ * What hv-doctor tells of a team (lib/store_team.c): when hv-fetch last
+ * moved the cursor of its source, when hv-sync last made a copy, how
+ * many of its messages are not yet done and when the oldest of them was
+ * fetched.  Times are Unix seconds, 0 for never.
+ */
+struct hv_index_team_state {
+	long long fetched;	/* the source's fetch cursor last moved */
+	long long imported;	/* the newest copy made */
+	long long pending;	/* messages not done */
+	long long oldest;	/* fetched time of the oldest pending one */
+};
+
+int hv_index_team_state(struct hv_store *s, const char *team, const char *source,
+    struct hv_index_team_state *ts, struct hv_err *e);
+
 #endif

@@ -96,6 +96,20 @@ hv_spool_open(struct hv_spool **out, const struct hv_config *c, long long now,
 	return 0;
 }
 
+int
+hv_spool_where(const struct hv_config *c, int *exists, int *tmpfs, struct hv_err *e)
+{
+	char p[PATH_MAX];
+	char *slash;
+	struct stat st;
+
+	*exists = stat(c->paths.spool, &st) == 0;
+	snprintf(p, sizeof p, "%s", c->paths.spool);
+	while (stat(p, &st) < 0 && (slash = strrchr(p, '/')) != NULL)
+		slash[slash == p] = '\0';
+	return on_memory(p, tmpfs, e);
+}
+
 void
 hv_spool_close(struct hv_spool *sp)
 {

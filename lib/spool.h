@@ -39,6 +39,14 @@ int hv_spool_open(struct hv_spool **sp, const struct hv_config *c, long long now
     int *on_disk, struct hv_err *e);
 void hv_spool_close(struct hv_spool *sp);
 
+/*
+ * Where the spool of c would live, without making it (hv_spool_open
+ * makes it): *exists says whether its root is there, *tmpfs whether the
+ * root, or else the nearest directory above it that exists, is on tmpfs
+ * or ramfs.  For hv-doctor, which must not leave a spool on a disk.
+ */
+int hv_spool_where(const struct hv_config *c, int *exists, int *tmpfs, struct hv_err *e);
+
 /* The spool's root directory (borrowed). */
 const char *hv_spool_root(const struct hv_spool *sp);
 

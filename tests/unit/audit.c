@@ -685,6 +685,31 @@ test_batch_checkpoints(void)
 	hv_config_free(&d);
 }
 
+/* What hv-doctor reads: the last checkpoint, from the state alone. */
+static void
+test_state_checkpoint(void)
+{
+	struct hv_config c;
+	struct hv_err e;
+	uint64_t seq = 0;
+	long long when = 0, now = (long long)time(NULL);
+	int i;
+
+	config_with(&c, "state-ckpt", "[audit]\ncheckpoint_events = 5\n");
+	is_int(hv_audit_state_checkpoint(c.paths.audit, &seq, &when, &e), HV_ENOINPUT,
+	    "no trail, no state");
+	for (i = 0; i < 7; i++)
+		hv_audit_message(&c, audit_key, HV_AUDIT_MSG_IMPORT, "a@example.com", "t",
+		    "<m@x>", HV_AUDIT_OK, NULL, &e);
+	is_int(hv_audit_state_checkpoint(c.paths.audit, &seq, &when, &e), 0,
+	    "the last checkpoint from the state");
+	load(c.paths.audit);
+	ok(seq > 0 && seq < nlines && strstr(lines[seq], "\"action\":\"audit.checkpoint\""),
+	    "its seq is a checkpoint line's (%llu)", (unsigned long long)seq);
+	ok(when >= now - 60 && when <= now + 60, "and its time is now");
+	hv_config_free(&c);
+}
+
 static void
 test_batch_concurrent(void)
 {
@@ -798,6 +823,7 @@ main(void)
 	test_batch();
 	test_batch_refusals();
 	test_batch_checkpoints();
+	test_state_checkpoint();
 	test_batch_concurrent();
 	test_batch_crash();
 	while (nlines > 0)

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "config.h"
 #include "syslabel.h"
 #include "tap.h"
@@ -205,6 +206,49 @@ test_labels_ok(void)
 	}
 }
 
+static int
+collect(const struct hv_config_item *it, void *arg)
+{
+	struct hv_buf *b = arg;
+
+	return hv_buf_addf(b, "%d %s.%s%s%s=%s\n", it->line, it->section,
+	    it->team ? it->team : "", it->team ? "." : "", it->key, it->value);
+}
+
+/* hv-doctor config: each value with the line that set it, 0 for defaults. */
+static void
+test_each(void)
+{
+	struct hv_buf b = HV_BUF_INIT(1 << 20);
+	struct hv_config c;
+	struct hv_err e = { 0 };
+	const char *d;
+
+	if (!ok(hv_config_parse(&c, "t", full, strlen(full), &e) == 0, "parse for each"))
+		return;
+	ok(hv_config_each(&c, collect, &b) == 0, "each value in force");
+	d = b.data ? b.data : "";
+	ok(strstr(d, "3 paths.state=/var/lib/hv/hv.db\n") != NULL, "a path, its line");
+	ok(strstr(d, "7 keys.master=command:pass show hv # master\n") != NULL,
+	    "a command key source as written");
+	ok(strstr(d, "13 spool.ttl=10m\n") != NULL && strstr(d, "14 spool.epoch=30s\n"),
+	    "durations in their unit");
+	ok(strstr(d, "0 google.oauth=https://oauth2.googleapis.com\n") != NULL,
+	    "a default is line 0");
+	ok(strstr(d, "18 team.support.members=a@example.com b@example.com c@example.com\n")
+	    != NULL, "a list, space-separated");
+	ok(strstr(d, "20 team.support.import=no\n") != NULL &&
+	    strstr(d, "0 team.sales.import=yes\n") != NULL, "team keys per team");
+	ok(strstr(d, "0 team.sales.label=sales\n") != NULL, "a team's default label");
+	ok(strstr(d, "team.sales.query") == NULL && strstr(d, "google.directory=") != NULL &&
+	    strstr(d, "backup.endpoint") == NULL, "unset optional keys left out");
+	ok(strstr(d, "team.support.source") < strstr(d, "team.support.label") &&
+	    strstr(d, "team.support.label") < strstr(d, "team.sales.source"),
+	    "each team's keys together");
+	hv_buf_release(&b);
+	hv_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -214,6 +258,7 @@ main(void)
 	size_t i;
 
 	test_full();
+	test_each();
 	test_labels_ok();
 	test_syslabels();
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -278,6 +278,25 @@ test_refusals(void)
 	hv_spool_close(sp);
 }
 
+/* Where a spool would be, without making it. */
+static void
+test_where(void)
+{
+	struct hv_config c;
+	struct hv_err e = { 0 };
+	int exists = -1, tmpfs = -1;
+	char sub[600];
+
+	config(&c, "not/made/yet", 600, 60);
+	snprintf(sub, sizeof sub, "%s", c.paths.spool);
+	is_int(hv_spool_where(&c, &exists, &tmpfs, &e), 0, "where: a spool not made");
+	ok(exists == 0 && tmpfs == is_tmpfs(top), "is judged by the directory above it");
+	ok(access(sub, F_OK) < 0, "and is not made");
+	config(&c, "", 600, 60);
+	is_int(hv_spool_where(&c, &exists, &tmpfs, &e), 0, "where: a spool that is there");
+	ok(exists == 1 && tmpfs == is_tmpfs(top), "is judged by itself");
+}
+
 int
 main(void)
 {
@@ -292,6 +311,7 @@ main(void)
 	test_kernel_timeout();
 	test_rotation();
 	test_refusals();
+	test_where();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
 	if (system(cmd) != 0)
 		printf("# cannot remove %s\n", top);

@@ -240,6 +240,38 @@ test_roster(void)
 	hv_store_close(s);
 }
 
+/* What hv-doctor reads of a team: cursor time, newest copy (not the
+ * source's own rows), pending count and the oldest pending. */
+static void
+test_team_state(void)
+{
+	struct hv_index_team_state ts;
+	struct hv_store *s;
+	struct hv_err e = { 0 };
+	uint8_t mid[HV_INDEX_MID_LEN];
+
+	is_int(hv_store_open(&s, path, 1, &e), 0, "team state: open");
+	is_int(hv_index_team_state(s, "quiet", "q@example.com", &ts, &e), 0, "an unknown team");
+	ok(ts.fetched == 0 && ts.imported == 0 && ts.pending == 0 && ts.oldest == 0,
+	    "has never run");
+	hv_index_cursor_put(s, "t@example.com", "fetch", "77", 5000, &e);
+	hv_index_cursor_put(s, "t@example.com", "labels", "78", 6000, &e);
+	mid_of(mid, 901);
+	hv_index_message_put(s, "tstate", mid, "t@example.com", "g1", NULL, 0, 4000, &e);
+	hv_index_copy_put(s, "tstate", mid, "m@example.com", "c1", 4100, &e);
+	hv_index_copy_put(s, "tstate", mid, "t@example.com", "g1", 4900, &e);
+	hv_index_message_done(s, "tstate", mid, &e);
+	mid_of(mid, 902);
+	hv_index_message_put(s, "tstate", mid, "t@example.com", "g2", NULL, 0, 4200, &e);
+	mid_of(mid, 903);
+	hv_index_message_put(s, "tstate", mid, "t@example.com", "g3", NULL, 0, 4300, &e);
+	is_int(hv_index_team_state(s, "tstate", "t@example.com", &ts, &e), 0, "a team's state");
+	ok(ts.fetched == 5000, "the fetch cursor's time, not the labels one");
+	ok(ts.imported == 4100, "the newest copy to a member");
+	ok(ts.pending == 2 && ts.oldest == 4200, "two pending, the oldest fetched at 4200");
+	hv_store_close(s);
+}
+
 int
 main(void)
 {
@@ -251,6 +283,7 @@ main(void)
 	test_reuse();
 	test_transactions();
 	test_roster();
+	test_team_state();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 1;
