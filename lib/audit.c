@@ -464,6 +464,8 @@ struct trail {
 	struct state st;
 	int lockfd, logfd, dirty;
 	int syncdir;		/* the state's directory synced too (a repair) */
+	int written;		/* lines went in at cut_to: taken back on failure */
+	uint64_t cut_to;
 	struct hv_hmac *hmac;
 	struct hv_sha256 *sha;
 	long every_events, every_secs;
@@ -636,6 +638,8 @@ trail_write(struct trail *t, struct hv_err *e)
 	ssize_t w;
 	int r = 0;
 
+	t->cut_to = base;
+	t->written = 1;
 	while (done < t->out.len) {
 		w = write(t->logfd, t->out.data + done, t->out.len - done);
 		if (w < 0 && errno == EINTR)
@@ -945,6 +949,13 @@ trail_close(struct trail *t, int r, struct hv_err *e)
 		    hv_err_errno(e, HV_EIO, errno, "cannot sync '%s'", t->p.log);
 	if (t->dirty && r == 0)
 		r = state_write(&t->p, &t->st, t->syncdir, e);
+	/* Lines no state counts were never acknowledged: cut them rather than
+	 * leave them for the next append to adopt, so that the log stays what
+	 * its state says (a full disk fails here, the state unwritten). */
+	if (r < 0 && t->written && t->logfd >= 0 && (ftruncate(t->logfd, (off_t)t->cut_to) < 0 ||
+	    fdatasync(t->logfd) < 0))
+		hv_err_wrap(e, "and the lines not acknowledged stay (the next append adopts "
+		    "them)");
 	trail_release(t);
 	return r;
 }
@@ -1161,6 +1172,14 @@ hv_audit_init(const struct hv_config *c, struct hv_err *e)
 }
 
 int
+hv_audit_ready(const struct hv_config *c, struct hv_err *e)
+{
+	struct trail t;
+
+	return trail_close(&t, trail_open(&t, c, NULL, OPEN_APPEND, e), e);
+}
+
+int
 hv_audit_checkpoint(const struct hv_config *c, struct hv_err *e)
 {
 	struct trail t;
@@ -1268,6 +1287,16 @@ torn_line(const char *p, size_t n, const struct hv_audit_tail *t, uint64_t state
 	    l.seq < state_seq;
 }
 
+/* An earlier repair's line, which chains over the gap it records. */
+static int
+repaired(const struct hv_audit_line *l, const char *line, size_t len, uint64_t next)
+{
+	struct hv_audit_repair_info ri;
+
+	return l->repair && hv_audit_parse_repair(line, len, &ri, NULL) == 0 &&
+	    ri.first_lost == next && ri.last_lost + 1 == l->seq;
+}
+
 /* The whole lines that chain, from the start: good_*; 0, or -1 with the
  * verdict set for a whole line that parses and does not chain. */
 static int
@@ -1284,7 +1313,8 @@ tail_good(const char *buf, size_t len, uint64_t state_size, const uint8_t *base_
 		    memchr(p, '\0', (size_t)(nl - p)) != NULL ||
 		    hv_audit_parse(&l, p, (size_t)(nl - p), NULL) < 0)
 			break;
-		if (have && (l.seq != t->good_next || memcmp(l.prevb, t->good_hash, 32) != 0)) {
+		if (have && ((l.seq != t->good_next && !repaired(&l, p, (size_t)(nl - p),
+		    t->good_next)) || memcmp(l.prevb, t->good_hash, 32) != 0)) {
 			tail_bad(t, "seq %llu (byte %llu) does not continue the chain after "
 			    "seq %llu", (unsigned long long)l.seq, (unsigned long long)(p - buf),
 			    (unsigned long long)t->good_next - 1);

@@ -219,6 +219,15 @@ void hv_audit_msgid(char out[HV_AUDIT_MSGID_LEN + 1], const uint8_t key[32],
  * a trail or its state already exists. */
 int hv_audit_init(const struct hv_config *c, struct hv_err *e);
 
+/*
+ * Whether the trail can be appended to now, before a run does anything it
+ * must log: what the first append would do and refuse (HV_EDATA for a
+ * torn or cut tail, naming hv-audit repair; HV_EIO, HV_ECANTCREAT), with
+ * nothing appended unless the trail is new (then it is created).  A run
+ * that checks first stops with one error, rather than after acting.
+ */
+int hv_audit_ready(const struct hv_config *c, struct hv_err *e);
+
 /* Append a signed checkpoint now, whatever is due. */
 int hv_audit_checkpoint(const struct hv_config *c, struct hv_err *e);
 
