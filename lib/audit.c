@@ -826,6 +826,43 @@ sync_dir(const char *path)
 	return r;
 }
 
+/*
+ * The file is as long as the state says; is its last line the one the
+ * state hashed?  A power cut can keep the size and lose the pages (zeros
+ * where the line was): appending after them would bury the damage under
+ * good lines, where no repair can reach it.  One read of a line's worth.
+ */
+static int
+last_line_ok(struct trail *t, struct hv_err *e)
+{
+	char buf[HV_AUDIT_LINE_MAX + 1];	/* the newline before the line too */
+	size_t want = t->st.size < sizeof buf ? (size_t)t->st.size : sizeof buf, i;
+	uint8_t hash[32];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(t->p.log, O_RDONLY | O_CLOEXEC)) < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", t->p.log);
+	n = pread(fd, buf, want, (off_t)(t->st.size - want));
+	close(fd);
+	if (n != (ssize_t)want)
+		return hv_err_errno(e, HV_EIO, n < 0 ? errno : EIO, "cannot read '%s'", t->p.log);
+	for (i = want - 1; i > 0 && buf[i - 1] != '\n'; i--)
+		;
+	if (buf[want - 1] == '\n' && (i > 0 || want == t->st.size)) {
+		line_hash(t->sha, hash, buf + i, want - 1 - i);
+		if (hv_ct_equal(hash, t->st.prev, 32))
+			return 0;
+	}
+	if (buf[want - 1] != '\n' || memchr(buf + i, '\0', want - i) != NULL)
+		return hv_err_set(e, HV_EDATA, "audit log '%s' lost its last line in a torn "
+		    "write (seq %llu); run 'hv-audit repair'", t->p.log,
+		    (unsigned long long)t->st.seq - 1);
+	return hv_err_set(e, HV_EDATA, "audit log '%s': seq %llu is not the line its "
+	    "state wrote: modified? ('hv-audit verify')", t->p.log,
+	    (unsigned long long)t->st.seq - 1);
+}
+
 static int
 open_log(struct trail *t, struct hv_err *e)
 {
@@ -852,7 +889,7 @@ open_log(struct trail *t, struct hv_err *e)
 		    (unsigned long long)t->st.seq - 1);
 	if ((uint64_t)sb.st_size > t->st.size)
 		return recover(t, (uint64_t)sb.st_size, e);
-	return 0;
+	return t->st.size > 0 ? last_line_ok(t, e) : 0;
 }
 
 static void

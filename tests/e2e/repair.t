@@ -95,6 +95,8 @@ size=$(stat -c %s "$L")
 last=$(tail -n 1 "$L" | wc -c)
 truncate -s $((size - 40)) "$L"
 truncate -s "$size" "$L"
+expect_failure 65 'a tail of NUL bytes, the size kept: appends refused' hv-audit log x.y
+ok 'naming hv-audit repair' named "lost its last line in a torn write.*run 'hv-audit repair'"
 expect_success 'a tail of NUL bytes: repair -y' hv-audit repair -y
 ok 'shows the seq lost' named "lost (1 line)"
 expect_success 'verify exits 0' hv-audit verify -k key0 -p pubkey
