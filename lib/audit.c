@@ -1521,6 +1521,38 @@ repair_body(struct hv_buf *b, const struct hv_audit_tail *tl, const char *torn_f
 	return add_body(b, &ev);
 }
 
+/*
+ * A repair cut short (a crash, a full disk) may have kept the torn bytes
+ * already: when they were also cut off the log, the file holds them and
+ * the tail, analysed again, shows none; attest the file's instead.  1 when
+ * the file is there and is what this repair keeps, 0 when there is none,
+ * HV_ECANTCREAT when it holds something else.
+ */
+static int
+torn_kept(const char *path, struct hv_audit_tail *tl, const char *cut, struct hv_err *e)
+{
+	struct hv_buf b = HV_BUF_INIT(RECOVER_MAX);
+	uint8_t sum[32];
+	int r;
+
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	if ((r = hv_file_read(path, &b, e)) == 0) {
+		hv_sha256(sum, b.data ? b.data : "", b.len);
+		if (tl->cut_bytes == 0 && b.len > 0) {
+			tl->cut_bytes = b.len;
+			memcpy(tl->cut_sha256, sum, 32);
+			r = 1;
+		} else if (b.len > 0 && b.len == tl->cut_bytes && memcmp(b.data, cut, b.len) == 0)
+			r = 1;
+	}
+	hv_buf_release(&b);
+	if (r != 1)
+		return hv_err_set(e, HV_ECANTCREAT, "'%s' exists and holds other bytes: move "
+		    "it away, then repair", path);
+	return 1;
+}
+
 /* Keep the torn bytes: a new 0600 file, synced with its directory. */
 static int
 keep_torn(const char *path, const char *data, size_t len, struct hv_err *e)
@@ -1549,6 +1581,7 @@ cut_log(struct trail *t, uint64_t good, struct hv_err *e)
 	return 0;
 }
 
+/* buf: the log's text, or NULL when the torn bytes are kept already. */
 static int
 repair_apply(struct trail *t, struct hv_audit_repair_result *res, const char *buf,
     struct hv_err *e)
@@ -1557,7 +1590,7 @@ repair_apply(struct trail *t, struct hv_audit_repair_result *res, const char *bu
 	struct hv_buf body = HV_BUF_INIT(HV_AUDIT_LINE_MAX);
 	int r;
 
-	if ((res->torn_file != NULL &&
+	if ((res->torn_file != NULL && buf != NULL &&
 	    (r = keep_torn(res->torn_file, buf + tl->good_bytes, (size_t)tl->cut_bytes, e)) < 0) ||
 	    (r = cut_log(t, tl->good_bytes, e)) < 0)
 		return r;
@@ -1584,7 +1617,7 @@ hv_audit_repair(const struct hv_config *c, hv_audit_confirm_fn confirm, void *ar
 	uint8_t base_hash[32];
 	char *buf = NULL;
 	size_t len = 0;
-	int known, r;
+	int known, kept, r;
 
 	memset(res, 0, sizeof *res);
 	if ((r = trail_open(&t, c, NULL, OPEN_REPAIR, e)) < 0)
@@ -1603,14 +1636,20 @@ hv_audit_repair(const struct hv_config *c, hv_audit_confirm_fn confirm, void *ar
 	}
 	if (tl->kind == HV_AUDIT_TAIL_OK)
 		goto out;
-	if (tl->cut_bytes > 0) {
-		res->torn_file = hv_xmalloc(strlen(t.p.log) + 32);
-		snprintf(res->torn_file, strlen(t.p.log) + 32, "%s.torn.%llu", t.p.log,
-		    (unsigned long long)tl->first_lost);
+	res->torn_file = hv_xmalloc(strlen(t.p.log) + 32);
+	snprintf(res->torn_file, strlen(t.p.log) + 32, "%s.torn.%llu", t.p.log,
+	    (unsigned long long)tl->first_lost);
+	if ((kept = torn_kept(res->torn_file, tl, buf + tl->good_bytes, e)) < 0) {
+		r = kept;
+		goto out;
+	}
+	if (tl->cut_bytes == 0) {
+		free(res->torn_file);
+		res->torn_file = NULL;
 	}
 	if (confirm != NULL && (r = confirm(arg, tl, res->torn_file)) < 0)
 		goto out;
-	r = repair_apply(&t, res, buf, e);
+	r = repair_apply(&t, res, kept ? NULL : buf, e);
 out:
 	free(buf);
 	r = trail_close(&t, r, e);

@@ -679,6 +679,58 @@ test_torn_repair(void)
 	hv_config_free(&c);
 }
 
+/* A repair cut short after it kept the torn bytes: the next one goes on. */
+static void
+test_repair_again(void)
+{
+	struct hv_audit_repair_result res;
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	char torn[600], *b;
+	size_t len, last;
+	int asked = 0;
+	FILE *f;
+
+	config(&c, "again");
+	append_some(&c, 4);
+	load_keys("again", &k);
+	b = slurp(c.paths.audit, &len);
+	last = line_start(b, len, 1);
+	ok(truncate(c.paths.audit, (off_t)(last + 30)) == 0, "the last line cut");
+	load(c.paths.audit);
+	snprintf(torn, sizeof torn, "%s.torn.%zu", c.paths.audit, nlines - 1);
+	f = fopen(torn, "w");
+	fwrite(b + last, 1, 30, f);
+	fclose(f);
+	ok(hv_audit_repair(&c, confirm_yes, &asked, &res, &e) == 0 &&
+	    res.tail.cut_bytes == 30, "the torn bytes kept already, the log not cut: repaired");
+	hv_audit_repair_result_free(&res);
+	load(c.paths.audit);
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "the trail verifies");
+
+	append_some(&c, 2);
+	free(b);
+	b = slurp(c.paths.audit, &len);
+	last = line_start(b, len, 1);
+	ok(truncate(c.paths.audit, (off_t)last) == 0, "the last line gone");
+	load(c.paths.audit);
+	snprintf(torn, sizeof torn, "%s.torn.%llu", c.paths.audit,
+	    (unsigned long long)nlines + 1);
+	f = fopen(torn, "w");
+	fputs("torn bytes", f);
+	fclose(f);
+	ok(hv_audit_repair(&c, confirm_yes, &asked, &res, &e) == 0 &&
+	    res.tail.cut_bytes == 10 && res.torn_file != NULL,
+	    "the torn bytes kept and cut already: the file attested (%s)", e.msg);
+	hv_audit_repair_result_free(&res);
+	load(c.paths.audit);
+	ok(strstr(lines[nlines - 2], "\"cut_bytes\":\"10\"") != NULL, "in the event");
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "the trail verifies");
+	free(b);
+	hv_config_free(&c);
+}
+
 static void
 test_parse_repair(void)
 {
@@ -1057,6 +1109,7 @@ main(void)
 	test_repair();
 	test_tail();
 	test_torn_repair();
+	test_repair_again();
 	test_parse_repair();
 	test_rotate();
 	test_concurrent();
