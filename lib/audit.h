@@ -25,6 +25,8 @@
  *	audit.log.key0	the first MAC key, written once at creation: move it
  *			off the host; verify takes it back with -k
  *	audit.log.optout  identifiers left out of exports, one a line
+ *	audit.log.torn.N  bytes a repair cut off the log (N the first seq
+ *			lost), 0600
  *
  * Durability: when hv_audit_log() or hv_audit_batch_flush() returns 0 the
  * events are on stable storage (the log is fdatasync'ed before the state
@@ -40,6 +42,16 @@
  * whose flush never returned: their caller may log them again after a
  * restart, so a crash can duplicate an event, never lose an acknowledged
  * one.
+ *
+ * Unless the storage lies: one that acknowledged an fdatasync and lost the
+ * write leaves the log behind its state (cut short, or zeros where its
+ * last pages were).  Appends then refuse (HV_EDATA, naming hv-audit
+ * repair) until a person runs hv_audit_repair(), which records the loss
+ * in the trail.  An append checks the file's size and its last line
+ * against the state, no more: tampering before the end is verify's to
+ * find.  A full disk fails an append with HV_EIO ("no space left on
+ * device") and leaves the log as its state says: what part of the lines
+ * got in is cut off again.
  *
  * Concurrency: any number of processes may append at once; the lock
  * serialises them, so the chain never forks and lines never interleave.
@@ -118,9 +130,11 @@ struct hv_audit_field {
  * Refused with HV_EINTERNAL (a bug in the caller): a malformed action or
  * key, a key that names content ("subject", "from", "to", "body", "token",
  * "secret", ...), a "msgid" that is not hv_audit_msgid()'s output, too
- * many fields.  HV_EDATA when the trail does not match its state (cut,
- * replaced, foreign lines); HV_EIO, HV_ECANTCREAT when it cannot be
- * written.
+ * many fields, the actions this module writes itself (audit.checkpoint,
+ * audit.repair).  HV_EDATA when the trail does not match its state (cut
+ * or torn: the message says to run hv-audit repair; replaced, foreign
+ * lines); HV_EIO, HV_ECANTCREAT when it cannot be written (a full disk:
+ * HV_EIO, said as such).
  *
  * A tool calls it after each action, success or not, and treats a failure
  * to log like a failure of the action: report it and stop.  It is a batch
@@ -416,6 +430,8 @@ struct hv_audit_verify;
 /*
  * key0 (32 bytes) and pub (32 bytes) may be NULL: then MACs, or
  * signatures, are not checked.  from_start: the first line must be seq 0.
+ * A gap closed by an audit.repair line is not a problem: the verifier
+ * checks the line over it (see hv_audit_verify_gap) and goes on.
  */
 struct hv_audit_verify *hv_audit_verify_new(const uint8_t *key0,
     const uint8_t *pub, int from_start);
