@@ -139,11 +139,31 @@ echo \$rc >'$T/full.rc'
 cp '$T/full/audit.log' '$T/full.log'
 hv-audit verify -k '$T/key0' -p '$T/pubkey' 2>'$T/full.verify'
 echo \$? >>'$T/full.rc'
+# Now the log's own write: room for none of its pages, a line that
+# crosses into a new one, so that part of it gets in.
+rm '$T/full/filler'
+while :; do
+	r=\$((\$(stat -c %s '$T/full/audit.log') % 4096))
+	[ \$r -gt 300 ] && [ \$r -lt 3400 ] && break
+	hv-audit log message.fetch account=a@example.com || exit 98
+done
+size=\$(stat -c %s '$T/full/audit.log')
+dd if=/dev/zero of='$T/full/filler' bs=4096 2>/dev/null
+v=\$(head -c 390 /dev/zero | tr '\\0' x)
+hv-audit log big.event a=\$v b=\$v c=\$v d=\$v e=\$v f=\$v g=\$v h=\$v i=\$v 2>'$T/full2.err'
+echo \$? >'$T/full2.rc'
+test "\$(stat -c %s '$T/full/audit.log')" -eq \$size
+echo \$? >>'$T/full2.rc'
+hv-audit verify -k '$T/key0' -p '$T/pubkey' 2>>'$T/full2.err'
+echo \$? >>'$T/full2.rc'
 EOS
 	unshare -r -m sh full.sh
 	ok 'a full disk: exit 74, then verify 0' test "$(cat full.rc | tr '\n' ' ')" = '74 0 '
 	ok 'said as a full disk, in one line' sh -c "test \$(wc -l <full.err) -eq 1 && grep -q 'audit log: no space left on device' full.err"
 	ok 'nothing torn left' test "$(tail -c 1 full.log | od -An -c | tr -d ' ')" = '\n'
+	ok 'a line that got in part way: exit 74, cut back, verify 0' \
+	    test "$(cat full2.rc | tr '\n' ' ')" = '74 0 0 '
+	ok 'said as a full disk' grep -q "audit log: no space left on device ('$T/full/audit.log' not written)" full2.err
 else
 	ok 'a full disk (skipped: no namespace to mount a tmpfs in)' true
 fi
