@@ -36,6 +36,7 @@ static const char usage_text[] =
     "       hv-audit export [--redact filter] [--since time] [--until time]\n"
     "       hv-audit optout add | remove | list [user]\n"
     "       hv-audit watch [--from seq] rules\n"
+    "       hv-audit repair [-y]\n"
     "       hv-audit init | checkpoint | rotate | pubkey\n"
     "       hv-audit msgid message-id\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
@@ -57,7 +58,7 @@ struct opts {
 	long max_age;
 	long count;
 	long long from;
-	int follow, json;
+	int follow, json, yes;
 };
 
 static volatile sig_atomic_t stop;
@@ -339,6 +340,20 @@ verify_tail(const struct hv_config *c, const struct opts *o, int own,
 	return 0;
 }
 
+/* Each gap a repair accounted for, every time: a loss is never forgotten. */
+static void
+report_gaps(const struct hv_audit_verify *v)
+{
+	struct hv_audit_repair_info g;
+	uint64_t seq;
+	size_t i;
+
+	for (i = 0; hv_audit_verify_gap(v, i, &g, &seq); i++)
+		hv_info(0, "seq %llu..%llu lost in a torn write, repaired at %.19sZ by %s "
+		    "(audit.repair seq %llu)", (unsigned long long)g.first_lost,
+		    (unsigned long long)g.last_lost, g.time, g.user, (unsigned long long)seq);
+}
+
 static int
 cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **argv,
     struct hv_err *e)
@@ -363,6 +378,7 @@ cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **arg
 	if (r == 0 && (r = hv_audit_verify_end(v, e)) < 0)
 		hv_err_wrap(e, "'%s'", own ? c->paths.audit : argv[argc - 1]);
 	hv_audit_verify_status(v, &s);
+	report_gaps(v);
 	if (r == 0 && s.lines == 0)
 		r = hv_err_set(e, HV_EDATA, "no lines to verify");
 	if (r == 0)
@@ -776,6 +792,58 @@ cmd_watch(const struct hv_config *c, const struct opts *o, int argc, char **argv
 	return r;
 }
 
+/* ---- repair ---- */
+
+/* Show the loss; go on with -y, or when a person at the terminal says so. */
+static int
+repair_confirm(void *arg, const struct hv_audit_tail *t, const char *torn_file)
+{
+	const struct opts *o = arg;
+	char answer[16];
+
+	hv_info(0, "seq %llu to %llu lost (%llu line%s): %llu bytes its state counted are "
+	    "gone", (unsigned long long)t->first_lost, (unsigned long long)t->last_lost,
+	    (unsigned long long)(t->last_lost - t->first_lost + 1),
+	    t->last_lost > t->first_lost ? "s" : "",
+	    (unsigned long long)t->lost_bytes);
+	if (torn_file != NULL)
+		hv_info(0, "%llu torn bytes after seq %llu are cut off and kept in '%s'",
+		    (unsigned long long)t->cut_bytes, (unsigned long long)t->first_lost - 1,
+		    torn_file);
+	if (o->yes)
+		return 0;
+	if (!isatty(STDIN_FILENO))
+		return HV_EUSAGE;
+	fputs("record the loss in the trail and go on from seq ", stderr);
+	fprintf(stderr, "%llu? [y/N] ", (unsigned long long)t->first_lost - 1);
+	if (fgets(answer, sizeof answer, stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
+		return HV_ENO;
+	return 0;
+}
+
+static int
+cmd_repair(const struct hv_config *c, const struct opts *o, int argc, struct hv_err *e)
+{
+	struct hv_audit_repair_result res;
+	int r;
+
+	if (argc > 0)
+		return hv_err_set(e, HV_EUSAGE, "repair takes no operands");
+	r = hv_audit_repair(c, repair_confirm, (void *)o, &res, e);
+	if (r == HV_EUSAGE)
+		hv_err_set(e, r, "not repaired: no terminal to ask at; pass -y to repair");
+	else if (r == HV_ENO)
+		hv_info(0, "not repaired");
+	else if (r == 0 && res.tail.kind == HV_AUDIT_TAIL_OK)
+		hv_info(0, "'%s' has no torn tail: nothing to repair", c->paths.audit);
+	else if (r == 0)
+		hv_info(0, "repaired: audit.repair at seq %llu records the loss, a checkpoint "
+		    "at seq %llu signs it", (unsigned long long)res.repair_seq,
+		    (unsigned long long)res.repair_seq + 1);
+	hv_audit_repair_result_free(&res);
+	return r;
+}
+
 /* ---- the small ones ---- */
 
 static int
@@ -822,7 +890,7 @@ cmd_simple(const char *cmd, const struct hv_config *c, int argc, char **argv,
 
 static const char *const commands[] = {
 	"log", "verify", "query", "tail", "export", "optout", "watch", "init",
-	"checkpoint", "rotate", "pubkey", "msgid",
+	"checkpoint", "rotate", "pubkey", "msgid", "repair",
 };
 
 static int
@@ -847,6 +915,8 @@ run(const char *cmd, const struct opts *o, int argc, char **argv, struct hv_err 
 		r = cmd_optout(&c, o, argc, argv, e);
 	else if (strcmp(cmd, "watch") == 0)
 		r = cmd_watch(&c, o, argc, argv, e);
+	else if (strcmp(cmd, "repair") == 0)
+		r = cmd_repair(&c, o, argc, e);
 	else
 		r = cmd_simple(cmd, &c, argc, argv, e);
 	hv_config_free(&c);
@@ -887,7 +957,7 @@ main(int argc, char **argv)
 			argc--;
 			break;
 		}
-	while ((c = getopt_long(argc, argv, "c:fhjk:n:p:qvV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fhjk:n:p:qvVy", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.config = optarg; break;
 		case 'f': o.follow = 1; break;
@@ -904,6 +974,7 @@ main(int argc, char **argv)
 		case 'q': hv_verbosity--; break;
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-audit " HV_VERSION); return 0;
+		case 'y': o.yes = 1; break;
 		case O_SINCE: o.since = optarg; break;
 		case O_UNTIL: o.until = optarg; break;
 		case O_MAXAGE:

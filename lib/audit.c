@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "crypto_sign.h"
 #include "file.h"
+#include "json.h"
 #include "keys.h"
 #include "mem.h"
 #include "msg.h"
@@ -89,6 +90,13 @@ is_hex(const char *s, size_t n)
 	for (i = 0; i < n; i++)
 		bad |= hexval[u[i]] == 0;
 	return !bad;
+}
+
+/* A full disk, or the user's quota: said as such, never as tampering. */
+static int
+full(int err)
+{
+	return err == ENOSPC || err == EDQUOT;
 }
 
 void
@@ -320,10 +328,15 @@ state_read(const struct paths *p, struct state *st, struct hv_err *e)
 	return r;
 }
 
+static int sync_dir(const char *path);
+
 /* Replace the state: a temporary file, fdatasync, rename.  The caller
- * holds the lock, so the temporary name is ours alone. */
+ * holds the lock, so the temporary name is ours alone.  An append leaves
+ * the directory alone (a rename lost in a crash leaves the old state,
+ * which the next append recovers from); a repair, which moves the state
+ * back, syncs it, so the old state cannot come back. */
 static int
-state_write(const struct paths *p, const struct state *st, struct hv_err *e)
+state_write(const struct paths *p, const struct state *st, int syncdir, struct hv_err *e)
 {
 	struct hv_buf b;
 	char hex[3][65];
@@ -341,11 +354,16 @@ state_write(const struct paths *p, const struct state *st, struct hv_err *e)
 	hv_wipe(hex, sizeof hex);
 	fd = open(p->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || hv_write_all(fd, b.data, b.len) < 0 || fdatasync(fd) < 0)
-		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", p->tmp);
+		r = full(errno) ? hv_err_set(e, HV_EIO, "audit log: no space left on device "
+		    "(for '%s')", p->tmp) : hv_err_errno(e, HV_EIO, errno, "cannot write '%s'",
+		    p->tmp);
 	if (fd >= 0 && close(fd) < 0 && r == 0)
 		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", p->tmp);
 	if (r == 0 && rename(p->tmp, p->state) < 0)
 		r = hv_err_errno(e, HV_EIO, errno, "cannot rename '%s'", p->tmp);
+	if (r == 0 && syncdir && sync_dir(p->state) < 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot sync the directory of '%s'",
+		    p->state);
 	hv_buf_release(&b);
 	return r;
 }
@@ -386,6 +404,7 @@ hv_audit_parse(struct hv_audit_line *l, const char *s, size_t len, struct hv_err
 	l->time = t;
 	p = t + TIME_LEN + sizeof ACTION_KEY - 1;
 	l->checkpoint = (size_t)(end - p) > 17 && memcmp(p, "audit.checkpoint\"", 17) == 0;
+	l->repair = (size_t)(end - p) > 13 && memcmp(p, "audit.repair\"", 13) == 0;
 	if ((size_t)(end - p) < PREV_TAIL + MAC_TAIL + (l->checkpoint ? SIG_TAIL : 0))
 		return hv_err_set(e, HV_EDATA, "too short");
 	t = end - MAC_TAIL;
@@ -444,6 +463,9 @@ struct trail {
 	struct paths p;
 	struct state st;
 	int lockfd, logfd, dirty;
+	int syncdir;		/* the state's directory synced too (a repair) */
+	int written;		/* lines went in at cut_to: taken back on failure */
+	uint64_t cut_to;
 	struct hv_hmac *hmac;
 	struct hv_sha256 *sha;
 	long every_events, every_secs;
@@ -616,13 +638,18 @@ trail_write(struct trail *t, struct hv_err *e)
 	ssize_t w;
 	int r = 0;
 
+	t->cut_to = base;
+	t->written = 1;
 	while (done < t->out.len) {
 		w = write(t->logfd, t->out.data + done, t->out.len - done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			r = hv_err_errno(e, HV_EIO, w < 0 ? errno : ENOSPC, "cannot write '%s'",
-			    t->p.log);
+			if (w == 0 || full(errno))
+				r = hv_err_set(e, HV_EIO, "audit log: no space left on device "
+				    "('%s' not written)", t->p.log);
+			else
+				r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", t->p.log);
 			if (done > 0 && ftruncate(t->logfd, (off_t)base) < 0)
 				hv_err_wrap(e, "and cannot cut the torn line");
 			break;
@@ -781,6 +808,61 @@ dir_of(const char *path)
 	return d;
 }
 
+/* fsync the directory holding path, so a rename or a file made in it
+ * lasts a power cut. */
+static int
+sync_dir(const char *path)
+{
+	char *dir = dir_of(path);
+	int fd, r = -1, err;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		r = fsync(fd);
+		err = errno;
+		close(fd);
+		errno = err;
+	}
+	free(dir);
+	return r;
+}
+
+/*
+ * The file is as long as the state says; is its last line the one the
+ * state hashed?  A power cut can keep the size and lose the pages (zeros
+ * where the line was): appending after them would bury the damage under
+ * good lines, where no repair can reach it.  One read of a line's worth.
+ */
+static int
+last_line_ok(struct trail *t, struct hv_err *e)
+{
+	char buf[HV_AUDIT_LINE_MAX + 1];	/* the newline before the line too */
+	size_t want = t->st.size < sizeof buf ? (size_t)t->st.size : sizeof buf, i;
+	uint8_t hash[32];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(t->p.log, O_RDONLY | O_CLOEXEC)) < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", t->p.log);
+	n = pread(fd, buf, want, (off_t)(t->st.size - want));
+	close(fd);
+	if (n != (ssize_t)want)
+		return hv_err_errno(e, HV_EIO, n < 0 ? errno : EIO, "cannot read '%s'", t->p.log);
+	for (i = want - 1; i > 0 && buf[i - 1] != '\n'; i--)
+		;
+	if (buf[want - 1] == '\n' && (i > 0 || want == t->st.size)) {
+		line_hash(t->sha, hash, buf + i, want - 1 - i);
+		if (hv_ct_equal(hash, t->st.prev, 32))
+			return 0;
+	}
+	if (buf[want - 1] != '\n' || memchr(buf + i, '\0', want - i) != NULL)
+		return hv_err_set(e, HV_EDATA, "audit log '%s' lost its last line in a torn "
+		    "write (seq %llu); run 'hv-audit repair'", t->p.log,
+		    (unsigned long long)t->st.seq - 1);
+	return hv_err_set(e, HV_EDATA, "audit log '%s': seq %llu is not the line its "
+	    "state wrote: modified? ('hv-audit verify')", t->p.log,
+	    (unsigned long long)t->st.seq - 1);
+}
+
 static int
 open_log(struct trail *t, struct hv_err *e)
 {
@@ -800,12 +882,14 @@ open_log(struct trail *t, struct hv_err *e)
 	if (!S_ISREG(sb.st_mode))
 		return hv_err_set(e, HV_EDATA, "'%s' is not a regular file", t->p.log);
 	if ((uint64_t)sb.st_size < t->st.size)
-		return hv_err_set(e, HV_EDATA, "'%s' is shorter than its state says "
-		    "(%lld < %llu bytes): cut?", t->p.log, (long long)sb.st_size,
-		    (unsigned long long)t->st.size);
+		return hv_err_set(e, HV_EDATA, "audit log '%s' is cut short: %llu bytes its "
+		    "state counts (lines up to seq %llu) are gone; after a torn write, run "
+		    "'hv-audit repair'", t->p.log,
+		    (unsigned long long)(t->st.size - (uint64_t)sb.st_size),
+		    (unsigned long long)t->st.seq - 1);
 	if ((uint64_t)sb.st_size > t->st.size)
 		return recover(t, (uint64_t)sb.st_size, e);
-	return 0;
+	return t->st.size > 0 ? last_line_ok(t, e) : 0;
 }
 
 static void
@@ -826,7 +910,8 @@ trail_release(struct trail *t)
 	paths_free(&t->p);
 }
 
-enum open_flags { OPEN_APPEND, OPEN_CREATE_ONLY };
+/* OPEN_REPAIR: the state only; the log is left for the repair to read. */
+enum open_flags { OPEN_APPEND, OPEN_CREATE_ONLY, OPEN_REPAIR };
 
 /* Lock the trail and bring its state in: created when there is none.
  * id is who appends, or NULL to find out. */
@@ -869,6 +954,9 @@ trail_open(struct trail *t, const struct hv_config *c, const struct ident *id,
 	r = state_read(&t->p, &t->st, e);
 	if (r == 0 && how == OPEN_CREATE_ONLY)
 		return hv_err_set(e, HV_ECANTCREAT, "'%s' exists already", t->p.state);
+	if (r == HV_ENOINPUT && how == OPEN_REPAIR)
+		return hv_err_set(e, HV_ENOINPUT, "no trail at '%s' to repair (no state "
+		    "'%s')", t->p.log, t->p.state);
 	if (r == HV_ENOINPUT) {
 		if (stat(t->p.log, &sb) == 0 && sb.st_size > 0)
 			return hv_err_set(e, HV_EDATA, "'%s' has no state file '%s': restore "
@@ -878,6 +966,8 @@ trail_open(struct trail *t, const struct hv_config *c, const struct ident *id,
 	if (r < 0)
 		return r;
 	hv_hmac_setkey(t->hmac, t->st.key);
+	if (how == OPEN_REPAIR)
+		return 0;
 	if ((r = open_log(t, e)) == 0 && t->st.seq == 0)
 		r = append_checkpoint(t, "init", e);
 	return r;
@@ -891,9 +981,18 @@ trail_close(struct trail *t, int r, struct hv_err *e)
 	if (r == 0 && t->out.len > 0)
 		r = trail_write(t, e);
 	if (t->dirty && t->logfd >= 0 && fdatasync(t->logfd) < 0 && r == 0)
-		r = hv_err_errno(e, HV_EIO, errno, "cannot sync '%s'", t->p.log);
+		r = full(errno) ? hv_err_set(e, HV_EIO, "audit log: no space left on device "
+		    "('%s' not synced)", t->p.log) :
+		    hv_err_errno(e, HV_EIO, errno, "cannot sync '%s'", t->p.log);
 	if (t->dirty && r == 0)
-		r = state_write(&t->p, &t->st, e);
+		r = state_write(&t->p, &t->st, t->syncdir, e);
+	/* Lines no state counts were never acknowledged: cut them rather than
+	 * leave them for the next append to adopt, so that the log stays what
+	 * its state says (a full disk fails here, the state unwritten). */
+	if (r < 0 && t->written && t->logfd >= 0 && (ftruncate(t->logfd, (off_t)t->cut_to) < 0 ||
+	    fdatasync(t->logfd) < 0))
+		hv_err_wrap(e, "and the lines not acknowledged stay (the next append adopts "
+		    "them)");
 	trail_release(t);
 	return r;
 }
@@ -929,7 +1028,8 @@ check_event(const char *action, const struct hv_audit_field *f, size_t n,
 {
 	size_t i, j;
 
-	if (!valid_name(action, 64, 1) || strcmp(action, HV_AUDIT_CHECKPOINT) == 0)
+	if (!valid_name(action, 64, 1) || strcmp(action, HV_AUDIT_CHECKPOINT) == 0 ||
+	    strcmp(action, HV_AUDIT_REPAIR) == 0)
 		return hv_err_set(e, HV_EINTERNAL, "bad audit action '%s'", action ? action : "");
 	if (n > HV_AUDIT_FIELDS_MAX || (n > 0 && f == NULL))
 		return hv_err_set(e, HV_EINTERNAL, "too many audit fields");
@@ -1109,6 +1209,14 @@ hv_audit_init(const struct hv_config *c, struct hv_err *e)
 }
 
 int
+hv_audit_ready(const struct hv_config *c, struct hv_err *e)
+{
+	struct trail t;
+
+	return trail_close(&t, trail_open(&t, c, NULL, OPEN_APPEND, e), e);
+}
+
+int
 hv_audit_checkpoint(const struct hv_config *c, struct hv_err *e)
 {
 	struct trail t;
@@ -1182,6 +1290,383 @@ hv_audit_rotate(const struct hv_config *c, char **rotated, struct hv_err *e)
 	else
 		free(name);
 	return r;
+}
+
+/* ---- repair of a torn tail ---- */
+
+static void
+tail_bad(struct hv_audit_tail *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+tail_bad(struct hv_audit_tail *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	t->kind = HV_AUDIT_TAIL_BAD;
+	va_start(ap, fmt);
+	vsnprintf(t->why, sizeof t->why, fmt, ap);
+	va_end(ap);
+}
+
+/* A whole line that may be part of a torn tail: it holds a NUL (a hole a
+ * power cut left), or it parses as a line of the lost seqs (whole, in a
+ * page that reached the disk after one that did not).  Anything else
+ * after the good lines was not written by a crash. */
+static int
+torn_line(const char *p, size_t n, const struct hv_audit_tail *t, uint64_t state_seq)
+{
+	struct hv_audit_line l;
+
+	if (memchr(p, '\0', n) != NULL)
+		return 1;
+	return hv_audit_parse(&l, p, n, NULL) == 0 && l.seq >= t->good_next &&
+	    l.seq < state_seq;
+}
+
+/* An earlier repair's line, which chains over the gap it records. */
+static int
+repaired(const struct hv_audit_line *l, const char *line, size_t len, uint64_t next)
+{
+	struct hv_audit_repair_info ri;
+
+	return l->repair && hv_audit_parse_repair(line, len, &ri, NULL) == 0 &&
+	    ri.first_lost == next && ri.last_lost + 1 == l->seq;
+}
+
+/* The whole lines that chain, from the start: good_*; 0, or -1 with the
+ * verdict set for a whole line that parses and does not chain. */
+static int
+tail_good(const char *buf, size_t len, uint64_t state_size, const uint8_t *base_hash,
+    struct hv_audit_tail *t, uint8_t at_state[32], int *have_at_state)
+{
+	struct hv_sha256 *sha = hv_sha256_new();
+	struct hv_audit_line l;
+	const char *p = buf, *end = buf + len, *nl;
+	int have = base_hash != NULL, r = 0;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+		    memchr(p, '\0', (size_t)(nl - p)) != NULL ||
+		    hv_audit_parse(&l, p, (size_t)(nl - p), NULL) < 0)
+			break;
+		if (have && ((l.seq != t->good_next && !repaired(&l, p, (size_t)(nl - p),
+		    t->good_next)) || memcmp(l.prevb, t->good_hash, 32) != 0)) {
+			tail_bad(t, "seq %llu (byte %llu) does not continue the chain after "
+			    "seq %llu", (unsigned long long)l.seq, (unsigned long long)(p - buf),
+			    (unsigned long long)t->good_next - 1);
+			r = -1;
+			break;
+		}
+		have = 1;
+		line_hash(sha, t->good_hash, p, (size_t)(nl - p));
+		t->good_next = l.seq + 1;
+		t->good_lines++;
+		t->good_bytes = (uint64_t)(nl + 1 - buf);
+		if (t->good_bytes == state_size) {
+			memcpy(at_state, t->good_hash, 32);
+			*have_at_state = 1;
+		}
+	}
+	if (r == 0 && !have)
+		tail_bad(t, "no whole line left to continue the chain from");
+	hv_sha256_free(sha);
+	return t->kind == HV_AUDIT_TAIL_BAD ? -1 : 0;
+}
+
+void
+hv_audit_tail_analyse(const char *buf, size_t len, uint64_t state_seq,
+    uint64_t state_size, const uint8_t state_prev[32], uint64_t base_next,
+    const uint8_t *base_hash, struct hv_audit_tail *t)
+{
+	const char *p, *end = buf + len, *nl;
+	uint8_t at_state[32];
+	int have_at_state = state_size == 0 && base_hash != NULL;
+
+	memset(t, 0, sizeof *t);
+	t->file_bytes = len;
+	t->good_next = base_next;
+	if (base_hash != NULL)
+		memcpy(t->good_hash, base_hash, 32);
+	if (have_at_state)
+		memcpy(at_state, base_hash, 32);
+	if (tail_good(buf, len, state_size, base_hash, t, at_state, &have_at_state) < 0)
+		return;
+	for (p = buf + t->good_bytes; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		if (!torn_line(p, (size_t)(nl - p), t, state_seq))
+			return tail_bad(t, "the line at byte %llu is malformed, and no torn "
+			    "write made it", (unsigned long long)(p - buf));
+	}
+	if (t->good_next >= state_seq) {
+		/* The state's lines are all there: the rest was never
+		 * acknowledged, and the next append recovers it. */
+		if (!have_at_state || memcmp(at_state, state_prev, 32) != 0 ||
+		    (t->good_next == state_seq && t->good_bytes != state_size))
+			tail_bad(t, "seq %llu, the last its state wrote, is not the line "
+			    "its state wrote", (unsigned long long)state_seq - 1);
+		return;
+	}
+	if (t->good_bytes > state_size)
+		return tail_bad(t, "seq %llu ends at byte %llu, past the %llu bytes its "
+		    "state counts up to seq %llu", (unsigned long long)t->good_next - 1,
+		    (unsigned long long)t->good_bytes, (unsigned long long)state_size,
+		    (unsigned long long)state_seq - 1);
+	if (state_seq - t->good_next > HV_AUDIT_REPAIR_MAX)
+		return tail_bad(t, "seq %llu to %llu are gone: more than a torn write loses",
+		    (unsigned long long)t->good_next, (unsigned long long)state_seq - 1);
+	t->kind = HV_AUDIT_TAIL_TORN;
+	t->first_lost = t->good_next;
+	t->last_lost = state_seq - 1;
+	t->lost_bytes = state_size - t->good_bytes;
+	t->cut_bytes = len - t->good_bytes;
+	hv_sha256(t->cut_sha256, buf + t->good_bytes, (size_t)t->cut_bytes);
+}
+
+/*
+ * Where the current file starts: after the last line of the newest
+ * rotated file (*known 1).  *known 0 when there is none (older files may
+ * have been moved off the host: the first line is then taken as it is)
+ * or it cannot be read.
+ */
+static void
+tail_base(const char *log, uint64_t *next, uint8_t hash[32], int *known)
+{
+	char **files = NULL, buf[HV_AUDIT_LINE_MAX + 1], *nl, *start;
+	struct hv_sha256 *sha;
+	struct hv_audit_line l;
+	size_t n = 0;
+	off_t size;
+	ssize_t got;
+	int fd;
+
+	*next = 0;
+	memset(hash, 0, 32);
+	*known = 0;
+	if (hv_audit_files(log, &files, NULL) == 0)
+		for (; files[n] != NULL; n++)
+			;
+	if (n > 0 && strcmp(files[n - 1], log) == 0)
+		n--;
+	if (n == 0) {
+		hv_audit_files_free(files);
+		return;
+	}
+	if ((fd = open(files[n - 1], O_RDONLY | O_CLOEXEC)) >= 0) {
+		size = lseek(fd, 0, SEEK_END);
+		got = size <= 0 ? -1 : pread(fd, buf, size < (off_t)sizeof buf - 1 ?
+		    (size_t)size : sizeof buf - 1, size < (off_t)sizeof buf - 1 ? 0 :
+		    size - (off_t)(sizeof buf - 1));
+		close(fd);
+		if (got > 0 && buf[got - 1] == '\n') {
+			buf[got - 1] = '\0';
+			start = (nl = strrchr(buf, '\n')) != NULL ? nl + 1 : buf;
+			if (hv_audit_parse(&l, start, (size_t)(buf + got - 1 - start), NULL) == 0) {
+				sha = hv_sha256_new();
+				line_hash(sha, hash, start, (size_t)(buf + got - 1 - start));
+				hv_sha256_free(sha);
+				*next = l.seq + 1;
+				*known = 1;
+			}
+		}
+	}
+	hv_audit_files_free(files);
+}
+
+/* The whole log, or nothing when it is gone (a crash can lose it too). */
+static int
+read_log(const char *path, char **buf, size_t *len, struct hv_err *e)
+{
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : hv_err_errno(e, HV_EIO, errno, "cannot read '%s'",
+		    path);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return hv_err_set(e, HV_EDATA, "'%s' is not a regular file", path);
+	}
+	*buf = hv_xmalloc((size_t)sb.st_size + 1);
+	n = hv_read_full(fd, *buf, (size_t)sb.st_size);
+	close(fd);
+	if (n < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", path);
+	*len = (size_t)n;
+	return 0;
+}
+
+/* The audit.repair event's body: its target fields, as hv-audit(5) says. */
+static int
+repair_body(struct hv_buf *b, const struct hv_audit_tail *tl, const char *torn_file)
+{
+	char v[5][24], hex[65];
+	struct hv_audit_field f[6] = {
+		{ "first_lost", v[0] }, { "last_lost", v[1] }, { "lost_bytes", v[2] },
+		{ "cut_bytes", v[3] }, { "torn_sha256", hex }, { "torn_file", torn_file },
+	};
+	struct event ev = { HV_AUDIT_REPAIR, f, torn_file != NULL ? 6 : 5, HV_AUDIT_OK,
+	    NULL, NULL };
+
+	snprintf(v[0], sizeof v[0], "%llu", (unsigned long long)tl->first_lost);
+	snprintf(v[1], sizeof v[1], "%llu", (unsigned long long)tl->last_lost);
+	snprintf(v[2], sizeof v[2], "%llu", (unsigned long long)tl->lost_bytes);
+	snprintf(v[3], sizeof v[3], "%llu", (unsigned long long)tl->cut_bytes);
+	hex_encode(hex, tl->cut_sha256, 32);
+	hex[64] = '\0';
+	return add_body(b, &ev);
+}
+
+/*
+ * A repair cut short (a crash, a full disk) may have kept the torn bytes
+ * already: when they were also cut off the log, the file holds them and
+ * the tail, analysed again, shows none; attest the file's instead.  1 when
+ * the file is there and is what this repair keeps, 0 when there is none,
+ * HV_ECANTCREAT when it holds something else.
+ */
+static int
+torn_kept(const char *path, struct hv_audit_tail *tl, const char *cut, struct hv_err *e)
+{
+	struct hv_buf b = HV_BUF_INIT(RECOVER_MAX);
+	uint8_t sum[32];
+	int r;
+
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	if ((r = hv_file_read(path, &b, e)) == 0) {
+		hv_sha256(sum, b.data ? b.data : "", b.len);
+		if (tl->cut_bytes == 0 && b.len > 0) {
+			tl->cut_bytes = b.len;
+			memcpy(tl->cut_sha256, sum, 32);
+			r = 1;
+		} else if (b.len > 0 && b.len == tl->cut_bytes && memcmp(b.data, cut, b.len) == 0)
+			r = 1;
+	}
+	hv_buf_release(&b);
+	if (r != 1)
+		return hv_err_set(e, HV_ECANTCREAT, "'%s' exists and holds other bytes: move "
+		    "it away, then repair", path);
+	return 1;
+}
+
+/* Keep the torn bytes: a new 0600 file, synced with its directory. */
+static int
+keep_torn(const char *path, const char *data, size_t len, struct hv_err *e)
+{
+	int r;
+
+	if ((r = hv_file_create_excl(path, data, len, 0600, e)) < 0)
+		return r;
+	if (sync_dir(path) < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot sync the directory of '%s'", path);
+	return 0;
+}
+
+/* Cut the log back to its good lines, durably, and open it to append. */
+static int
+cut_log(struct trail *t, uint64_t good, struct hv_err *e)
+{
+	int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+
+	if ((t->logfd = open(t->p.log, flags)) < 0 && errno == ENOENT)
+		t->logfd = open(t->p.log, flags | O_CREAT, 0600);
+	if (t->logfd < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot open '%s'", t->p.log);
+	if (ftruncate(t->logfd, (off_t)good) < 0 || fdatasync(t->logfd) < 0)
+		return hv_err_errno(e, HV_EIO, errno, "cannot cut '%s'", t->p.log);
+	return 0;
+}
+
+/* buf: the log's text, or NULL when the torn bytes are kept already. */
+static int
+repair_apply(struct trail *t, struct hv_audit_repair_result *res, const char *buf,
+    struct hv_err *e)
+{
+	const struct hv_audit_tail *tl = &res->tail;
+	struct hv_buf body = HV_BUF_INIT(HV_AUDIT_LINE_MAX);
+	int r;
+
+	if ((res->torn_file != NULL && buf != NULL &&
+	    (r = keep_torn(res->torn_file, buf + tl->good_bytes, (size_t)tl->cut_bytes, e)) < 0) ||
+	    (r = cut_log(t, tl->good_bytes, e)) < 0)
+		return r;
+	/* The state keeps its seq and key: the key of that seq, as the
+	 * ratchet stands.  Only where the chain goes on from moves back. */
+	memcpy(t->st.prev, tl->good_hash, 32);
+	t->st.size = tl->good_bytes;
+	t->dirty = t->syncdir = 1;
+	res->repair_seq = t->st.seq;
+	if ((r = repair_body(&body, tl, res->torn_file)) == 0 &&
+	    (r = append(t, HV_AUDIT_REPAIR, body.data, body.len, NULL, e)) == 0)
+		r = append_checkpoint(t, "repair", e);
+	hv_buf_release(&body);
+	return r;
+}
+
+int
+hv_audit_repair(const struct hv_config *c, hv_audit_confirm_fn confirm, void *arg,
+    struct hv_audit_repair_result *res, struct hv_err *e)
+{
+	struct hv_audit_tail *tl = &res->tail;
+	struct trail t;
+	uint64_t base_next;
+	uint8_t base_hash[32];
+	char *buf = NULL;
+	size_t len = 0;
+	int known, kept, r;
+
+	memset(res, 0, sizeof *res);
+	if ((r = trail_open(&t, c, NULL, OPEN_REPAIR, e)) < 0)
+		goto out;
+	if (access(t.p.log, F_OK) < 0 && errno == ENOENT && t.st.size > 0)
+		(void)rotation_done(&t);
+	tail_base(t.p.log, &base_next, base_hash, &known);
+	if ((r = read_log(t.p.log, &buf, &len, e)) < 0)
+		goto out;
+	hv_audit_tail_analyse(buf ? buf : "", len, t.st.seq, t.st.size, t.st.prev, base_next,
+	    known ? base_hash : NULL, tl);
+	if (tl->kind == HV_AUDIT_TAIL_BAD) {
+		r = hv_err_set(e, HV_EDATA, "'%s': %s: not a torn tail, and a repair would "
+		    "hide it ('hv-audit verify' names the damage)", t.p.log, tl->why);
+		goto out;
+	}
+	if (tl->kind == HV_AUDIT_TAIL_OK)
+		goto out;
+	res->torn_file = hv_xmalloc(strlen(t.p.log) + 32);
+	snprintf(res->torn_file, strlen(t.p.log) + 32, "%s.torn.%llu", t.p.log,
+	    (unsigned long long)tl->first_lost);
+	if ((kept = torn_kept(res->torn_file, tl, buf + tl->good_bytes, e)) < 0) {
+		r = kept;
+		goto out;
+	}
+	if (tl->cut_bytes == 0) {
+		free(res->torn_file);
+		res->torn_file = NULL;
+	}
+	if (confirm != NULL && (r = confirm(arg, tl, res->torn_file)) < 0)
+		goto out;
+	r = repair_apply(&t, res, kept ? NULL : buf, e);
+out:
+	free(buf);
+	r = trail_close(&t, r, e);
+	if (r < 0 && tl->kind != HV_AUDIT_TAIL_OK) {
+		free(res->torn_file);
+		res->torn_file = NULL;
+	}
+	return r;
+}
+
+void
+hv_audit_repair_result_free(struct hv_audit_repair_result *res)
+{
+	if (res == NULL)
+		return;
+	free(res->torn_file);
+	res->torn_file = NULL;
 }
 
 static int
@@ -1472,6 +1957,61 @@ hv_audit_reader_free(struct hv_audit_reader *r)
 	free(r);
 }
 
+/* ---- the audit.repair event ---- */
+
+static int
+repair_number(const struct hv_json *target, const char *key, uint64_t *out)
+{
+	size_t n;
+	const char *s = hv_json_get_strn(target, key, &n);
+
+	return s == NULL || n == 0 || n > 20 || strlen(s) != n || parse_u64(s, out) < 0 ?
+	    -1 : 0;
+}
+
+int
+hv_audit_parse_repair(const char *line, size_t len, struct hv_audit_repair_info *ri,
+    struct hv_err *e)
+{
+	struct hv_audit_line l;
+	struct hv_json *j = NULL, *target = NULL;
+	const char *user;
+	size_t i;
+	int r = HV_EDATA;
+
+	memset(ri, 0, sizeof *ri);
+	if (hv_audit_parse(&l, line, len, e) < 0)
+		return HV_EDATA;
+	if (!l.repair)
+		return hv_err_set(e, HV_EDATA, "seq %llu: not an audit.repair line",
+		    (unsigned long long)l.seq);
+	if (hv_json_parse(line, len, &j, NULL) < 0 || (target = hv_json_get(j, "target")) == NULL ||
+	    repair_number(target, "first_lost", &ri->first_lost) < 0 ||
+	    repair_number(target, "last_lost", &ri->last_lost) < 0)
+		hv_err_set(e, HV_EDATA, "seq %llu: malformed (an audit.repair without its "
+		    "first_lost and last_lost)", (unsigned long long)l.seq);
+	else if (ri->first_lost > ri->last_lost || ri->last_lost >= l.seq ||
+	    l.seq - ri->first_lost > HV_AUDIT_REPAIR_MAX)
+		hv_err_set(e, HV_EDATA, "seq %llu: malformed (an audit.repair of seq %llu to "
+		    "%llu)", (unsigned long long)l.seq, (unsigned long long)ri->first_lost,
+		    (unsigned long long)ri->last_lost);
+	else
+		r = 0;
+	if (r == 0) {
+		/* For messages: printable ASCII only, whatever the line holds. */
+		user = hv_json_get_str(j, "user");
+		snprintf(ri->user, sizeof ri->user, "%s", user != NULL ? user : "?");
+		for (i = 0; ri->user[i]; i++)
+			if (ri->user[i] < 0x21 || ri->user[i] > 0x7e)
+				ri->user[i] = '?';
+		memcpy(ri->time, l.time, TIME_LEN);
+		ri->time[TIME_LEN] = '\0';
+	}
+	hv_json_free(target);
+	hv_json_free(j);
+	return r;
+}
+
 /* ---- verification ---- */
 
 enum pending { P_NONE, P_GAP, P_BAD };
@@ -1488,6 +2028,11 @@ struct hv_audit_verify {
 	enum pending pending;
 	uint64_t pseq;		/* P_GAP: the seq found instead */
 	char why[200];		/* P_BAD: the verdict unless the next line explains */
+	struct gap {
+		struct hv_audit_repair_info ri;
+		uint64_t seq;	/* of the audit.repair line */
+	} *gaps;		/* owned */
+	size_t ngaps;
 };
 
 struct hv_audit_verify *
@@ -1635,6 +2180,46 @@ out_of_place(struct hv_audit_verify *v, const struct hv_audit_line *l, struct hv
 	    (unsigned long long)l->seq, (unsigned long long)v->next - 1);
 }
 
+/*
+ * An audit.repair line: the seqs it says were lost must be exactly those
+ * missing before it, it must chain to the line before them, and its MAC
+ * is under the key of its own seq (the ratchet moved over the lost ones,
+ * as the appender's did).
+ */
+static int
+repair_gap(struct hv_audit_verify *v, const struct hv_audit_line *l, const char *line,
+    size_t len, struct hv_err *e)
+{
+	struct hv_audit_repair_info ri;
+	struct hv_err why = { 0 };
+	uint64_t i;
+
+	if (hv_audit_parse_repair(line, len, &ri, &why) < 0)
+		return fail(v, e, "%s", why.msg);
+	if (ri.first_lost != v->next || ri.last_lost + 1 != l->seq)
+		return fail(v, e, "seq %llu: modified (an audit.repair saying seq %llu to "
+		    "%llu were lost, after seq %llu)", (unsigned long long)l->seq,
+		    (unsigned long long)ri.first_lost, (unsigned long long)ri.last_lost,
+		    (unsigned long long)v->next - 1);
+	if (memcmp(l->prevb, v->prev, 32) != 0)
+		return fail(v, e, "seq %llu: modified (an audit.repair whose prev does not "
+		    "match the hash of seq %llu)", (unsigned long long)l->seq,
+		    (unsigned long long)v->next - 1);
+	for (i = v->next; v->have_key && i < l->seq; i++)
+		ratchet(v->hmac, v->key);
+	v->next = l->seq;
+	if (!chains(v, l, line))
+		return fail(v, e, "seq %llu: modified (its MAC does not match)",
+		    (unsigned long long)l->seq);
+	v->gaps = hv_xrealloc(v->gaps, (v->ngaps + 1) * sizeof *v->gaps);
+	v->gaps[v->ngaps].ri = ri;
+	v->gaps[v->ngaps].seq = l->seq;
+	v->ngaps++;
+	v->s.repairs++;
+	accept(v, l, line, len);
+	return 0;
+}
+
 int
 hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
     struct hv_err *e)
@@ -1654,6 +2239,10 @@ hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
 	}
 	if (v->pending != P_NONE)
 		return resolve(v, &l, line, e);
+	/* A repair's gap shows only after the line before it; a file that
+	 * starts with one is taken as any file starting anywhere. */
+	if (l.repair && v->started)
+		return repair_gap(v, &l, line, len, e);
 	if (!v->started) {
 		if (v->from_start && l.seq != 0)
 			return fail(v, e, "seq 0: deleted (the trail starts at seq %llu)",
@@ -1709,5 +2298,17 @@ hv_audit_verify_free(struct hv_audit_verify *v)
 	hv_secure_free(v->key, 32);
 	hv_hmac_free(v->hmac);
 	hv_sha256_free(v->sha);
+	free(v->gaps);
 	free(v);
+}
+
+int
+hv_audit_verify_gap(const struct hv_audit_verify *v, size_t i,
+    struct hv_audit_repair_info *g, uint64_t *repair_seq)
+{
+	if (i >= v->ngaps)
+		return 0;
+	*g = v->gaps[i].ri;
+	*repair_seq = v->gaps[i].seq;
+	return 1;
 }

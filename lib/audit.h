@@ -25,6 +25,8 @@
  *	audit.log.key0	the first MAC key, written once at creation: move it
  *			off the host; verify takes it back with -k
  *	audit.log.optout  identifiers left out of exports, one a line
+ *	audit.log.torn.N  bytes a repair cut off the log (N the first seq
+ *			lost), 0600
  *
  * Durability: when hv_audit_log() or hv_audit_batch_flush() returns 0 the
  * events are on stable storage (the log is fdatasync'ed before the state
@@ -40,6 +42,16 @@
  * whose flush never returned: their caller may log them again after a
  * restart, so a crash can duplicate an event, never lose an acknowledged
  * one.
+ *
+ * Unless the storage lies: one that acknowledged an fdatasync and lost the
+ * write leaves the log behind its state (cut short, or zeros where its
+ * last pages were).  Appends then refuse (HV_EDATA, naming hv-audit
+ * repair) until a person runs hv_audit_repair(), which records the loss
+ * in the trail.  An append checks the file's size and its last line
+ * against the state, no more: tampering before the end is verify's to
+ * find.  A full disk fails an append with HV_EIO ("no space left on
+ * device") and leaves the log as its state says: what part of the lines
+ * got in is cut off again.
  *
  * Concurrency: any number of processes may append at once; the lock
  * serialises them, so the chain never forks and lines never interleave.
@@ -61,6 +73,8 @@
 #define HV_AUDIT_VALUE_MAX 512	/* bytes of one field value or error */
 #define HV_AUDIT_MSGID_LEN 32	/* hex characters of a Message-ID's HMAC */
 #define HV_AUDIT_BATCH_MAX 1024	/* events queued in one batch */
+#define HV_AUDIT_REPAIR_MAX 1000000 /* seqs one repair may declare lost: a
+				 * verifier ratchets its key over each */
 
 /*
  * Actions, "noun.verb"; a tool may add its own in the same shape
@@ -89,6 +103,8 @@
 #define HV_AUDIT_ROTATE		"audit.rotate"	/* [file] the file rotated away */
 #define HV_AUDIT_OPTOUT		"audit.optout"	/* an opt-out added or removed */
 #define HV_AUDIT_EXPORT		"audit.export"	/* an export was made */
+#define HV_AUDIT_REPAIR		"audit.repair"	/* written by this module: see
+						 * hv_audit_repair */
 
 enum hv_audit_outcome {
 	HV_AUDIT_OK,		/* "ok": done */
@@ -114,9 +130,11 @@ struct hv_audit_field {
  * Refused with HV_EINTERNAL (a bug in the caller): a malformed action or
  * key, a key that names content ("subject", "from", "to", "body", "token",
  * "secret", ...), a "msgid" that is not hv_audit_msgid()'s output, too
- * many fields.  HV_EDATA when the trail does not match its state (cut,
- * replaced, foreign lines); HV_EIO, HV_ECANTCREAT when it cannot be
- * written.
+ * many fields, the actions this module writes itself (audit.checkpoint,
+ * audit.repair).  HV_EDATA when the trail does not match its state (cut
+ * or torn: the message says to run hv-audit repair; replaced, foreign
+ * lines); HV_EIO, HV_ECANTCREAT when it cannot be written (a full disk:
+ * HV_EIO, said as such).
  *
  * A tool calls it after each action, success or not, and treats a failure
  * to log like a failure of the action: report it and stop.  It is a batch
@@ -215,6 +233,15 @@ void hv_audit_msgid(char out[HV_AUDIT_MSGID_LEN + 1], const uint8_t key[32],
  * a trail or its state already exists. */
 int hv_audit_init(const struct hv_config *c, struct hv_err *e);
 
+/*
+ * Whether the trail can be appended to now, before a run does anything it
+ * must log: what the first append would do and refuse (HV_EDATA for a
+ * torn or cut tail, naming hv-audit repair; HV_EIO, HV_ECANTCREAT), with
+ * nothing appended unless the trail is new (then it is created).  A run
+ * that checks first stops with one error, rather than after acting.
+ */
+int hv_audit_ready(const struct hv_config *c, struct hv_err *e);
+
 /* Append a signed checkpoint now, whatever is due. */
 int hv_audit_checkpoint(const struct hv_config *c, struct hv_err *e);
 
@@ -239,6 +266,111 @@ int hv_audit_pubkey_decode(const char *text, size_t len, uint8_t pub[32],
  */
 int hv_audit_files(const char *log, char ***files, struct hv_err *e);
 void hv_audit_files_free(char **files);
+
+/*
+ * Repair of a torn tail: hv-audit repair, run by a person, never by
+ * itself.
+ *
+ * Storage that acknowledged an fdatasync and lost the write in a power
+ * cut leaves the log behind its state: its last line cut short, whole
+ * lines gone, or NUL bytes where its last pages never reached the disk.
+ * Every append then refuses (HV_EDATA), since acknowledged events are
+ * gone.  A repair records the loss in the trail rather than hiding it:
+ * the torn bytes are cut off the log and kept aside (LOG.torn.SEQ, 0600),
+ * then an audit.repair event is appended at the seq the state expects
+ * next, chained to the last good line and MACed under the state's key,
+ * which is that seq's key (a verifier ratchets its own over the lost
+ * seqs), and a signed checkpoint follows it.  Lost seqs are never reused.
+ * Its target fields, all strings:
+ *
+ *	first_lost, last_lost	the seqs lost (decimal)
+ *	lost_bytes	bytes the state counted past the last good line
+ *	cut_bytes	bytes cut off the log (the torn part), kept aside
+ *	torn_sha256	SHA-256 of those bytes, hex (of nothing when none)
+ *	torn_file	where they were kept; absent when none were cut
+ */
+
+/* What the current file of a trail holds, measured against its state. */
+enum hv_audit_tail_kind {
+	HV_AUDIT_TAIL_OK,	/* all the state counts is there; more, whole or
+				 * torn, is for the next append to recover */
+	HV_AUDIT_TAIL_TORN,	/* lines the state counts are gone or torn, at
+				 * the end and only there: repairable */
+	HV_AUDIT_TAIL_BAD,	/* anything else (a line that is whole and does
+				 * not chain, a malformed line, the last line not
+				 * the state's): tampering, for verify to name */
+};
+
+struct hv_audit_tail {
+	enum hv_audit_tail_kind kind;
+	uint64_t file_bytes;	/* the file's size */
+	uint64_t good_bytes;	/* its whole lines that chain, from the start */
+	uint64_t good_lines;
+	uint64_t good_next;	/* the seq after the last of them */
+	uint8_t good_hash[32];	/* SHA-256 of the last of them */
+	uint64_t first_lost;	/* TORN: the seqs the state counts that are gone */
+	uint64_t last_lost;
+	uint64_t lost_bytes;	/* TORN: bytes the state counts past good_bytes */
+	uint64_t cut_bytes;	/* TORN: bytes of the file past good_bytes */
+	uint8_t cut_sha256[32];	/* TORN: their SHA-256 */
+	char why[256];		/* BAD: what is wrong, one line */
+};
+
+/*
+ * Measure the current file's text (buf, len bytes) against the state
+ * (state_seq the next seq, state_size the file's size, state_prev the hash
+ * of its last line).  The file continues the trail at base_next after a
+ * line hashing to base_hash (from the rotated file before it); base_hash
+ * NULL when that is not known: the first line is then taken as it is.
+ * Reads nothing else; never fails.
+ */
+void hv_audit_tail_analyse(const char *buf, size_t len, uint64_t state_seq,
+    uint64_t state_size, const uint8_t state_prev[32], uint64_t base_next,
+    const uint8_t *base_hash, struct hv_audit_tail *t);
+
+/*
+ * Called by hv_audit_repair with the trail locked, once the loss is known
+ * and before anything changes: torn_file is where the cut bytes will go
+ * (NULL when none are cut).  0 to go on; any status stops the repair,
+ * which returns it, nothing changed.
+ */
+typedef int (*hv_audit_confirm_fn)(void *arg, const struct hv_audit_tail *t,
+    const char *torn_file);
+
+struct hv_audit_repair_result {
+	struct hv_audit_tail tail;	/* kind OK: there was nothing to repair */
+	uint64_t repair_seq;	/* the audit.repair line; its checkpoint follows */
+	char *torn_file;	/* owned: where the cut bytes are, or NULL */
+};
+
+/*
+ * Repair the torn tail of c's trail, as above: 0 with res->tail.kind TORN
+ * when repaired, OK when there was nothing to repair (nothing changed);
+ * HV_EDATA when the damage is not a torn tail (nothing changed: a repair
+ * does not paper over tampering); HV_ENOINPUT without a trail;
+ * HV_ECANTCREAT when the torn bytes' file exists; HV_EIO.  The log is read
+ * whole.  Free res with hv_audit_repair_result_free.
+ */
+int hv_audit_repair(const struct hv_config *c, hv_audit_confirm_fn confirm, void *arg,
+    struct hv_audit_repair_result *res, struct hv_err *e);
+
+void hv_audit_repair_result_free(struct hv_audit_repair_result *res);
+
+/* What an audit.repair line says of its gap, and who made it. */
+struct hv_audit_repair_info {
+	uint64_t first_lost, last_lost;
+	char user[65];
+	char time[28];
+};
+
+/*
+ * Read line (len bytes, no newline) as an audit.repair event: 0, or
+ * HV_EDATA when it is not one or its fields are missing or malformed
+ * (first_lost <= last_lost, both below the line's seq, at most
+ * HV_AUDIT_REPAIR_MAX of them).
+ */
+int hv_audit_parse_repair(const char *line, size_t len, struct hv_audit_repair_info *ri,
+    struct hv_err *e);
 
 /*
  * Reading lines.  A reader hands out each line of a file without its
@@ -270,6 +402,7 @@ struct hv_audit_line {
 	uint64_t seq;
 	const char *time;	/* borrowed: 27 bytes, not NUL-terminated */
 	int checkpoint;		/* 1 for an audit.checkpoint line */
+	int repair;		/* 1 for an audit.repair line */
 	const char *sig;	/* borrowed: 128 hex digits, on checkpoints */
 	const char *prev;	/* borrowed: 64 hex digits */
 	const char *mac;	/* borrowed: 64 hex digits */
@@ -297,6 +430,8 @@ struct hv_audit_verify;
 /*
  * key0 (32 bytes) and pub (32 bytes) may be NULL: then MACs, or
  * signatures, are not checked.  from_start: the first line must be seq 0.
+ * A gap closed by an audit.repair line is not a problem: the verifier
+ * checks the line over it (see hv_audit_verify_gap) and goes on.
  */
 struct hv_audit_verify *hv_audit_verify_new(const uint8_t *key0,
     const uint8_t *pub, int from_start);
@@ -316,10 +451,21 @@ struct hv_audit_verify_status {
 	uint64_t checkpoint_seq;
 	time_t checkpoint_time;
 	uint64_t signatures;	/* checkpoint signatures checked */
+	uint64_t repairs;	/* audit.repair gaps accepted */
 };
 
 void hv_audit_verify_status(const struct hv_audit_verify *v,
     struct hv_audit_verify_status *s);
+
+/*
+ * The i-th gap (from 0) that an audit.repair line accounted for, in its
+ * place in the chain: 1 and *g, 0 past the last.  A verifier accepts a
+ * gap only with the repair line right after it, naming exactly the seqs
+ * missing, chained to the line before the gap and (with key0) MACed
+ * under the key of its own seq.
+ */
+int hv_audit_verify_gap(const struct hv_audit_verify *v, size_t i,
+    struct hv_audit_repair_info *g, uint64_t *repair_seq);
 
 void hv_audit_verify_free(struct hv_audit_verify *v);
 

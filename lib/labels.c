@@ -1059,6 +1059,10 @@ setup(struct run *r, const struct hv_config *c, const char *team,
 		return hv_err_set(e, HV_ECONFIG, "team name too long");
 	if ((rc = hv_auth_open(&r->auth, c, e)) < 0)
 		return rc;
+	/* A trail that cannot be appended to stops the run before it changes
+	 * a label, with one error. */
+	if ((rc = hv_audit_ready(c, e)) < 0)
+		return rc;
 	r->store = hv_auth_store(r->auth);
 	if ((rc = hv_index_source_copies(r->store, team, r->team->source, e)) < 0)
 		return rc;

@@ -963,6 +963,10 @@ hv_sync_run(const struct hv_config *c, const struct hv_sync_opts *o,
 		goto out;
 	r.store = hv_auth_store(r.auth);
 	r.audit = hv_audit_batch_new(c, hv_auth_key(r.auth, HV_AUTH_KEY_AUDIT));
+	/* A trail that cannot be appended to stops the run before it uploads
+	 * anything, with one error, not one per message. */
+	if ((rc = hv_audit_ready(c, e)) < 0)
+		goto out;
 	if (on_disk)
 		note(&r, "the spool '%s' is on persistent storage (allow_disk = yes)",
 		    hv_spool_root(r.spool));

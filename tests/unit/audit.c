@@ -456,6 +456,320 @@ test_repair(void)
 	hv_config_free(&c);
 }
 
+/* The whole file at path into a new buffer (NUL-terminated); *len. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *b = calloc(1, 1 << 20);
+
+	*len = f != NULL ? fread(b, 1, (1 << 20) - 1, f) : 0;
+	if (f != NULL)
+		fclose(f);
+	return b;
+}
+
+static size_t
+line_start(const char *b, size_t len, size_t nth_from_end)
+{
+	size_t i = len - 1, seen = 0;
+
+	while (i > 0) {
+		if (b[i - 1] == '\n' && ++seen == nth_from_end)
+			return i;
+		i--;
+	}
+	return 0;
+}
+
+/* The tail analysis on the text of a clean trail, damaged in each way. */
+static void
+test_tail(void)
+{
+	struct hv_audit_tail t;
+	struct hv_config c;
+	struct hv_err e;
+	uint8_t prev[32], sum[32];
+	uint64_t next;
+	size_t len, last, n;
+	char *b, *d;
+
+	config(&c, "tail");
+	append_some(&c, 6);
+	b = slurp(c.paths.audit, &len);
+	hv_audit_state_tail(c.paths.audit, &next, prev, &e);
+	last = line_start(b, len, 1);
+	d = malloc(len + 1);
+
+	hv_audit_tail_analyse(b, len, next, len, prev, 0, NULL, &t);
+	is_int(t.kind, HV_AUDIT_TAIL_OK, "a clean trail: nothing to repair");
+	is_int(t.good_next, next, "every line good");
+
+	n = last + (len - last) / 2;
+	hv_audit_tail_analyse(b, n, next, len, prev, 0, NULL, &t);
+	is_int(t.kind, HV_AUDIT_TAIL_TORN, "the last line cut in half: torn");
+	ok(t.first_lost == next - 1 && t.last_lost == next - 1, "seq %llu lost",
+	    (unsigned long long)t.first_lost);
+	is_int(t.lost_bytes, len - last, "the state's bytes past the good lines");
+	is_int(t.cut_bytes, n - last, "the torn half is cut");
+	hv_sha256(sum, b + last, n - last);
+	ok(memcmp(sum, t.cut_sha256, 32) == 0, "and hashed");
+	is_int(t.good_bytes, last, "the good lines end where the torn one starts");
+
+	n = line_start(b, len, 2);
+	hv_audit_tail_analyse(b, n, next, len, prev, 0, NULL, &t);
+	ok(t.kind == HV_AUDIT_TAIL_TORN && t.first_lost == next - 2 && t.last_lost == next - 1 &&
+	    t.cut_bytes == 0, "two whole lines gone: torn, seq %llu to %llu, nothing cut",
+	    (unsigned long long)t.first_lost, (unsigned long long)t.last_lost);
+
+	memcpy(d, b, len);
+	memset(d + len - 100, 0, 100);
+	hv_audit_tail_analyse(d, len, next, len, prev, 0, NULL, &t);
+	ok(t.kind == HV_AUDIT_TAIL_TORN && t.first_lost == next - 1 && t.cut_bytes == len - last,
+	    "NUL bytes where the last page was, the size kept: torn");
+
+	memcpy(d, b, len);
+	memset(d + last - 50, 0, len - last + 50);
+	hv_audit_tail_analyse(d, len, next, len, prev, 0, NULL, &t);
+	ok(t.kind == HV_AUDIT_TAIL_TORN && t.first_lost == next - 2, "NULs across two lines: "
+	    "both lost");
+
+	memcpy(d, b, len);
+	memset(d + last - 100, 0, 20);
+	hv_audit_tail_analyse(d, len, next, len, prev, 0, NULL, &t);
+	ok(t.kind == HV_AUDIT_TAIL_TORN && t.first_lost == next - 2,
+	    "a hole, then a whole line of the lost seqs: torn, both lost");
+
+	memcpy(d, b, len);
+	*strstr(d + line_start(b, len, 4), "user") = 'U';
+	hv_audit_tail_analyse(d, last + 10, next, len, prev, 0, NULL, &t);
+	ok(t.kind == HV_AUDIT_TAIL_BAD && strstr(t.why, "does not continue the chain"),
+	    "a line modified in the middle, the tail cut: not torn (%s)", t.why);
+
+	memcpy(d, b, len);
+	n = line_start(b, len, 4);
+	memmove(d + n, b + line_start(b, len, 3), len - line_start(b, len, 3));
+	hv_audit_tail_analyse(d, len - (line_start(b, len, 3) - n), next, len, prev, 0, NULL, &t);
+	is_int(t.kind, HV_AUDIT_TAIL_BAD, "a line deleted in the middle: not torn");
+
+	memcpy(d, b, last);
+	memcpy(d + last, "hello world\n", 12);
+	hv_audit_tail_analyse(d, last + 12, next, len, prev, 0, NULL, &t);
+	ok(t.kind == HV_AUDIT_TAIL_BAD && strstr(t.why, "malformed"),
+	    "the last line replaced by another whole line: not torn (%s)", t.why);
+
+	memcpy(d, b, len);
+	*strstr(d + last, "user") = 'U';
+	hv_audit_tail_analyse(d, len, next, len, prev, 0, NULL, &t);
+	is_int(t.kind, HV_AUDIT_TAIL_BAD, "the last line modified, the size kept: not torn");
+
+	hv_audit_tail_analyse(b, len, next - 1, last, (const uint8_t *)b, 0, NULL, &t);
+	is_int(t.kind, HV_AUDIT_TAIL_BAD, "a state whose hash is not the line's: not torn");
+
+	hv_audit_tail_analyse(b, last + 30, next + HV_AUDIT_REPAIR_MAX, len, prev, 0, NULL, &t);
+	is_int(t.kind, HV_AUDIT_TAIL_BAD, "more lost than a repair may record: refused");
+
+	memset(sum, 0, 32);
+	hv_audit_tail_analyse(b, len, next, len, prev, 0, sum, &t);
+	is_int(t.kind, HV_AUDIT_TAIL_OK, "a base of seq 0 and no hash: the first trail file");
+	sum[0] = 1;
+	hv_audit_tail_analyse(b, len, next, len, prev, 0, sum, &t);
+	is_int(t.kind, HV_AUDIT_TAIL_BAD, "a base the first line does not chain to: refused");
+	hv_audit_tail_analyse(b, 0, next, len, prev, 0, NULL, &t);
+	is_int(t.kind, HV_AUDIT_TAIL_BAD, "nothing left and no base: refused");
+	free(d);
+	free(b);
+	hv_config_free(&c);
+}
+
+static int
+confirm_yes(void *arg, const struct hv_audit_tail *t, const char *torn_file)
+{
+	(void)t;
+	(void)torn_file;
+	++*(int *)arg;
+	return 0;
+}
+
+static int
+confirm_no(void *arg, const struct hv_audit_tail *t, const char *torn_file)
+{
+	(void)arg;
+	(void)t;
+	(void)torn_file;
+	return HV_ENO;
+}
+
+/* hv_audit_repair end to end in the library, and the verifier on its line. */
+static void
+test_torn_repair(void)
+{
+	struct hv_audit_repair_result res;
+	struct hv_audit_repair_info ri;
+	struct hv_audit_verify *v;
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	size_t len, last, i;
+	uint64_t seq;
+	int asked = 0, r;
+	char *b, *p;
+	FILE *f;
+
+	config(&c, "torn");
+	append_some(&c, 5);
+	load_keys("torn", &k);
+	b = slurp(c.paths.audit, &len);
+	last = line_start(b, len, 1);
+	ok(truncate(c.paths.audit, (off_t)(last + 20)) == 0, "the last line cut");
+	is_int(hv_audit_log(&c, "message.fetch", NULL, 0, HV_AUDIT_OK, NULL, &e), HV_EDATA,
+	    "a cut tail: appends refused");
+	ok(strstr(e.msg, "hv-audit repair") != NULL, "naming the repair: %s", e.msg);
+	is_int(hv_audit_ready(&c, &e), HV_EDATA, "and so is a run about to start");
+	is_int(hv_audit_repair(&c, confirm_no, NULL, &res, &e), HV_ENO, "repair declined");
+	hv_audit_repair_result_free(&res);
+	is_int(hv_audit_log(&c, "message.fetch", NULL, 0, HV_AUDIT_OK, NULL, &e), HV_EDATA,
+	    "nothing changed");
+	r = hv_audit_repair(&c, confirm_yes, &asked, &res, &e);
+	ok(r == 0 && asked == 1 && res.tail.kind == HV_AUDIT_TAIL_TORN, "repaired, asked once");
+	ok(res.torn_file != NULL && strstr(res.torn_file, ".torn.") != NULL, "torn bytes kept in %s",
+	    res.torn_file ? res.torn_file : "(none)");
+	hv_audit_repair_result_free(&res);
+	is_int(hv_audit_log(&c, "message.fetch", NULL, 0, HV_AUDIT_OK, NULL, &e), 0,
+	    "appends work again");
+	load(c.paths.audit);
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "the trail verifies with key0 and pub");
+	v = hv_audit_verify_new(k.key0, k.pub, 1);
+	for (i = 0; i < nlines; i++)
+		hv_audit_verify_line(v, lines[i], strlen(lines[i]), &e);
+	ok(hv_audit_verify_gap(v, 0, &ri, &seq) == 1 && ri.first_lost == ri.last_lost &&
+	    seq == ri.last_lost + 1, "the gap is reported: seq %llu, repaired at seq %llu",
+	    (unsigned long long)ri.first_lost, (unsigned long long)seq);
+	ok(hv_audit_verify_gap(v, 1, &ri, &seq) == 0, "one gap only");
+	hv_audit_verify_free(v);
+	is_int(hv_audit_repair(&c, confirm_yes, &asked, &res, &e), 0, "a second repair");
+	ok(res.tail.kind == HV_AUDIT_TAIL_OK && asked == 1, "finds nothing to do, asks nothing");
+	hv_audit_repair_result_free(&res);
+
+	for (i = 0; i < nlines && strstr(lines[i], "audit.repair") == NULL; i++)
+		;
+	ok(hv_audit_parse_repair(lines[i], strlen(lines[i]), &ri, &e) == 0, "its line parses");
+	p = strstr(lines[i], "\"last_lost\":\"") + 13;
+	*p = *p == '9' ? '8' : (char)(*p + 1);
+	ok(verify(lines, nlines, k.key0, NULL, &e) == HV_EDATA && strstr(e.msg, "audit.repair"),
+	    "a repair line made to claim another gap: %s", e.msg);
+	*p = *p == '8' ? '9' : (char)(*p - 1);
+	p = strstr(lines[i], "\"pid\":") + 6;
+	*p = *p == '9' ? '8' : (char)(*p + 1);
+	ok(verify(lines, nlines, k.key0, NULL, &e) == HV_EDATA && strstr(e.msg, "MAC"),
+	    "a repair line otherwise modified: %s", e.msg);
+	is_int(hv_audit_log(&c, "audit.repair", NULL, 0, HV_AUDIT_OK, NULL, &e), HV_EINTERNAL,
+	    "a tool may not log an audit.repair");
+
+	f = fopen(c.paths.audit, "r+");
+	fseek(f, 300, SEEK_SET);
+	fputc('X', f);
+	fclose(f);
+	ok(truncate(c.paths.audit, (off_t)(len - 10)) == 0, "and the tail cut");
+	is_int(hv_audit_repair(&c, confirm_yes, &asked, &res, &e), HV_EDATA,
+	    "tampering in the middle is not repaired");
+	ok(strstr(e.msg, "not a torn tail") != NULL, "%s", e.msg);
+	hv_audit_repair_result_free(&res);
+	free(b);
+	hv_config_free(&c);
+}
+
+/* A repair cut short after it kept the torn bytes: the next one goes on. */
+static void
+test_repair_again(void)
+{
+	struct hv_audit_repair_result res;
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	char torn[600], *b;
+	size_t len, last;
+	int asked = 0;
+	FILE *f;
+
+	config(&c, "again");
+	append_some(&c, 4);
+	load_keys("again", &k);
+	b = slurp(c.paths.audit, &len);
+	last = line_start(b, len, 1);
+	ok(truncate(c.paths.audit, (off_t)(last + 30)) == 0, "the last line cut");
+	load(c.paths.audit);
+	snprintf(torn, sizeof torn, "%s.torn.%zu", c.paths.audit, nlines - 1);
+	f = fopen(torn, "w");
+	fwrite(b + last, 1, 30, f);
+	fclose(f);
+	ok(hv_audit_repair(&c, confirm_yes, &asked, &res, &e) == 0 &&
+	    res.tail.cut_bytes == 30, "the torn bytes kept already, the log not cut: repaired");
+	hv_audit_repair_result_free(&res);
+	load(c.paths.audit);
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "the trail verifies");
+
+	append_some(&c, 2);
+	free(b);
+	b = slurp(c.paths.audit, &len);
+	last = line_start(b, len, 1);
+	ok(truncate(c.paths.audit, (off_t)last) == 0, "the last line gone");
+	load(c.paths.audit);
+	snprintf(torn, sizeof torn, "%s.torn.%llu", c.paths.audit,
+	    (unsigned long long)nlines + 1);
+	f = fopen(torn, "w");
+	fputs("torn bytes", f);
+	fclose(f);
+	ok(hv_audit_repair(&c, confirm_yes, &asked, &res, &e) == 0 &&
+	    res.tail.cut_bytes == 10 && res.torn_file != NULL,
+	    "the torn bytes kept and cut already: the file attested (%s)", e.msg);
+	hv_audit_repair_result_free(&res);
+	load(c.paths.audit);
+	ok(strstr(lines[nlines - 2], "\"cut_bytes\":\"10\"") != NULL, "in the event");
+	is_int(verify(lines, nlines, k.key0, k.pub, &e), 0, "the trail verifies");
+	free(b);
+	hv_config_free(&c);
+}
+
+static void
+test_parse_repair(void)
+{
+	static const char head[] = "{\"v\":1,\"seq\":9,\"time\":\"2026-01-01T00:00:00.000000Z\","
+	    "\"action\":\"audit.repair\",\"host\":\"h\",\"uid\":1,\"user\":\"u\\u0001x\","
+	    "\"tool\":\"t\",\"pid\":1,";
+	static const char tail[] = ",\"outcome\":\"ok\",\"prev\":\"0000000000000000000000000000"
+	    "000000000000000000000000000000000000\",\"mac\":\"000000000000000000000000000000000"
+	    "0000000000000000000000000000000\"}";
+	static const struct {
+		const char *target;
+		int want;
+	} cases[] = {
+		{ "\"target\":{\"first_lost\":\"4\",\"last_lost\":\"8\"}", 0 },
+		{ "\"target\":{\"first_lost\":\"8\",\"last_lost\":\"8\"}", 0 },
+		{ "\"target\":{\"first_lost\":\"5\",\"last_lost\":\"4\"}", HV_EDATA },
+		{ "\"target\":{\"first_lost\":\"4\",\"last_lost\":\"9\"}", HV_EDATA },
+		{ "\"target\":{\"first_lost\":4,\"last_lost\":\"8\"}", HV_EDATA },
+		{ "\"target\":{\"first_lost\":\"-4\",\"last_lost\":\"8\"}", HV_EDATA },
+		{ "\"target\":{\"first_lost\":\"4\\u0000\",\"last_lost\":\"8\"}", HV_EDATA },
+		{ "\"target\":{\"last_lost\":\"8\"}", HV_EDATA },
+		{ "\"target\":[1]", HV_EDATA },
+		{ "\"x\":1", HV_EDATA },
+	};
+	struct hv_audit_repair_info ri;
+	struct hv_err e;
+	char line[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(line, sizeof line, "%s%s%s", head, cases[i].target, tail);
+		is_int(hv_audit_parse_repair(line, strlen(line), &ri, &e), cases[i].want,
+		    "repair line %s", cases[i].target);
+	}
+	snprintf(line, sizeof line, "%s%s%s", head, cases[0].target, tail);
+	hv_audit_parse_repair(line, strlen(line), &ri, &e);
+	is_str(ri.user, "u?x", "a user name printed safely");
+}
+
 static void
 test_rotate(void)
 {
@@ -818,6 +1132,10 @@ main(void)
 	test_tamper();
 	test_forward();
 	test_repair();
+	test_tail();
+	test_torn_repair();
+	test_repair_again();
+	test_parse_repair();
 	test_rotate();
 	test_concurrent();
 	test_batch();
