@@ -92,8 +92,32 @@ bad(struct parser *p, const char *fmt, ...)
 	return hv_err_set(p->e, HV_ECONFIG, "%s:%d: %s", p->name, p->line, what);
 }
 
-int
-hv_parse_duration(const char *s, long *out)
+static long
+duration_unit(char c)
+{
+	switch (c) {
+	case 's': return 1;
+	case 'm': return 60;
+	case 'h': return 3600;
+	case 'd': return 86400;
+	}
+	return 0;
+}
+
+static long
+size_unit(char c)
+{
+	switch (c) {
+	case 'k': case 'K': return 1L << 10;
+	case 'm': case 'M': return 1L << 20;
+	case 'g': case 'G': return 1L << 30;
+	}
+	return 0;
+}
+
+/* Digits and at most one letter that unit() knows (0: none it knows). */
+static int
+parse_scaled(const char *s, long (*unit)(char c), long *out)
 {
 	char *end;
 	long v, mul = 1;
@@ -104,14 +128,7 @@ hv_parse_duration(const char *s, long *out)
 	v = strtol(s, &end, 10);
 	if (errno != 0)
 		return HV_EDATA;
-	switch (*end) {
-	case '\0': case 's': break;
-	case 'm': mul = 60; break;
-	case 'h': mul = 3600; break;
-	case 'd': mul = 86400; break;
-	default: return HV_EDATA;
-	}
-	if (*end != '\0' && end[1] != '\0')
+	if (*end != '\0' && (end[1] != '\0' || (mul = unit(*end)) == 0))
 		return HV_EDATA;
 	if (v > LONG_MAX / mul)
 		return HV_EDATA;
@@ -120,30 +137,15 @@ hv_parse_duration(const char *s, long *out)
 }
 
 int
+hv_parse_duration(const char *s, long *out)
+{
+	return parse_scaled(s, duration_unit, out);
+}
+
+int
 hv_parse_size(const char *s, long *out)
 {
-	char *end;
-	long v, mul = 1;
-
-	if (!isdigit((unsigned char)*s))
-		return HV_EDATA;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0)
-		return HV_EDATA;
-	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': mul = 1024; break;
-	case 'm': case 'M': mul = 1024 * 1024; break;
-	case 'g': case 'G': mul = 1024 * 1024 * 1024; break;
-	default: return HV_EDATA;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		return HV_EDATA;
-	if (v > LONG_MAX / mul)
-		return HV_EDATA;
-	*out = v * mul;
-	return 0;
+	return parse_scaled(s, size_unit, out);
 }
 
 static int

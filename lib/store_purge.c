@@ -121,44 +121,43 @@ hv_store_purged_since(struct hv_store *s, long long since, long long until,
 	return r;
 }
 
+/* Whether the index knows team's message source_id, and its done flag. */
+static int
+message_state(struct hv_store *s, const char *team, const char *source,
+    const char *source_id, int *known, int *done, struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	*known = *done = 0;
+	if ((r = store_prepare(s, &st, "SELECT done FROM messages WHERE source = ?1 AND "
+	    "source_id = ?2 AND team = ?3", e)) < 0)
+		return r;
+	store_bind_text(st, 1, source);
+	store_bind_text(st, 2, source_id);
+	store_bind_text(st, 3, team);
+	if ((r = store_one_row(s, st, "read the index", e)) == 0) {
+		*known = 1;
+		*done = sqlite3_column_int(st, 0) != 0;
+	}
+	store_release(s, st);
+	return r == HV_ENOINPUT ? 0 : r;
+}
+
 int
 hv_store_message_is_done(struct hv_store *s, const char *team, const char *source,
     const char *source_id, int *done, struct hv_err *e)
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	int known;
 
-	*done = 0;
-	if ((r = store_prepare(s, &st, "SELECT done FROM messages WHERE source = ?1 AND "
-	    "source_id = ?2 AND team = ?3", e)) < 0)
-		return r;
-	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, source_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, team, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*done = sqlite3_column_int(st, 0) != 0;
-	else if (rc != SQLITE_DONE)
-		r = store_fail(s, e, "read the index");
-	store_release(s, st);
-	return r;
+	return message_state(s, team, source, source_id, &known, done, e);
 }
 
 int
 hv_store_message_known(struct hv_store *s, const char *team, const char *source,
     const char *source_id, int *known, struct hv_err *e)
 {
-	sqlite3_stmt *st;
-	int r;
+	int done;
 
-	*known = 0;
-	if ((r = store_prepare(s, &st, "SELECT 1 FROM messages WHERE source = ?1 AND "
-	    "source_id = ?2 AND team = ?3", e)) < 0)
-		return r;
-	store_bind_text(st, 1, source);
-	store_bind_text(st, 2, source_id);
-	store_bind_text(st, 3, team);
-	if ((r = store_one_row(s, st, "read the index", e)) == 0)
-		*known = 1;
-	store_release(s, st);
-	return r == HV_ENOINPUT ? 0 : r;
+	return message_state(s, team, source, source_id, known, &done, e);
 }
