@@ -131,7 +131,7 @@ dist:
 	scripts/completion/gen zsh $(BIN:%=man/%.1) >$(D)/_hv
 
 install: all dist
-	for d in $(INSTALLDIRS); do mkdir -p $(DESTDIR)$$d || exit; done
+	for d in $(INSTALLDIRS); do install -d -m 755 $(DESTDIR)$$d || exit; done
 	for f in $(BIN); do install -m 755 $(B)/$$f $(DESTDIR)$(BINDIR)/$$f || exit; done
 	for f in $(MAN1); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man1/$$f || exit; done
 	for f in $(MAN5); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man5/$$f || exit; done
