@@ -1,4 +1,4 @@
-# hv: see README.  Targets: all check install uninstall clean demo bench fuzz.
+# hv: see README.  Targets: all check check-pkg install uninstall clean demo bench fuzz.
 include config.mk
 
 LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.o crypto_sign.o \
@@ -83,6 +83,12 @@ check:
 	HV_BIN=$(CURDIR)/$(B) HV_TOP=$(CURDIR) $(PROVE) \
 		$(UNITS:%=./%) ./tests/e2e/*.t $$(ls ./tests/emu/*.t 2>/dev/null)
 
+# The Debian package, built and checked: about a minute and a half, so
+# apart from check (.ci/run runs both).
+check-pkg:
+	@scripts/deps pkg
+	HV_TOP=$(CURDIR) $(PROVE) tests/pkg/*.t
+
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h lib/*.c lib/*.h config.mk
 	@$(MAKE) --no-print-directory O=build/fuzz-lib CC=$(FUZZ_CC) \
 		EXTRA_CFLAGS='-fsanitize=fuzzer-no-link,address,undefined' build/fuzz-lib/libhv.a
@@ -160,5 +166,5 @@ uninstall:
 clean:
 	rm -rf bin build
 
-.PHONY: all units check fuzz demo bench bench-cpu lint-man dist install uninstall clean
+.PHONY: all units check check-pkg fuzz demo bench bench-cpu lint-man dist install uninstall clean
 .PRECIOUS: $(O)/lib/%.o $(O)/cmd/%.o
