@@ -177,7 +177,24 @@ ok 'bash: hv-fetch --wait from the DESCRIPTION' \
 ok 'bash: options of the command, and those of every command' \
 	offers -j "$B/hv-auth" hv-auth list - && offers -c "$B/hv-auth" hv-auth list -
 if command -v zsh >/dev/null 2>&1; then
-	expect_success 'zsh -n parses the zsh completion' zsh -n "$R/usr/share/zsh/site-functions/_hv"
+	Z=$R/usr/share/zsh/site-functions/_hv
+	expect_success 'zsh -n parses the zsh completion' zsh -n "$Z"
+	# compadd and _files stand in for zsh's own, to show what is offered.
+	zcompl() {
+		zsh -f -c 'compadd() { print -r -- "$*" }; _files() { print -r -- _files }
+			_message() { : }
+			f=$1; shift; words=("$@"); CURRENT=$#; service=$1; PREFIX=${@[-1]}
+			t() { source $f }; t' _ "$Z" "$@" 2>&1
+	}
+	zfirst() { zcompl "$@" | head -n 1; }
+	ok 'zsh: hv-sync commands, then files' \
+		[ "$(zcompl hv-sync '' | sed 's/ .*//' | tr '\n' ' ')" = "-- _files " ] &&
+		[ "$(zfirst hv-sync '' | cut -d ' ' -f 2)" = status ]
+	ok 'zsh: hv-sync -t completes the teams of -c' \
+		[ "$(zcompl hv-sync -c "$T/teams.conf" -t '')" = "-- support sales-eu" ]
+	ok 'zsh: hv-audit log --outcome values' \
+		[ "$(zcompl hv-audit log --outcome '')" = "-- ok fail refused" ]
+	ok 'zsh: hv-seal inspect takes a file' [ "$(zcompl hv-seal inspect '')" = _files ]
 else
 	skip 'zsh is not installed'
 fi
