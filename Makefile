@@ -122,12 +122,12 @@ SYSTEMD = hv-sync@.service hv-sync@.timer hv-purge.service hv-purge.timer \
 	hv-audit-checkpoint.service hv-audit-checkpoint.timer \
 	hv-audit-verify.service hv-audit-verify.timer
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g'
-D = build/dist
+D = build/extras
 INSTALLDIRS = $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 $(LIBEXECDIR) \
 	$(DOCDIR)/examples $(SYSTEMDUNITDIR) $(TMPFILESDIR) $(SYSCONFDIR)/cron.d \
 	$(BASHCOMPDIR) $(ZSHCOMPDIR)
 
-dist:
+extras:
 	rm -rf $(D)
 	mkdir -p $(D)/systemd $(D)/bash
 	for f in $(SYSTEMD); do $(SUBST) scripts/systemd/$$f >$(D)/systemd/$$f || exit; done
@@ -136,7 +136,7 @@ dist:
 	for f in $(BIN); do scripts/completion/gen bash man/$$f.1 >$(D)/bash/$$f || exit; done
 	scripts/completion/gen zsh $(BIN:%=man/%.1) >$(D)/_hv
 
-install: all dist
+install: all extras
 	for d in $(INSTALLDIRS); do install -d -m 755 $(DESTDIR)$$d || exit; done
 	for f in $(BIN); do install -m 755 $(B)/$$f $(DESTDIR)$(BINDIR)/$$f || exit; done
 	for f in $(MAN1); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man1/$$f || exit; done
@@ -166,5 +166,5 @@ uninstall:
 clean:
 	rm -rf bin build
 
-.PHONY: all units check check-pkg fuzz demo bench bench-cpu lint-man dist install uninstall clean
+.PHONY: all units check check-pkg fuzz demo bench bench-cpu lint-man extras install uninstall clean
 .PRECIOUS: $(O)/lib/%.o $(O)/cmd/%.o
