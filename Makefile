@@ -1,4 +1,4 @@
-# hv: see README.  Targets: all check install clean demo bench fuzz.
+# hv: see README.  Targets: all check check-pkg install uninstall clean demo bench fuzz.
 include config.mk
 
 LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.o crypto_sign.o \
@@ -33,8 +33,10 @@ B_ = bin
 B_1 = $(O)/bin
 B = $(B_$(SANITIZE))
 SFLAGS_1 = $(SAN_FLAGS)
-ALL_CFLAGS = $(CFLAGS) $(HARDEN) $(SFLAGS_$(SANITIZE)) $(EXTRA_CFLAGS)
-ALL_LDFLAGS = $(LDFLAGS) $(SFLAGS_$(SANITIZE)) $(EXTRA_CFLAGS)
+# The builder's CFLAGS, CPPFLAGS and LDFLAGS come last, so they win.
+ALL_CPPFLAGS = $(HV_CPPFLAGS) $(CPPFLAGS)
+ALL_CFLAGS = $(HV_CFLAGS) $(HARDEN) $(SFLAGS_$(SANITIZE)) $(EXTRA_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(HV_LDFLAGS) $(SFLAGS_$(SANITIZE)) $(EXTRA_CFLAGS) $(LDFLAGS)
 
 LIB = $(O)/libhv.a
 LIBOBJS = $(LIBOBJ:%=$(O)/lib/%)
@@ -46,11 +48,11 @@ all: $(BINS)
 
 $(O)/lib/%.o: lib/%.c lib/*.h config.mk
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/cmd/%.o: cmd/%.c lib/*.h config.mk
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIBOBJS)
 	rm -f $@
@@ -62,14 +64,14 @@ $(B)/%: $(O)/cmd/%.o $(LIB)
 
 $(O)/tests/%.t: tests/unit/%.c tests/unit/tap.h $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 units: $(UNITS)
 
 # A measurement, not a test: CPU per audit event and per index row.
 $(O)/tests/bench-cpu: tests/unit/bench-cpu.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 bench-cpu: $(O)/tests/bench-cpu
 	$(O)/tests/bench-cpu $(BENCHDIR)
@@ -83,11 +85,17 @@ check:
 	HV_BIN=$(CURDIR)/$(B) HV_TOP=$(CURDIR) $(PROVE) \
 		$(UNITS:%=./%) ./tests/e2e/*.t $$(ls ./tests/emu/*.t 2>/dev/null)
 
+# The Debian package, built and checked: about a minute and a half, so
+# apart from check (.ci/run runs both).
+check-pkg:
+	@scripts/deps pkg
+	HV_TOP=$(CURDIR) $(PROVE) tests/pkg/*.t
+
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h lib/*.c lib/*.h config.mk
 	@$(MAKE) --no-print-directory O=build/fuzz-lib CC=$(FUZZ_CC) \
 		EXTRA_CFLAGS='-fsanitize=fuzzer-no-link,address,undefined' build/fuzz-lib/libhv.a
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined \
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(HV_CFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< build/fuzz-lib/libhv.a $(LIBS)
 
 fuzz: $(FUZZERS)
@@ -106,17 +114,59 @@ bench:
 lint-man:
 	mandoc -Tlint -Wwarning $(MAN1:%=man/%) $(MAN5:%=man/%) $(MAN7:%=man/%)
 
-install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(MANDIR)/man7
-	cp -f $(BINS) $(DESTDIR)$(BINDIR)/
-	cd $(DESTDIR)$(BINDIR) && chmod 755 $(BIN)
-	cp -f $(MAN1:%=man/%) $(DESTDIR)$(MANDIR)/man1/
-	cp -f $(MAN5:%=man/%) $(DESTDIR)$(MANDIR)/man5/
-	cp -f $(MAN7:%=man/%) $(DESTDIR)$(MANDIR)/man7/
+# What install puts beside the binaries and man pages: systemd units and
+# timers, the wrapper hv-sync@.service runs, a cron file whose jobs are all
+# commented out, the spool's parent on tmpfs, an example hv.conf, and bash
+# and zsh completion made from each tool's page.  Paths in them are this
+# PREFIX's.
+SYSTEMD = hv-sync@.service hv-sync@.timer hv-purge.service hv-purge.timer \
+	hv-backup.service hv-backup.timer \
+	hv-audit-checkpoint.service hv-audit-checkpoint.timer \
+	hv-audit-verify.service hv-audit-verify.timer
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g'
+D = build/extras
+INSTALLDIRS = $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 $(LIBEXECDIR) \
+	$(DOCDIR)/examples $(SYSTEMDUNITDIR) $(TMPFILESDIR) $(SYSCONFDIR)/cron.d \
+	$(BASHCOMPDIR) $(ZSHCOMPDIR)
+
+extras:
+	rm -rf $(D)
+	mkdir -p $(D)/systemd $(D)/bash
+	for f in $(SYSTEMD); do $(SUBST) scripts/systemd/$$f >$(D)/systemd/$$f || exit; done
+	$(SUBST) scripts/hv-sync-team >$(D)/hv-sync-team
+	$(SUBST) scripts/hv.cron >$(D)/hv.cron
+	for f in $(BIN); do scripts/completion/gen bash man/$$f.1 >$(D)/bash/$$f || exit; done
+	scripts/completion/gen zsh $(BIN:%=man/%.1) >$(D)/_hv
+
+install: all extras
+	for d in $(INSTALLDIRS); do install -d -m 755 $(DESTDIR)$$d || exit; done
+	for f in $(BIN); do install -m 755 $(B)/$$f $(DESTDIR)$(BINDIR)/$$f || exit; done
+	for f in $(MAN1); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man1/$$f || exit; done
+	for f in $(MAN5); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man5/$$f || exit; done
+	for f in $(MAN7); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man7/$$f || exit; done
+	install -m 755 $(D)/hv-sync-team $(DESTDIR)$(LIBEXECDIR)/hv-sync-team
+	install -m 644 scripts/hv.conf.example $(DESTDIR)$(DOCDIR)/examples/hv.conf
+	for f in $(SYSTEMD); do install -m 644 $(D)/systemd/$$f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f || exit; done
+	install -m 644 scripts/hv.tmpfiles $(DESTDIR)$(TMPFILESDIR)/hv.conf
+	install -m 644 $(D)/hv.cron $(DESTDIR)$(SYSCONFDIR)/cron.d/hv
+	for f in $(BIN); do install -m 644 $(D)/bash/$$f $(DESTDIR)$(BASHCOMPDIR)/$$f || exit; done
+	install -m 644 $(D)/_hv $(DESTDIR)$(ZSHCOMPDIR)/_hv
+
+# Removes what install put, and the directories that are hv's alone.
+uninstall:
+	for f in $(BIN); do rm -f $(DESTDIR)$(BINDIR)/$$f $(DESTDIR)$(BASHCOMPDIR)/$$f; done
+	for f in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done
+	for f in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
+	for f in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$f; done
+	for f in $(SYSTEMD); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f; done
+	rm -f $(DESTDIR)$(LIBEXECDIR)/hv-sync-team $(DESTDIR)$(DOCDIR)/examples/hv.conf \
+		$(DESTDIR)$(TMPFILESDIR)/hv.conf $(DESTDIR)$(SYSCONFDIR)/cron.d/hv \
+		$(DESTDIR)$(ZSHCOMPDIR)/_hv
+	for d in $(LIBEXECDIR) $(DOCDIR)/examples $(DOCDIR); do \
+		rmdir $(DESTDIR)$$d 2>/dev/null || :; done
 
 clean:
 	rm -rf bin build
 
-.PHONY: all units check fuzz demo bench bench-cpu lint-man install clean
+.PHONY: all units check check-pkg fuzz demo bench bench-cpu lint-man extras install uninstall clean
 .PRECIOUS: $(O)/lib/%.o $(O)/cmd/%.o
