@@ -80,6 +80,8 @@ static const char *const migrations[] = {
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0] - 1)
+/* A backup of the newest schema must pass hv_store_check_file(). */
+_Static_assert(NMIGRATIONS == HV_STORE_VERSION, "HV_STORE_VERSION is not the last migration");
 
 int
 store_fail(struct hv_store *s, struct hv_err *e, const char *what)
