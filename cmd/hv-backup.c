@@ -31,6 +31,7 @@ struct out {
 	int json;	/* JSON Lines, else a table */
 	int header;	/* the table's header is out */
 	const char *cmd;
+	char said[HV_ERR_MSG];	/* the first failure printed, not to print again */
 };
 
 static int
@@ -84,6 +85,8 @@ on_entry(const struct hv_backup_entry *b, void *arg)
 
 	if (b->status < 0) {
 		hv_warnx("%s", b->error ? b->error : b->target);
+		if (o->said[0] == '\0')
+			snprintf(o->said, sizeof o->said, "%s", b->error ? b->error : b->target);
 		return 0;
 	}
 	if (o->json || b->name == NULL) {
@@ -92,34 +95,34 @@ on_entry(const struct hv_backup_entry *b, void *arg)
 		return 0;
 	}
 	if (!o->header++)
-		printf("%-23s  %12s  %s\n", "NAME", "SIZE", "TARGET");
-	printf("%-23s  %12lld  %s\n", b->name, b->size, b->target);
+		printf("%-30s  %12s  %s\n", "NAME", "SIZE", "TARGET");
+	printf("%-30s  %12lld  %s\n", b->name, b->size, b->target);
 	return 0;
 }
 
 static int
-run(const char *cmd, int argc, char **argv, const struct opts *o, struct hv_err *e)
+run(const char *cmd, int argc, char **argv, const struct opts *o, struct out *out,
+    struct hv_err *e)
 {
-	struct out out = { 1, 0, cmd };
 	struct hv_config c;
 	int r;
 
 	if ((r = hv_config_load(&c, o->config, e)) < 0)
 		return r;
 	if (strcmp(cmd, "list") == 0)
-		out.json = o->json || !isatty(STDOUT_FILENO);
+		out->json = o->json || !isatty(STDOUT_FILENO);
 	if (strcmp(cmd, "create") == 0)
-		r = hv_backup_create(&c, on_entry, &out, e);
+		r = hv_backup_create(&c, on_entry, out, e);
 	else if (strcmp(cmd, "list") == 0)
-		r = hv_backup_list(&c, on_entry, &out, e);
+		r = hv_backup_list(&c, on_entry, out, e);
 	else if (strcmp(cmd, "verify") == 0)
 		r = hv_backup_verify(&c, argc > 0 ? argv[0] : NULL, o->identity, on_entry,
-		    &out, e);
+		    out, e);
 	else if (strcmp(cmd, "restore") == 0)
 		r = hv_backup_restore(&c, argv[0], o->identity, o->to, o->force, on_entry,
-		    &out, e);
+		    out, e);
 	else
-		r = hv_backup_prune(&c, on_entry, &out, e);
+		r = hv_backup_prune(&c, on_entry, out, e);
 	hv_config_free(&c);
 	return r;
 }
@@ -155,6 +158,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
+	struct out out = { 1, 0, NULL, "" };
 	struct hv_err e = { 0 };
 	const char *cmd;
 	int c, r;
@@ -186,10 +190,14 @@ main(int argc, char **argv)
 		    "does not hold", cmd);
 		return 64;
 	}
-	r = run(cmd, argc - 1, argv + 1, &o, &e);
+	out.cmd = cmd;
+	r = run(cmd, argc - 1, argv + 1, &o, &out, &e);
 	if (r == HV_EUSAGE) {
 		hv_report(r, &e);
 		return 64;
 	}
+	/* A failure on a target was printed as it came: one line per error. */
+	if (r < 0 && strcmp(e.msg, out.said) == 0)
+		return hv_stdout_close(hv_exit_code(r));
 	return hv_stdout_close(hv_report(r, &e));
 }

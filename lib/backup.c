@@ -65,17 +65,19 @@ digits_at(const char *p, int off, int n)
 }
 
 int
-hv_backup_name_time(const char *name, long long *t)
+hv_backup_name_time_us(const char *name, long long *us)
 {
 	struct tm tm;
 	const char *p;
-	int i;
+	size_t len = strlen(name);
+	int i, frac = len == HV_BACKUP_NAME_LEN, micro = 0;
 
-	if (strlen(name) != HV_BACKUP_NAME_LEN || strncmp(name, "hv-", 3) != 0 ||
-	    name[11] != 'T' || strcmp(name + 18, "Z.hvb") != 0)
+	if ((len != HV_BACKUP_NAME_LEN && len != HV_BACKUP_NAME_LEN - 7) ||
+	    strncmp(name, "hv-", 3) != 0 || name[11] != 'T' ||
+	    strcmp(name + len - 5, "Z.hvb") != 0 || (frac && name[18] != '.'))
 		return HV_EDATA;
-	for (i = 3; i < 18; i++)
-		if (i != 11 && (name[i] < '0' || name[i] > '9'))
+	for (i = 3; i < (int)len - 5; i++)
+		if (i != 11 && i != 18 && (name[i] < '0' || name[i] > '9'))
 			return HV_EDATA;
 	memset(&tm, 0, sizeof tm);
 	p = name + 3;
@@ -85,22 +87,57 @@ hv_backup_name_time(const char *name, long long *t)
 	tm.tm_hour = digits_at(p, 9, 2);
 	tm.tm_min = digits_at(p, 11, 2);
 	tm.tm_sec = digits_at(p, 13, 2);
+	if (frac)
+		micro = digits_at(p, 16, 6);
 	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
 	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
 		return HV_EDATA;
-	*t = (long long)timegm(&tm);
+	*us = (long long)timegm(&tm) * 1000000 + micro;
 	return 0;
 }
 
-static int
-make_name(char name[HV_BACKUP_NAME_LEN + 1], long long now)
+int
+hv_backup_name_time(const char *name, long long *t)
 {
-	time_t t = (time_t)now;
+	long long us;
+
+	if (hv_backup_name_time_us(name, &us) < 0)
+		return HV_EDATA;
+	*t = us / 1000000;
+	return 0;
+}
+
+int
+hv_backup_name_cmp(const char *a, const char *b)
+{
+	long long ta, tb;
+	int ra = hv_backup_name_time_us(a, &ta), rb = hv_backup_name_time_us(b, &tb);
+
+	if (ra < 0 || rb < 0)
+		return ra < 0 && rb < 0 ? strcmp(a, b) : ra < 0 ? 1 : -1;
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	/* The same second, one of each form: the older form first. */
+	if (strlen(a) != strlen(b))
+		return strlen(a) < strlen(b) ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/*
+ * Microseconds, so that two backups in the same second (a retry, a timer
+ * and a person) get names of their own: a name is never reused.
+ */
+static int
+make_name(char name[HV_BACKUP_NAME_LEN + 1], long long now_us)
+{
+	time_t t = (time_t)(now_us / 1000000);
 	struct tm tm;
+	char sec[20];
 
 	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(name, HV_BACKUP_NAME_LEN + 1, "hv-%Y%m%dT%H%M%SZ.hvb", &tm) !=
-	    HV_BACKUP_NAME_LEN)
+	    strftime(sec, sizeof sec, "%Y%m%dT%H%M%S", &tm) != 15 ||
+	    snprintf(name, HV_BACKUP_NAME_LEN + 1, "hv-%s.%06lldZ.hvb", sec,
+	    now_us % 1000000) != HV_BACKUP_NAME_LEN)
 		return HV_EINTERNAL;
 	return 0;
 }
@@ -512,11 +549,11 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 	struct hv_backup_entry b;
 	struct hv_err te;
 	char name[HV_BACKUP_NAME_LEN + 1], sha[65], *sealed = NULL;
-	long long now = hv_now(), size;
+	long long now_us = hv_now_us(), now = now_us / 1000000, size;
 	int r, fd = -1, tr;
 	size_t i;
 
-	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now)) < 0)
+	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now_us)) < 0)
 		goto out;
 	if ((r = seal_snapshot(&x, name, &fd, &sealed, e)) < 0 ||
 	    (r = fd_digest(fd, sealed, &size, sha, e)) < 0) {
@@ -561,7 +598,7 @@ collect_add(struct collect *l, const char *name, long long size)
 		l->cap = l->cap ? 2 * l->cap : 64;
 		l->v = hv_xrealloc(l->v, l->cap * sizeof *l->v);
 	}
-	memcpy(l->v[l->n].name, name, HV_BACKUP_NAME_LEN + 1);
+	snprintf(l->v[l->n].name, sizeof l->v[l->n].name, "%s", name);
 	l->v[l->n++].size = size;
 }
 
@@ -579,7 +616,8 @@ on_object(const struct hv_s3_object *o, void *arg)
 static int
 by_name(const void *a, const void *b)
 {
-	return strcmp(((const struct item *)a)->name, ((const struct item *)b)->name);
+	return hv_backup_name_cmp(((const struct item *)a)->name,
+	    ((const struct item *)b)->name);
 }
 
 static int
@@ -717,8 +755,8 @@ newest(struct ctx *x, char name[HV_BACKUP_NAME_LEN + 1], struct hv_err *e)
 	name[0] = '\0';
 	for (i = 0; i < x->nt && r == 0; i++) {
 		if ((r = target_list(x, &x->t[i], &l, e)) == 0 && l.n > 0 &&
-		    strcmp(l.v[l.n - 1].name, name) > 0)
-			memcpy(name, l.v[l.n - 1].name, HV_BACKUP_NAME_LEN + 1);
+		    (name[0] == '\0' || hv_backup_name_cmp(l.v[l.n - 1].name, name) > 0))
+			snprintf(name, HV_BACKUP_NAME_LEN + 1, "%s", l.v[l.n - 1].name);
 		free(l.v);
 	}
 	if (r == 0 && name[0] == '\0')
@@ -758,7 +796,7 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 	struct ctx x;
 	struct hv_err te;
 	char want[HV_BACKUP_NAME_LEN + 1];
-	long long t;
+	long long t = 0;
 	size_t i, j;
 	int r, found = 0, tr;
 
@@ -766,7 +804,7 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 		goto out;
 	if (name != NULL && hv_backup_name_time(name, &t) < 0) {
 		r = hv_err_set(e, HV_EUSAGE, "'%s' is not a backup name "
-		    "(hv-YYYYMMDDTHHMMSSZ.hvb)", name);
+		    "(hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb)", name);
 		goto out;
 	}
 	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) < 0)
@@ -774,7 +812,7 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 	if (name == NULL && (r = newest(&x, want, e)) < 0)
 		goto out;
 	if (name != NULL)
-		memcpy(want, name, HV_BACKUP_NAME_LEN + 1);
+		snprintf(want, sizeof want, "%s", name);
 	hv_backup_name_time(want, &t);
 	for (i = 0; i < x.nt && r == 0; i++) {
 		memset(&te, 0, sizeof te);
@@ -902,7 +940,7 @@ hv_backup_restore(const struct hv_config *c, const char *name, const char *ident
 		to = c->paths.state;
 	if (hv_backup_name_time(name, &b.time) < 0) {
 		r = hv_err_set(e, HV_EUSAGE, "'%s' is not a backup name "
-		    "(hv-YYYYMMDDTHHMMSSZ.hvb)", name);
+		    "(hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb)", name);
 		goto out;
 	}
 	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) == 0)
@@ -923,9 +961,12 @@ out:
 static int
 by_time_desc(const void *a, const void *b)
 {
-	long long x = **(const long long *const *)a, y = **(const long long *const *)b;
+	const long long *pa = *(const long long *const *)a, *pb = *(const long long *const *)b;
 
-	return x < y ? 1 : x > y ? -1 : 0;
+	/* Equal times (two backups in one second): the later in t is newer. */
+	if (*pa != *pb)
+		return *pa < *pb ? 1 : -1;
+	return pa < pb ? 1 : pa > pb ? -1 : 0;
 }
 
 void
