@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cli.h"
 #include "clock.h"
 #include "config.h"
 #include "directory.h"
@@ -39,13 +40,6 @@ struct opts {
 	const char *config, *scopes, *domain, *group, *as;
 	int no_browser, json, timeout;
 };
-
-static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
 
 /* Open a browser where there is a desktop; the URL is printed either way. */
 static void
@@ -259,7 +253,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *const cmds[] = { "init", "login", "service-account", "token",
-		"list", "revoke", "directory", "rotate-key" };
+		"list", "revoke", "directory", "rotate-key", NULL };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -272,45 +266,19 @@ main(int argc, char **argv)
 	struct opts o = { 0 };
 	struct hv_err e = { 0 };
 	const char *cmd = NULL;
-	size_t i;
 	char *end;
 	int c, r;
 
 	hv_init(argv[0]);
 	o.timeout = 300;
-	while ((c = getopt_long(argc, argv, "+c:D:hjqs:t:vV", longopts, NULL)) != -1) {
-		if (c == 'h')
-			return usage(0);
-		if (c == 'V')
-			return puts("hv-auth " HV_VERSION), 0;
-		if (c == 'c')
-			o.config = optarg;
-		else if (c == 'q')
-			hv_verbosity--;
-		else if (c == 'v')
-			hv_verbosity++;
-		else
-			return usage(64);
-	}
-	if (optind >= argc)
-		return usage(64);
-	cmd = argv[optind];
-	for (i = 0; i < sizeof cmds / sizeof cmds[0] && strcmp(cmds[i], cmd) != 0; i++)
-		;
-	if (i == sizeof cmds / sizeof cmds[0]) {
-		hv_warnx("unknown command '%s'", cmd);
-		return usage(64);
-	}
-	argc -= optind;
-	argv += optind;
-	optind = 1;
+	/* Permuting: options before or after the command (cli.h). */
 	while ((c = getopt_long(argc, argv, "c:D:hjqs:t:vV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'A': o.as = optarg; break;
 		case 'c': o.config = optarg; break;
 		case 'D': o.domain = optarg; break;
 		case 'G': o.group = optarg; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'j': o.json = 1; break;
 		case 'n': o.no_browser = 1; break;
 		case 'q': hv_verbosity--; break;
@@ -318,17 +286,19 @@ main(int argc, char **argv)
 		case 't':
 			o.timeout = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || o.timeout <= 0)
-				return usage(64);
+				return hv_usage_error(usage_text, "bad timeout '%s': want "
+				    "seconds", optarg);
 			break;
 		case 'v': hv_verbosity++; break;
 		case 'V': return puts("hv-auth " HV_VERSION), 0;
-		default: return usage(64);
+		default: return hv_usage(usage_text, 64);
 		}
 	}
+	if (hv_cli_command(cmds, optind < argc ? argv[optind] : NULL, 0, &e) < 0)
+		return hv_usage_error(usage_text, "%s", e.msg);
+	cmd = argv[optind++];
 	r = run(cmd, argc - optind, argv + optind, &o, &e);
-	if (r == HV_EUSAGE) {
-		hv_report(r, &e);
-		return usage(64);
-	}
+	if (r == HV_EUSAGE)
+		return hv_usage_error(usage_text, "%s", e.msg);
 	return hv_stdout_close(hv_report(r, &e));
 }

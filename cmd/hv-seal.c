@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "file.h"
@@ -36,13 +37,6 @@ struct opts {
 	int open;
 	int public;
 };
-
-static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
 
 /* -r takes the recipient itself, or a file that holds it. */
 static int
@@ -240,6 +234,24 @@ out:
 	return r;
 }
 
+/* Why the options and operands do not fit the command, or NULL. */
+static const char *
+args_bad(const char *cmd, int argc, const struct opts *o)
+{
+	if (cmd == NULL)
+		return argc > 2 ? "at most an input and an output" :
+		    o->public ? "-p is for keygen" :
+		    !!o->keyfile + !!o->identity + !!o->recipient > 1 ?
+		    "one of -k, -i and -r" :
+		    o->open && o->recipient ? "-r seals; -d opens with -i" :
+		    !o->open && o->identity ? "-i opens (with -d); -r seals" : NULL;
+	if (argc > 1)
+		return "at most one file";
+	if (o->open || o->keyfile || o->identity || o->recipient || o->context)
+		return "keygen and inspect take no -d, -k, -i, -r or -a";
+	return cmd[0] == 'i' && o->public ? "-p is for keygen" : NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -249,22 +261,19 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
+	static const char *const cmds[] = { "keygen", "inspect", NULL };
 	struct hv_err e = { 0 };
-	const char *cmd = NULL;
+	const char *cmd = NULL, *why;
 	int c, r;
 
 	hv_init(argv[0]);
-	if (argc > 1 && (strcmp(argv[1], "keygen") == 0 || strcmp(argv[1], "inspect") == 0)) {
-		cmd = argv[1];
-		argv++;
-		argc--;
-	}
+	/* Permuting: options before or after the command (cli.h). */
 	while ((c = getopt_long(argc, argv, "a:c:dhi:k:pqr:vV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': o.context = optarg; break;
 		case 'c': o.config = optarg; break;
 		case 'd': o.open = 1; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'i': o.identity = optarg; break;
 		case 'k': o.keyfile = optarg; break;
 		case 'p': o.public = 1; break;
@@ -272,18 +281,22 @@ main(int argc, char **argv)
 		case 'r': o.recipient = optarg; break;
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-seal " HV_VERSION); return 0;
-		default: return usage(64);
+		default: return hv_usage(usage_text, 64);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (cmd == NULL && (argc > 2 || (o.public) ||
-	    (!!o.keyfile + !!o.identity + !!o.recipient > 1) ||
-	    (o.open && o.recipient) || (!o.open && o.identity)))
-		return usage(64);
-	if (cmd != NULL && (argc > 1 || o.open || o.keyfile || o.identity ||
-	    o.recipient || o.context || (cmd[0] == 'i' && o.public)))
-		return usage(64);
+	/* A bare run's operands are files, unless the first is a mistyped command. */
+	if ((r = hv_cli_command(cmds, argc > 0 ? argv[0] : NULL, HV_CLI_BARE | HV_CLI_FILES,
+	    &e)) == HV_EUSAGE)
+		return hv_usage_error(usage_text, "%s", e.msg);
+	if (r >= 0) {
+		cmd = argv[0];
+		argc--;
+		argv++;
+	}
+	if ((why = args_bad(cmd, argc, &o)) != NULL)
+		return hv_usage_error(usage_text, "%s", why);
 	if (cmd == NULL)
 		r = run_stream(&o, argc > 0 ? argv[0] : NULL, argc > 1 ? argv[1] : NULL, &e);
 	else if (cmd[0] == 'k')

@@ -24,7 +24,11 @@ named() { grep -q "$1" "$T/.err" || { sed 's/^/#   /' "$T/.err"; false; }; }
 expect_success '--help exits 0' hv-audit --help
 ok '--help prints the usage' grep -q '^usage: hv-audit log' "$T/.out"
 expect_failure 64 'no command is a usage error' hv-audit
+ok 'says so before the usage' grep -qx 'hv-audit: no command' "$T/.err"
 expect_failure 64 'an unknown command is a usage error' hv-audit frobnicate
+unknown_command hv-audit verfy verify
+expect_failure 64 'a bad count says why' hv-audit tail -n zero
+ok 'on one line before the usage' grep -qx "hv-audit: bad count 'zero'" "$T/.err"
 expect_success '-V prints the version' hv-audit -V
 expect_failure 66 'verify with no trail' hv-audit verify
 
@@ -53,6 +57,13 @@ expect_failure 64 'a bad outcome' hv-audit log x.y --outcome maybe
 expect_success 'a checkpoint on demand' hv-audit checkpoint
 expect_success 'the trail verifies' hv-audit verify -v -k "$L.key0"
 ok 'and says how much' named 'intact: 23 lines, seq 0 to 22, 2 signatures checked, MACs checked'
+expect_success 'the first key beside the log' hv-audit verify
+ok 'is advised against' named "the first key '$L.key0' is still on this host"
+expect_success 'verify -q' hv-audit verify -q
+ok 'silences the advice' test ! -s "$T/.err"
+expect_success '-q before the command' hv-audit -q verify
+ok 'likewise' test ! -s "$T/.err"
+expect_success 'and -c too' hv-audit -c "$HV_CONFIG" -q verify -k "$L.key0"
 mv "$L.key0" key0
 expect_success 'verify without the first key beside the log' hv-audit verify
 ok 'says MACs are not checked' named 'line MACs not checked'

@@ -165,6 +165,7 @@ expect_failure 65 'a malformed service-account key file' hv-auth service-account
 chmod 644 sa.json
 expect_failure 77 'a key file others can read' hv-auth service-account -D example.com sa.json
 expect_failure 64 'an unknown command' hv-auth frobnicate
+unknown_command hv-auth lsit list
 expect_failure 64 'token without an account' hv-auth token
 
 # Revoking when Google is away: local secrets go, exit 75 says so.

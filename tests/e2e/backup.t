@@ -104,6 +104,9 @@ sqlite3 $db "INSERT INTO accounts VALUES ('a@example.com', 1, 's', 0, 1, 1);
 
 expect_failure 64 'verify without an identity is a usage error' hv-backup verify
 expect_failure 64 'an unknown command' hv-backup frobnicate
+unknown_command hv-backup prnue prune
+expect_failure 64 'an option of another command says which' hv-backup -j create
+ok 'on one line, then the usage' sh -c "head -n 1 '$T/.err' | grep -qx 'hv-backup: -j is for list only' && sed -n 2p '$T/.err' | grep -q '^usage:'"
 expect_success '-h prints the usage' hv-backup -h
 ok 'which names every command' sh -c 'hv-backup -h | grep -q "restore -i identity"'
 

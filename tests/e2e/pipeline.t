@@ -51,6 +51,8 @@ ok 'b likewise' test "$(mailbox b@example.com)" = 'total=12 unique=12 dups=0 lab
 ok 'the spool is empty' test -z "$(ls "$SPOOL" | grep 'hvs$')"
 expect_success 'status says everyone has a message' hv-sync status '<m3@example.net>'
 expect_failure 1 'status of an unknown message' hv-sync status '<nope@x>'
+expect_success 'options before the command' hv-sync -c "$HV_CONFIG" -q status '<m3@example.net>'
+unknown_command hv-sync statsu status
 
 : >"$T/fetch.err"
 emu DELETE /_emu/stats >/dev/null

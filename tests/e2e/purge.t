@@ -50,6 +50,9 @@ json() { jq -r "$1" "$T/.out"; }
 expect_success '--help exits 0' hv-purge --help
 ok 'and prints the usage' grep -q '^usage: hv-purge \[-n | --dry-run\]' "$T/.out"
 expect_failure 64 'an unknown command' hv-purge frobnicate
+unknown_command hv-purge erse erase
+expect_failure 64 'a bad ttl says why' hv-purge --ttl soon
+ok 'on one line, then the usage' sh -c "head -n 1 '$T/.err' | grep -q \"^hv-purge: bad ttl 'soon'\" && sed -n 2p '$T/.err' | grep -q '^usage:'"
 expect_failure 64 'a bad ttl' hv-purge --ttl soon
 expect_failure 64 '--dry-run is for purging only' hv-purge stats --dry-run
 expect_failure 64 'erase needs an account' hv-purge erase

@@ -12,6 +12,9 @@ expect_failure 64 'an unknown option is a usage error' hv-seal -x
 expect_failure 64 'three operands are a usage error' hv-seal a b c
 expect_failure 64 '-d with -r is a usage error' hv-seal -d -r hvpub1x plain
 expect_failure 64 'seal with -i is a usage error' hv-seal -i id plain
+ok 'says why' grep -q '^hv-seal: -i opens' "$T/.err"
+unknown_command hv-seal inspct inspect
+expect_failure 66 'a file that does not exist, not close to a command, is a file' hv-seal -k nokey nosuchfile out
 expect_success '-V prints the version' hv-seal -V
 ok 'version line' grep -q '^hv-seal [0-9]' "$T/.out"
 
