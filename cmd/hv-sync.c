@@ -19,6 +19,7 @@
 #include "keys.h"
 #include "labels.h"
 #include "lock.h"
+#include "mime.h"
 #include "msg.h"
 #include "sync.h"
 #include "team.h"
@@ -343,6 +344,7 @@ main(int argc, char **argv)
 	struct hv_err e = { 0 };
 	static const char *const cmds[] = { "status", "labels", "set", NULL };
 	const char *config = NULL, *cmd = NULL, *why;
+	char mid[HV_MIME_ID_MAX + 1];
 	long wait = -1;
 	int ch, r;
 
@@ -376,6 +378,12 @@ main(int argc, char **argv)
 	}
 	if ((why = args_bad(cmd, argc, &o, wait)) != NULL)
 		return hv_usage_error(usage_text, "%s", why);
+	/* status and set: the Message-ID with or without its brackets. */
+	if (cmd != NULL && strcmp(cmd, "labels") != 0 && argc > 0) {
+		if (hv_mime_id_canon(mid, argv[0], &e) < 0)
+			return hv_usage_error(usage_text, "%s", e.msg);
+		argv[0] = mid;
+	}
 	if (wait < 0)
 		wait = 0;
 	if ((r = hv_config_load(&c, config, &e)) < 0)

@@ -50,6 +50,11 @@ ok 'a has 12 messages, each once, all labelled' test "$(mailbox a@example.com "$
 ok 'b likewise' test "$(mailbox b@example.com)" = 'total=12 unique=12 dups=0 labels=0'
 ok 'the spool is empty' test -z "$(ls "$SPOOL" | grep 'hvs$')"
 expect_success 'status says everyone has a message' hv-sync status '<m3@example.net>'
+expect_success 'status without the angle brackets' hv-sync status m3@example.net
+ok 'the same answer' sh -c "hv-sync status '<m3@example.net>' | cmp -s - '$T/.out'"
+expect_success 'and with blanks around' hv-sync status ' <m3@example.net> '
+expect_failure 64 'one bracket alone is a usage error' hv-sync status '<m3@example.net'
+ok 'saying why' grep -q 'both its angle brackets or neither' "$T/.err"
 expect_failure 1 'status of an unknown message' hv-sync status '<nope@x>'
 expect_success 'options before the command' hv-sync -c "$HV_CONFIG" -q status '<m3@example.net>'
 unknown_command hv-sync statsu status
