@@ -60,7 +60,7 @@ static const struct {
 static void
 test_id_canon(void)
 {
-	static const char *const same[] = { "<a@b>", "a@b", " <a@b> ", "a@b\n" };
+	static const char *const same[] = { "<a@b>", "a@b", " <a@b> ", "\ta@b\t" };
 	static const char *const bad[] = { "", "<>", "<a@b", "a@b>", "a b", "<a<b>" };
 	struct hv_err e = { 0 };
 	char out[HV_MIME_ID_MAX + 1];
