@@ -168,13 +168,17 @@ cmd_erase(const struct hv_config *c, const char *account, struct hv_err *e)
 	struct hv_json *j;
 	int r;
 
-	if ((r = hv_purge_erase(c, account, &rep, e)) < 0)
+	if ((r = hv_purge_erase(c, account, &rep, e)) < 0 && r != HV_ENO)
 		return r;
 	j = hv_json_object();
 	hv_json_set_str(j, "account_hmac", rep.account_hmac);
 	hv_json_set_int(j, "rows", rep.rows);
 	hv_json_set_int(j, "spool_files", (long long)rep.spool_files);
 	print_json(j);
+	if (r == HV_ENO) {
+		hv_warnx("%s", e->msg);
+		return r;
+	}
 	hv_info(0, "%s: erased (%lld rows); the audit trail names it as %s", account,
 	    rep.rows, rep.account_hmac);
 	return 0;

@@ -188,7 +188,10 @@ ok "bob's rows stay" test "$(sqlite3 "$DB" 'SELECT (SELECT count(*) FROM account
 hv-audit query 'select(.action == "account.erase") | .target' >erase
 ok 'an account.erase event with the HMAC and the count' test "$(jq -r '[.account_hmac, .rows] | @csv' erase)" = "\"$H\",\"$ROWS\""
 ok 'not the account' test "$(grep -c alice erase)" = 0
-expect_success 'erasing again finds nothing' hv-purge erase alice@example.com
+expect_failure 1 'erasing again finds nothing: a negative answer' hv-purge erase alice@example.com
 ok 'zero rows' test "$(json .rows)" = 0
+ok 'says so on one line' test "$(last_err)" = "hv-purge: no data of 'alice@example.com' found"
+expect_failure 1 'a mistyped account likewise' hv-purge erase alcie@example.com
+ok 'the request is on the record all the same' test "$(hv-audit query 'select(.action == "account.erase") | .target.rows' | tail -n 1)" = '"0"'
 
 done_testing
