@@ -150,14 +150,56 @@ list_one(const struct hv_account *acct, void *arg)
 	return 0;
 }
 
+/* A service account: the domain it reaches by delegation, never its key. */
+static int
+list_service(const char *domain, const char *client_email, void *arg)
+{
+	const struct lister *l = arg;
+	struct hv_buf line = HV_BUF_INIT(4096);
+	struct hv_json *j;
+
+	if (!l->json) {
+		printf("%-32s %-9s %-8s %-8s domain %s\n", client_email, "service", "active",
+		    "-", domain);
+		return 0;
+	}
+	j = hv_json_object();
+	hv_json_set_str(j, "account", client_email);
+	hv_json_set_str(j, "kind", "service");
+	hv_json_set_str(j, "domain", domain);
+	hv_json_dump(j, &line);
+	hv_json_free(j);
+	puts(line.data);
+	hv_buf_release(&line);
+	return 0;
+}
+
 static int
 cmd_list(struct hv_auth *a, const struct opts *o, struct hv_err *e)
 {
 	struct lister l = { hv_auth_store(a), o->json || !isatty(STDOUT_FILENO) };
+	int r;
 
 	if (!l.json)
-		printf("%-32s %-9s %-8s %-8s %s\n", "ACCOUNT", "KIND", "STATE", "TOKEN", "SCOPES");
+		printf("%-32s %-9s %-8s %-8s %s\n", "ACCOUNT", "KIND", "STATE", "TOKEN",
+		    "SCOPES OR DOMAIN");
+	if ((r = hv_store_domain_each(hv_auth_store(a), list_service, &l, e)) < 0)
+		return r;
 	return hv_store_account_each(hv_auth_store(a), list_one, &l, e);
+}
+
+static int
+cmd_service_account(struct hv_auth *a, const struct opts *o, const char *key,
+    struct hv_err *e)
+{
+	struct hv_buf who = HV_BUF_INIT(1024);
+	const char *domain = NULL;
+	int r;
+
+	if ((r = hv_auth_service_account(a, key, o->domain, &domain, &who, e)) == 0)
+		hv_info(0, "service account %s for %s stored", who.data, domain);
+	hv_buf_release(&who);
+	return r;
 }
 
 static int
@@ -231,7 +273,7 @@ run(const char *cmd, int argc, char **argv, const struct opts *o, struct hv_err 
 	if (strcmp(cmd, "login") == 0)
 		r = cmd_login(a, o, argv[0], e);
 	else if (strcmp(cmd, "service-account") == 0)
-		r = hv_auth_service_account(a, argv[0], o->domain, e);
+		r = cmd_service_account(a, o, argv[0], e);
 	else if (strcmp(cmd, "token") == 0)
 		r = cmd_token(a, argv[0], e);
 	else if (strcmp(cmd, "list") == 0)
