@@ -25,6 +25,7 @@ static const char usage_text[] =
     "usage: hv-seal [-k keyfile | -r recipient] [-a context] [in [out]]\n"
     "       hv-seal -d [-k keyfile | -i identity] [-a context] [in [out]]\n"
     "       hv-seal keygen [-p] [file]\n"
+    "       hv-seal -y identity\n"
     "       hv-seal inspect [in]\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
@@ -34,6 +35,7 @@ struct opts {
 	const char *identity;
 	const char *recipient;
 	const char *context;
+	const char *of_identity;	/* -y */
 	int open;
 	int public;
 };
@@ -185,6 +187,19 @@ run_keygen(int public, const char *path, struct hv_err *e)
 	return r;
 }
 
+/* -y: the recipient of an identity, to stdout, as age-keygen -y. */
+static int
+run_recipient(const char *identity, struct hv_err *e)
+{
+	struct hv_buf text = HV_BUF_INIT(HV_KEY_TEXT_MAX + 1);
+	int r;
+
+	if ((r = hv_key_identity_recipient(identity, &text, e)) == 0)
+		puts(text.data);
+	hv_buf_release(&text);
+	return r;
+}
+
 static const char *
 mode_name(enum hv_seal_mode m)
 {
@@ -238,6 +253,10 @@ out:
 static const char *
 args_bad(const char *cmd, int argc, const struct opts *o)
 {
+	if (o->of_identity != NULL)
+		return cmd != NULL || argc > 0 || o->open || o->keyfile || o->identity ||
+		    o->recipient || o->context || o->public ? "-y takes an identity and "
+		    "nothing else" : NULL;
 	if (cmd == NULL)
 		return argc > 2 ? "at most an input and an output" :
 		    o->public ? "-p is for keygen" :
@@ -268,7 +287,7 @@ main(int argc, char **argv)
 
 	hv_init(argv[0]);
 	/* Permuting: options before or after the command (cli.h). */
-	while ((c = getopt_long(argc, argv, "a:c:dhi:k:pqr:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:c:dhi:k:pqr:vVy:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': o.context = optarg; break;
 		case 'c': o.config = optarg; break;
@@ -281,6 +300,7 @@ main(int argc, char **argv)
 		case 'r': o.recipient = optarg; break;
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-seal " HV_VERSION); return 0;
+		case 'y': o.of_identity = optarg; break;
 		default: return hv_usage(usage_text, 64);
 		}
 	}
@@ -297,7 +317,9 @@ main(int argc, char **argv)
 	}
 	if ((why = args_bad(cmd, argc, &o)) != NULL)
 		return hv_usage_error(usage_text, "%s", why);
-	if (cmd == NULL)
+	if (o.of_identity != NULL)
+		r = run_recipient(o.of_identity, &e);
+	else if (cmd == NULL)
 		r = run_stream(&o, argc > 0 ? argv[0] : NULL, argc > 1 ? argv[1] : NULL, &e);
 	else if (cmd[0] == 'k')
 		r = run_keygen(o.public, argc > 0 ? argv[0] : NULL, &e);
