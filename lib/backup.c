@@ -27,8 +27,6 @@
 
 #define TMPFS_MAGIC_ 0x01021994
 #define RAMFS_MAGIC_ 0x858458f6
-#define ACTION_VERIFY "backup.verify"
-#define ACTION_PRUNE "backup.prune"
 #define DAY 86400LL
 
 struct target {
@@ -832,7 +830,7 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 			    0, NULL };
 		}
 		free(l.v);
-		if ((r = audit(&x, ACTION_VERIFY, want, x.t[i].spec, tr, te.msg, e)) == 0)
+		if ((r = audit(&x, HV_AUDIT_BACKUP_VERIFY, want, x.t[i].spec, tr, te.msg, e)) == 0)
 			r = report(&x, &b, tr, &te);
 	}
 	if (r == 0 && x.worst < 0) {
@@ -1040,7 +1038,7 @@ prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
 		memset(&te, 0, sizeof te);
 		tr = keepv[i] ? 0 : target_delete(x, t, l.v[i].name, &te);
 		if (!keepv[i] &&
-		    (r = audit(x, ACTION_PRUNE, l.v[i].name, t->spec, tr, te.msg, e)) < 0)
+		    (r = audit(x, HV_AUDIT_BACKUP_PRUNE, l.v[i].name, t->spec, tr, te.msg, e)) < 0)
 			break;
 		r = report(x, &b, tr, &te);
 	}

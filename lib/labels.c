@@ -682,7 +682,7 @@ audit_changes(struct run *r, struct hv_err *e)
 		 * the HMAC of its index identifier (hv-sync status prints it). */
 		hv_audit_msgid(msgid, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT),
 		    (const char *)r->ch[i].mid, H);
-		if ((rc = hv_audit_log(r->cfg, "label.propagate", f, 5, HV_AUDIT_OK, NULL, e)) < 0)
+		if ((rc = hv_audit_log(r->cfg, HV_AUDIT_LABEL_PROPAGATE, f, 5, HV_AUDIT_OK, NULL, e)) < 0)
 			break;
 		j = hv_json_object();
 		hv_json_set_str(j, "team", r->team->name);

@@ -232,4 +232,21 @@ cp "$T/.out" id1
 hv-audit msgid '<x@example.com>' >id2
 ok 'the same each time' cmp -s id1 id2
 
+# hv-audit(5) lists every action lib/audit.h defines, and no other, so a
+# watch rule's author sees what to match: they cannot drift apart.
+actions=$(sed -n 's/^#define HV_AUDIT_[A-Z_]*[[:space:]]*"\([a-z0-9_.]*\)".*/\1/p' "$HV_TOP/lib/audit.h")
+ok 'lib/audit.h defines actions' test "$(echo "$actions" | wc -l)" -ge 20
+missing=
+for a in $actions; do
+	grep -q "^\.It Li $a\( Pq .*\)\{0,1\}\$" "$HV_TOP/man/hv-audit.5" || missing="$missing $a"
+done
+ok "every one is in hv-audit(5)${missing:+ (missing:$missing)}" test -z "$missing"
+extra=
+for a in $(sed -n '/^\.Ss Actions/,/^\.Ss /s/^\.It Li \([a-z0-9_.]*\).*/\1/p' "$HV_TOP/man/hv-audit.5"); do
+	echo "$actions" | grep -qx "$a" || extra="$extra $a"
+done
+ok "and hv-audit(5) lists no other${extra:+ (extra:$extra)}" test -z "$extra"
+ok 'the library logs no action spelled out elsewhere' sh -c \
+    "! grep -n 'hv_audit_[a-z_]*([^,]*, *\"' '$HV_TOP'/lib/*.c"
+
 done_testing
