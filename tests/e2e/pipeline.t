@@ -63,6 +63,15 @@ unknown_command hv-sync statsu status
 emu DELETE /_emu/stats >/dev/null
 ok 'a second run finds nothing new' pipe
 ok 'and writes no result' test ! -s sync.out
+# The cron line of hv(7), word for word: nothing to mail on a quiet run.
+cronline=$(sed -n 's/^\* \* \* \* \* \(hv-fetch .*\)$/\1/p' "$HV_TOP/man/hv.7" | head -n 1)
+ok "hv(7)'s cron line sends stdout to /dev/null" sh -c "echo '$cronline' | grep -q '>/dev/null\$'"
+sh -c "$cronline" >cron.mail 2>&1
+ok 'and run as cron would, it has nothing to mail' test ! -s cron.mail
+# Every cron line in the man pages that runs a tool printing records.
+bad=$(grep -h -E '^[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +.*hv-(fetch|sync|purge|backup)( |$)' \
+    "$HV_TOP"/man/*.[157] | grep -v '>/dev/null')
+ok "no cron line in the man pages mails records${bad:+: $bad}" test -z "$bad"
 emu GET /_emu/stats >stats.json
 ok 'through history alone' test "$(jq '.calls["gmail.users.history.list"] // 0' stats.json)" -ge 1 -a \
     "$(jq '.calls["gmail.users.messages.list"] // 0' stats.json)" -eq 0
