@@ -293,7 +293,9 @@ verify_one(void *arg, const char *file, unsigned long lineno, const char *line,
 {
 	int r = hv_audit_verify_line(arg, line, len, e);
 
-	(void)lineno;
+	/* A large trail takes a while: say how far, at a terminal. */
+	if (lineno % 1024 == 0)
+		hv_progress("'%s': %lu lines verified", file, lineno);
 	if (r < 0)
 		hv_err_wrap(e, "'%s'", file);
 	return r;
@@ -355,6 +357,7 @@ cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **arg
 		goto out;
 	v = hv_audit_verify_new(k.key0, k.have_pub ? k.pub : NULL, own);
 	r = each_line(own ? files : argv, verify_one, v, e);
+	hv_progress_end();
 	if (r == 0 && (r = hv_audit_verify_end(v, e)) < 0)
 		hv_err_wrap(e, "'%s'", own ? c->paths.audit : argv[argc - 1]);
 	hv_audit_verify_status(v, &s);

@@ -77,6 +77,12 @@ on_entry(const struct hv_backup_entry *b, void *arg)
 {
 	struct out *o = arg;
 
+	if (b->step != NULL) {
+		hv_progress("%s%s%s: %s", b->name, b->target ? " on " : "",
+		    b->target ? b->target : "", b->step);
+		return 0;
+	}
+	hv_progress_end();
 	if (b->status < 0) {
 		hv_warnx("%s", b->error ? b->error : b->target);
 		if (o->said[0] == '\0')

@@ -35,15 +35,13 @@ emit(const char *line, void *arg)
 	return fflush(stdout) == EOF ? -1 : 0;
 }
 
+/* Progress only at a terminal (msg.h); the rest always. */
 static void
 note(int progress, const char *msg, void *arg)
 {
-	int tty = *(int *)arg;
-
-	if (progress && !tty)
-		return;
+	(void)arg;
 	if (progress)
-		fprintf(stderr, "\r%s: %s", hv_progname, msg);
+		hv_progress("%s", msg);
 	else
 		hv_warnx("%s", msg);
 }
@@ -68,8 +66,8 @@ main(int argc, char **argv)
 	struct hv_err e = { 0 };
 	const char *config = NULL;
 	long wait = 0;
-	int tty, ch, r;
-	struct hv_fetch_io io = { emit, note, &tty };
+	int ch, r;
+	struct hv_fetch_io io = { emit, note, NULL };
 	char *end;
 
 	hv_init(argv[0]);
@@ -100,7 +98,6 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || o.team == NULL)
 		return usage(64);
-	tty = isatty(STDERR_FILENO);
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
 	if ((r = hv_team_lock(&c, o.team, HV_LOCK_FETCH, wait, &lock, &e)) < 0) {
@@ -109,8 +106,7 @@ main(int argc, char **argv)
 	}
 	r = hv_fetch_run(&c, &o, &io, &st, &e);
 	hv_team_unlock(lock);
-	if (tty && st.full)
-		fputc('\n', stderr);
+	hv_progress_end();
 	if (hv_verbosity >= 0 && (st.fetched || st.refetched || st.again || st.failed ||
 	    hv_verbosity > 0))
 		hv_warnx("%s: fetched %ld, refetched %ld, still spooled %ld, skipped %ld, "

@@ -39,11 +39,15 @@ emit(const char *line, void *arg)
 	return puts(line) == EOF || fflush(stdout) == EOF ? -1 : 0;
 }
 
+/* Progress only at a terminal (msg.h); the rest always. */
 static void
-note(const char *msg, void *arg)
+note(int progress, const char *msg, void *arg)
 {
 	(void)arg;
-	hv_warnx("%s", msg);
+	if (progress)
+		hv_progress("%s", msg);
+	else
+		hv_warnx("%s", msg);
 }
 
 /* Lines come from a pipe or a file on stdin; a terminal or /dev/null
@@ -263,6 +267,7 @@ cmd_labels(const struct hv_config *c, const char *team, char **set, long wait,
 	r = set == NULL ? hv_labels_run(c, team, &io, &st, e) :
 	    hv_labels_set(c, team, set[0], set[1], &io, &st, e);
 	hv_team_unlock(lock);
+	hv_progress_end();
 	if (hv_verbosity >= 0 && (st.changes || st.applied || st.deleted || hv_verbosity > 0))
 		hv_warnx("%s: labels: %ld changes, %ld copies updated, %ld deleted by their "
 		    "member, %ld left for the next run, %ld resyncs; %ld calls, %.0f units", team,
@@ -304,6 +309,7 @@ cmd_sync(const struct hv_config *c, struct hv_sync_opts *o, const char *file, lo
 	o->input = file != NULL ? file : stdin_has_lines() ? "-" : NULL;
 	r = hv_sync_run(c, o, &io, &st, e);
 	hv_team_unlock(l.lock);
+	hv_progress_end();
 	if (hv_verbosity >= 0 && (st.messages || hv_verbosity > 0))
 		hv_warnx("%s: %ld messages: imported %ld, had %ld, done %ld, pending %ld, "
 		    "gone %ld, failed %ld; %ld calls, %.0f units", o->team, st.messages,

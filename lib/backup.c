@@ -306,6 +306,16 @@ report(struct ctx *x, struct hv_backup_entry *b, int status, const struct hv_err
 	return x->fn != NULL ? x->fn(b, x->arg) : 0;
 }
 
+/* A step begun, for progress; not an outcome (see struct hv_backup_entry). */
+static void
+step(struct ctx *x, const char *name, const char *target, const char *what)
+{
+	struct hv_backup_entry b = { name, target, 0, -1, NULL, 0, NULL, 0, NULL, what };
+
+	if (x->fn != NULL)
+		(void)x->fn(&b, x->arg);
+}
+
 static int
 scratch_file(const struct ctx *x, char **path, int *fd, struct hv_err *e)
 {
@@ -553,6 +563,7 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 
 	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now_us)) < 0)
 		goto out;
+	step(&x, name, NULL, "making a snapshot and sealing it");
 	if ((r = seal_snapshot(&x, name, &fd, &sealed, e)) < 0 ||
 	    (r = fd_digest(fd, sealed, &size, sha, e)) < 0) {
 		(void)audit(&x, HV_AUDIT_BACKUP, name, NULL, r, e->msg, NULL);
@@ -560,11 +571,12 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 	}
 	for (i = 0; i < x.nt && r == 0; i++) {
 		memset(&te, 0, sizeof te);
+		step(&x, name, x.t[i].spec, "writing and reading back");
 		tr = target_put(&x, &x.t[i], name, fd, size, sha, &te);
 		if ((r = audit(&x, HV_AUDIT_BACKUP, name, x.t[i].spec, tr, te.msg, e)) < 0)
 			break;
 		b = (struct hv_backup_entry){ name, x.t[i].spec, now, size, sha, 0, NULL, 0,
-		    NULL };
+		    NULL, NULL };
 		r = report(&x, &b, tr, &te);
 	}
 	if (r == 0 && x.worst < 0) {
@@ -675,12 +687,12 @@ hv_backup_list(const struct hv_config *c, hv_backup_fn fn, void *arg, struct hv_
 		memset(&te, 0, sizeof te);
 		if (target_list(&x, &x.t[i], &l, &te) < 0) {
 			b = (struct hv_backup_entry){ NULL, x.t[i].spec, 0, -1, NULL, 0, NULL, 0,
-			    NULL };
+			    NULL, NULL };
 			r = report(&x, &b, te.code, &te);
 		}
 		for (j = 0; j < l.n && r == 0; j++) {
 			b = (struct hv_backup_entry){ l.v[j].name, x.t[i].spec, 0, l.v[j].size,
-			    NULL, 0, NULL, 0, NULL };
+			    NULL, 0, NULL, 0, NULL, NULL };
 			hv_backup_name_time(l.v[j].name, &b.time);
 			r = report(&x, &b, 0, NULL);
 		}
@@ -823,11 +835,12 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 			}
 			found = 1;
 			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
-			    0, NULL };
+			    0, NULL, NULL };
+			step(&x, want, x.t[i].spec, "fetching, opening and checking");
 			tr = verify_one(&x, &x.t[i], want, k, &b, &te);
 		} else {
 			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
-			    0, NULL };
+			    0, NULL, NULL };
 		}
 		free(l.v);
 		if ((r = audit(&x, HV_AUDIT_BACKUP_VERIFY, want, x.t[i].spec, tr, te.msg, e)) == 0)
@@ -927,7 +940,7 @@ int
 hv_backup_restore(const struct hv_config *c, const char *name, const char *identity,
     const char *to, int force, hv_backup_fn fn, void *arg, struct hv_err *e)
 {
-	struct hv_backup_entry b = { name, NULL, 0, -1, NULL, 0, NULL, 0, NULL };
+	struct hv_backup_entry b = { name, NULL, 0, -1, NULL, 0, NULL, 0, NULL, NULL };
 	struct hv_seal_key *k = NULL;
 	struct ctx x;
 	int r, ar;
@@ -1024,7 +1037,7 @@ prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
 	size_t i;
 
 	if ((r = target_list(x, t, &l, &te)) < 0) {
-		b = (struct hv_backup_entry){ NULL, t->spec, 0, -1, NULL, 0, NULL, 0, NULL };
+		b = (struct hv_backup_entry){ NULL, t->spec, 0, -1, NULL, 0, NULL, 0, NULL, NULL };
 		return report(x, &b, r, &te);
 	}
 	times = hv_xcalloc(l.n + 1, sizeof *times);
@@ -1034,7 +1047,7 @@ prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
 	hv_backup_prune_select(times, l.n, x->c->backup.keep, hv_now(), keepv);
 	for (i = 0; i < l.n && r == 0; i++) {
 		b = (struct hv_backup_entry){ l.v[i].name, t->spec, times[i], l.v[i].size,
-		    NULL, 0, keepv[i] ? "keep" : "delete", 0, NULL };
+		    NULL, 0, keepv[i] ? "keep" : "delete", 0, NULL, NULL };
 		memset(&te, 0, sizeof te);
 		tr = keepv[i] ? 0 : target_delete(x, t, l.v[i].name, &te);
 		if (!keepv[i] &&

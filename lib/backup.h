@@ -44,6 +44,12 @@ struct hv_backup_entry {
 	const char *action;	/* prune: "keep" or "delete"; else NULL */
 	int status;		/* 0, or what went wrong on this target */
 	const char *error;	/* borrowed: why, when status is not 0 */
+	/*
+	 * Borrowed, or NULL: a step begun ("sealing", "writing"), for a
+	 * person's progress; then only name and target mean anything, and
+	 * the entry is not an outcome.  create and verify send these.
+	 */
+	const char *step;
 };
 
 /* Called once per target and backup; a non-zero return stops the flow. */

@@ -127,6 +127,24 @@ expect_success '8 concurrent appenders: the trail verifies' hv-audit verify -k k
 ok 'all 400 events are there' test "$(grep -c message.import "$L")" -eq 400
 ok 'no seq twice' test "$(grep -o '"seq":[0-9]*' "$L" | sort | uniq -d | wc -l)" -eq 0
 
+# Progress: a trail of over a thousand lines is verified with a count at a
+# terminal, and nothing extra when stderr is not one.
+p=0
+while [ $p -lt 8 ]; do
+	( j=0; while [ $j -lt 90 ]; do hv-audit log bulk.test n=$j; j=$((j + 1)); done ) &
+	p=$((p + 1))
+done
+wait
+ok 'over a thousand lines' test "$(wc -l <"$L")" -gt 1100
+expect_success 'verify, stderr not a terminal' hv-audit verify -k key0
+ok 'says nothing extra' test ! -s "$T/.err"
+if command -v script >/dev/null; then
+	script -qec 'hv-audit verify -k key0' /dev/null >tty.out 2>&1
+	ok 'at a terminal it shows how far it is' grep -q 'lines verified' tty.out
+	script -qec 'hv-audit verify -q -k key0' /dev/null >tty.out 2>&1
+	ok 'but not with -q' test ! -s tty.out
+fi
+
 # query is jq -c.
 for f in '.' 'select(.action=="message.fetch")' '{seq,action}' '.target.account' \
     '.target // empty | keys' 'select(.seq % 7 == 0) | .time' '[.seq, .pid > 0]' \

@@ -294,8 +294,17 @@ ok 'prune is in the audit trail' sh -c 'HV_CONFIG=prune.conf hv-audit query ".ac
 expect_success 'three backups at once do not clash' sh -c \
     'for i in 1 2 3; do hv-backup -c prune.conf create || exit; done'
 last_out | jq -r .name >made.names
+ok 'no progress when stderr is not a terminal' test ! -s "$T/.err"
 ok 'three names' test "$(sort -u made.names | wc -l)" -eq 3
 hv-backup -c prune.conf list -j | tail -n 3 | jq -r .name >listed.names
 ok 'listed in the order they were made' cmp -s made.names listed.names
+if command -v script >/dev/null; then
+	script -qec 'hv-backup -c prune.conf create >/dev/null' /dev/null >tty.out 2>&1
+	ok 'at a terminal create shows its steps' grep -q 'making a snapshot and sealing it' tty.out
+	script -qec 'hv-backup -c prune.conf verify -i id.key >/dev/null' /dev/null >tty.out 2>&1
+	ok 'and verify its' grep -q 'fetching, opening and checking' tty.out
+	script -qec 'hv-backup -q -c prune.conf create >/dev/null' /dev/null >tty.out 2>&1
+	ok 'not with -q' test ! -s tty.out
+fi
 
 done_testing

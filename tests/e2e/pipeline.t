@@ -72,6 +72,11 @@ ok 'and run as cron would, it has nothing to mail' test ! -s cron.mail
 bad=$(grep -h -E '^[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +.*hv-(fetch|sync|purge|backup)( |$)' \
     "$HV_TOP"/man/*.[157] | grep -v '>/dev/null')
 ok "no cron line in the man pages mails records${bad:+: $bad}" test -z "$bad"
+ok 'no progress when stderr is not a terminal' sh -c "! grep -q 'messages read' '$T/sync.err' cron.mail"
+if command -v script >/dev/null; then
+	script -qec 'hv-fetch -t support | hv-sync -t support >/dev/null' /dev/null >tty.out 2>&1
+	ok 'at a terminal hv-sync shows how far it is' grep -q 'support: [0-9]* messages read, [0-9]* done' tty.out
+fi
 emu GET /_emu/stats >stats.json
 ok 'through history alone' test "$(jq '.calls["gmail.users.history.list"] // 0' stats.json)" -ge 1 -a \
     "$(jq '.calls["gmail.users.messages.list"] // 0' stats.json)" -eq 0
