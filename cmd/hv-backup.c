@@ -143,7 +143,7 @@ args_bad(const char *cmd, int argc, const struct opts *o)
 		return argc == 1 ? NULL : "restore takes one backup name";
 	if (verify)
 		return argc <= 1 ? NULL : "verify takes at most one backup name";
-	return argc == 0 ? NULL : "this command takes no operands";
+	return argc == 0 ? NULL : "create, list and prune take no operands";
 }
 
 int
