@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "fetch.h"
@@ -17,13 +18,6 @@
 static const char usage_text[] =
     "usage: hv-fetch -t team [-w seconds] [--full] [--max n] [--query q] [--label id]\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
-
-static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
 
 static int
 emit(const char *line, void *arg)
@@ -75,12 +69,13 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'F': o.full = 1; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'L': o.label = optarg; break;
 		case 'm':
 			o.max = strtol(optarg, &end, 10);
 			if (*end != '\0' || o.max <= 0)
-				return usage(64);
+				return hv_usage_error(usage_text, "bad --max '%s': want a "
+				    "count", optarg);
 			break;
 		case 'Q': o.query = optarg; break;
 		case 'q': hv_verbosity--; break;
@@ -88,16 +83,16 @@ main(int argc, char **argv)
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-fetch " HV_VERSION); return 0;
 		case 'w':
-			if (hv_lock_parse_wait(optarg, &wait, &e) < 0) {
-				hv_warnx("%s", e.msg);
-				return usage(64);
-			}
+			if (hv_lock_parse_wait(optarg, &wait, &e) < 0)
+				return hv_usage_error(usage_text, "%s", e.msg);
 			break;
-		default: return usage(64);
+		default: return hv_usage(usage_text, 64);
 		}
 	}
-	if (optind != argc || o.team == NULL)
-		return usage(64);
+	if (optind != argc)
+		return hv_usage_error(usage_text, "takes no operands ('%s')", argv[optind]);
+	if (o.team == NULL)
+		return hv_usage_error(usage_text, "needs -t team");
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
 	if ((r = hv_team_lock(&c, o.team, HV_LOCK_FETCH, wait, &lock, &e)) < 0) {
