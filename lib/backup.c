@@ -920,6 +920,7 @@ restore_from(struct ctx *x, const char *name, const struct hv_seal_key *k,
 	if (i == x->nt)
 		return hv_err_set(e, HV_ENOINPUT, "no target holds %s", name);
 	b->target = x->t[i].spec;
+	step(x, name, b->target, "fetching, opening, checking and restoring");
 	if ((r = target_fetch(x, &x->t[i], name, &in, &sealed, e)) < 0)
 		return r;
 	if (access(to, F_OK) < 0)

@@ -47,7 +47,7 @@ struct hv_backup_entry {
 	/*
 	 * Borrowed, or NULL: a step begun ("sealing", "writing"), for a
 	 * person's progress; then only name and target mean anything, and
-	 * the entry is not an outcome.  create and verify send these.
+	 * the entry is not an outcome.  create, verify and restore send these.
 	 */
 	const char *step;
 };

@@ -303,6 +303,8 @@ if command -v script >/dev/null; then
 	ok 'at a terminal create shows its steps' grep -q 'making a snapshot and sealing it' tty.out
 	script -qec 'hv-backup -c prune.conf verify -i id.key >/dev/null' /dev/null >tty.out 2>&1
 	ok 'and verify its' grep -q 'fetching, opening and checking' tty.out
+	script -qec "hv-backup -c prune.conf restore -i id.key --to '$T/r9/hv.db' $(head -n 1 made.names) >/dev/null" /dev/null >tty.out 2>&1
+	ok 'and restore its' grep -q 'checking and restoring' tty.out
 	script -qec 'hv-backup -q -c prune.conf create >/dev/null' /dev/null >tty.out 2>&1
 	ok 'not with -q' test ! -s tty.out
 fi
