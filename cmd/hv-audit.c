@@ -18,6 +18,7 @@
 #include "audit_optout.h"
 #include "audit_rules.h"
 #include "auth.h"
+#include "cli.h"
 #include "config.h"
 #include "crypto.h"
 #include "err.h"
@@ -62,13 +63,6 @@ struct opts {
 };
 
 static volatile sig_atomic_t stop;
-
-static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
 
 /* ---- shared pieces ---- */
 
@@ -266,8 +260,9 @@ verify_keys(const struct hv_config *c, const struct opts *o, int own,
 	if (o->key0 == NULL && own) {
 		key0 = hv_xmalloc(strlen(c->paths.audit) + 6);
 		snprintf(key0, strlen(c->paths.audit) + 6, "%s.key0", c->paths.audit);
+		/* Advice, not an error: -q (a cron job) silences it. */
 		if (access(key0, F_OK) == 0)
-			hv_warnx("the first key '%s' is still on this host: move it off "
+			hv_info(0, "the first key '%s' is still on this host: move it off "
 			    "(and use -k), or forward integrity does not hold", key0);
 		else {
 			free(key0);
@@ -299,7 +294,9 @@ verify_one(void *arg, const char *file, unsigned long lineno, const char *line,
 {
 	int r = hv_audit_verify_line(arg, line, len, e);
 
-	(void)lineno;
+	/* A large trail takes a while: say how far, at a terminal. */
+	if (lineno % 1024 == 0)
+		hv_progress("'%s': %lu lines verified", file, lineno);
 	if (r < 0)
 		hv_err_wrap(e, "'%s'", file);
 	return r;
@@ -375,6 +372,7 @@ cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **arg
 		goto out;
 	v = hv_audit_verify_new(k.key0, k.have_pub ? k.pub : NULL, own);
 	r = each_line(own ? files : argv, verify_one, v, e);
+	hv_progress_end();
 	if (r == 0 && (r = hv_audit_verify_end(v, e)) < 0)
 		hv_err_wrap(e, "'%s'", own ? c->paths.audit : argv[argc - 1]);
 	hv_audit_verify_status(v, &s);
@@ -890,7 +888,7 @@ cmd_simple(const char *cmd, const struct hv_config *c, int argc, char **argv,
 
 static const char *const commands[] = {
 	"log", "verify", "query", "tail", "export", "optout", "watch", "init",
-	"checkpoint", "rotate", "pubkey", "msgid", "repair",
+	"checkpoint", "rotate", "pubkey", "msgid", "repair", NULL,
 };
 
 static int
@@ -945,30 +943,23 @@ main(int argc, char **argv)
 	struct hv_err e = { 0 };
 	const char *cmd = NULL;
 	char *end;
-	size_t i;
 	int c, r;
 
 	hv_init(argv[0]);
 	o.from = -1;
-	for (i = 0; argc > 1 && i < sizeof commands / sizeof commands[0]; i++)
-		if (strcmp(argv[1], commands[i]) == 0) {
-			cmd = argv[1];
-			argv++;
-			argc--;
-			break;
-		}
+	/* Permuting: options before or after the command (cli.h). */
 	while ((c = getopt_long(argc, argv, "c:fhjk:n:p:qvVy", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.config = optarg; break;
 		case 'f': o.follow = 1; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'j': o.json = 1; break;
 		case 'k': o.key0 = optarg; break;
 		case 'n':
 			errno = 0;
 			o.count = strtol(optarg, &end, 10);
 			if (errno || *end || o.count < 1)
-				return usage(64);
+				return hv_usage_error(usage_text, "bad count '%s'", optarg);
 			break;
 		case 'p': o.pubkey = optarg; break;
 		case 'q': hv_verbosity--; break;
@@ -979,7 +970,8 @@ main(int argc, char **argv)
 		case O_UNTIL: o.until = optarg; break;
 		case O_MAXAGE:
 			if (hv_parse_duration(optarg, &o.max_age) < 0 || o.max_age <= 0)
-				return usage(64);
+				return hv_usage_error(usage_text, "bad --max-age '%s': want a "
+				    "duration such as 2h", optarg);
 			break;
 		case O_REDACT: o.redact = optarg; break;
 		case O_OUTCOME: o.outcome = optarg; break;
@@ -988,13 +980,15 @@ main(int argc, char **argv)
 			errno = 0;
 			o.from = strtoll(optarg, &end, 10);
 			if (errno || *end || o.from < 0)
-				return usage(64);
+				return hv_usage_error(usage_text, "bad --from '%s': want a seq",
+				    optarg);
 			break;
-		default: return usage(64);
+		default: return hv_usage(usage_text, 64);
 		}
 	}
-	if (cmd == NULL)
-		return usage(64);
+	if (hv_cli_command(commands, optind < argc ? argv[optind] : NULL, 0, &e) < 0)
+		return hv_usage_error(usage_text, "%s", e.msg);
+	cmd = argv[optind++];
 	r = run(cmd, &o, argc - optind, argv + optind, &e);
 	if (r == HV_EUSAGE) {
 		hv_report(r, &e);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cli.h"
 #include "clock.h"
 #include "config.h"
 #include "directory.h"
@@ -39,13 +40,6 @@ struct opts {
 	const char *config, *scopes, *domain, *group, *as;
 	int no_browser, json, timeout;
 };
-
-static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
 
 /* Open a browser where there is a desktop; the URL is printed either way. */
 static void
@@ -156,14 +150,56 @@ list_one(const struct hv_account *acct, void *arg)
 	return 0;
 }
 
+/* A service account: the domain it reaches by delegation, never its key. */
+static int
+list_service(const char *domain, const char *client_email, void *arg)
+{
+	const struct lister *l = arg;
+	struct hv_buf line = HV_BUF_INIT(4096);
+	struct hv_json *j;
+
+	if (!l->json) {
+		printf("%-32s %-9s %-8s %-8s domain %s\n", client_email, "service", "active",
+		    "-", domain);
+		return 0;
+	}
+	j = hv_json_object();
+	hv_json_set_str(j, "account", client_email);
+	hv_json_set_str(j, "kind", "service");
+	hv_json_set_str(j, "domain", domain);
+	hv_json_dump(j, &line);
+	hv_json_free(j);
+	puts(line.data);
+	hv_buf_release(&line);
+	return 0;
+}
+
 static int
 cmd_list(struct hv_auth *a, const struct opts *o, struct hv_err *e)
 {
 	struct lister l = { hv_auth_store(a), o->json || !isatty(STDOUT_FILENO) };
+	int r;
 
 	if (!l.json)
-		printf("%-32s %-9s %-8s %-8s %s\n", "ACCOUNT", "KIND", "STATE", "TOKEN", "SCOPES");
+		printf("%-32s %-9s %-8s %-8s %s\n", "ACCOUNT", "KIND", "STATE", "TOKEN",
+		    "SCOPES OR DOMAIN");
+	if ((r = hv_store_domain_each(hv_auth_store(a), list_service, &l, e)) < 0)
+		return r;
 	return hv_store_account_each(hv_auth_store(a), list_one, &l, e);
+}
+
+static int
+cmd_service_account(struct hv_auth *a, const struct opts *o, const char *key,
+    struct hv_err *e)
+{
+	struct hv_buf who = HV_BUF_INIT(1024);
+	const char *domain = NULL;
+	int r;
+
+	if ((r = hv_auth_service_account(a, key, o->domain, &domain, &who, e)) == 0)
+		hv_info(0, "service account %s for %s stored", who.data, domain);
+	hv_buf_release(&who);
+	return r;
 }
 
 static int
@@ -237,7 +273,7 @@ run(const char *cmd, int argc, char **argv, const struct opts *o, struct hv_err 
 	if (strcmp(cmd, "login") == 0)
 		r = cmd_login(a, o, argv[0], e);
 	else if (strcmp(cmd, "service-account") == 0)
-		r = hv_auth_service_account(a, argv[0], o->domain, e);
+		r = cmd_service_account(a, o, argv[0], e);
 	else if (strcmp(cmd, "token") == 0)
 		r = cmd_token(a, argv[0], e);
 	else if (strcmp(cmd, "list") == 0)
@@ -259,7 +295,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *const cmds[] = { "init", "login", "service-account", "token",
-		"list", "revoke", "directory", "rotate-key" };
+		"list", "revoke", "directory", "rotate-key", NULL };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -272,45 +308,19 @@ main(int argc, char **argv)
 	struct opts o = { 0 };
 	struct hv_err e = { 0 };
 	const char *cmd = NULL;
-	size_t i;
 	char *end;
 	int c, r;
 
 	hv_init(argv[0]);
 	o.timeout = 300;
-	while ((c = getopt_long(argc, argv, "+c:D:hjqs:t:vV", longopts, NULL)) != -1) {
-		if (c == 'h')
-			return usage(0);
-		if (c == 'V')
-			return puts("hv-auth " HV_VERSION), 0;
-		if (c == 'c')
-			o.config = optarg;
-		else if (c == 'q')
-			hv_verbosity--;
-		else if (c == 'v')
-			hv_verbosity++;
-		else
-			return usage(64);
-	}
-	if (optind >= argc)
-		return usage(64);
-	cmd = argv[optind];
-	for (i = 0; i < sizeof cmds / sizeof cmds[0] && strcmp(cmds[i], cmd) != 0; i++)
-		;
-	if (i == sizeof cmds / sizeof cmds[0]) {
-		hv_warnx("unknown command '%s'", cmd);
-		return usage(64);
-	}
-	argc -= optind;
-	argv += optind;
-	optind = 1;
+	/* Permuting: options before or after the command (cli.h). */
 	while ((c = getopt_long(argc, argv, "c:D:hjqs:t:vV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'A': o.as = optarg; break;
 		case 'c': o.config = optarg; break;
 		case 'D': o.domain = optarg; break;
 		case 'G': o.group = optarg; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'j': o.json = 1; break;
 		case 'n': o.no_browser = 1; break;
 		case 'q': hv_verbosity--; break;
@@ -318,17 +328,19 @@ main(int argc, char **argv)
 		case 't':
 			o.timeout = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || o.timeout <= 0)
-				return usage(64);
+				return hv_usage_error(usage_text, "bad timeout '%s': want "
+				    "seconds", optarg);
 			break;
 		case 'v': hv_verbosity++; break;
 		case 'V': return puts("hv-auth " HV_VERSION), 0;
-		default: return usage(64);
+		default: return hv_usage(usage_text, 64);
 		}
 	}
+	if (hv_cli_command(cmds, optind < argc ? argv[optind] : NULL, 0, &e) < 0)
+		return hv_usage_error(usage_text, "%s", e.msg);
+	cmd = argv[optind++];
 	r = run(cmd, argc - optind, argv + optind, &o, &e);
-	if (r == HV_EUSAGE) {
-		hv_report(r, &e);
-		return usage(64);
-	}
+	if (r == HV_EUSAGE)
+		return hv_usage_error(usage_text, "%s", e.msg);
 	return hv_stdout_close(hv_report(r, &e));
 }

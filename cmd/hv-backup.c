@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "json.h"
@@ -31,14 +32,8 @@ struct out {
 	int json;	/* JSON Lines, else a table */
 	int header;	/* the table's header is out */
 	const char *cmd;
+	char said[HV_ERR_MSG];	/* the first failure printed, not to print again */
 };
-
-static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
 
 static void
 utc(char out[21], long long t)
@@ -82,8 +77,16 @@ on_entry(const struct hv_backup_entry *b, void *arg)
 {
 	struct out *o = arg;
 
+	if (b->step != NULL) {
+		hv_progress("%s%s%s: %s", b->name, b->target ? " on " : "",
+		    b->target ? b->target : "", b->step);
+		return 0;
+	}
+	hv_progress_end();
 	if (b->status < 0) {
 		hv_warnx("%s", b->error ? b->error : b->target);
+		if (o->said[0] == '\0')
+			snprintf(o->said, sizeof o->said, "%s", b->error ? b->error : b->target);
 		return 0;
 	}
 	if (o->json || b->name == NULL) {
@@ -92,56 +95,55 @@ on_entry(const struct hv_backup_entry *b, void *arg)
 		return 0;
 	}
 	if (!o->header++)
-		printf("%-23s  %12s  %s\n", "NAME", "SIZE", "TARGET");
-	printf("%-23s  %12lld  %s\n", b->name, b->size, b->target);
+		printf("%-30s  %12s  %s\n", "NAME", "SIZE", "TARGET");
+	printf("%-30s  %12lld  %s\n", b->name, b->size, b->target);
 	return 0;
 }
 
 static int
-run(const char *cmd, int argc, char **argv, const struct opts *o, struct hv_err *e)
+run(const char *cmd, int argc, char **argv, const struct opts *o, struct out *out,
+    struct hv_err *e)
 {
-	struct out out = { 1, 0, cmd };
 	struct hv_config c;
 	int r;
 
 	if ((r = hv_config_load(&c, o->config, e)) < 0)
 		return r;
 	if (strcmp(cmd, "list") == 0)
-		out.json = o->json || !isatty(STDOUT_FILENO);
+		out->json = o->json || !isatty(STDOUT_FILENO);
 	if (strcmp(cmd, "create") == 0)
-		r = hv_backup_create(&c, on_entry, &out, e);
+		r = hv_backup_create(&c, on_entry, out, e);
 	else if (strcmp(cmd, "list") == 0)
-		r = hv_backup_list(&c, on_entry, &out, e);
+		r = hv_backup_list(&c, on_entry, out, e);
 	else if (strcmp(cmd, "verify") == 0)
 		r = hv_backup_verify(&c, argc > 0 ? argv[0] : NULL, o->identity, on_entry,
-		    &out, e);
+		    out, e);
 	else if (strcmp(cmd, "restore") == 0)
 		r = hv_backup_restore(&c, argv[0], o->identity, o->to, o->force, on_entry,
-		    &out, e);
+		    out, e);
 	else
-		r = hv_backup_prune(&c, on_entry, &out, e);
+		r = hv_backup_prune(&c, on_entry, out, e);
 	hv_config_free(&c);
 	return r;
 }
 
-/* Which options and how many operands each command takes. */
-static int
-args_ok(const char *cmd, int argc, const struct opts *o)
+/* Why the options and operands do not fit the command, or NULL. */
+static const char *
+args_bad(const char *cmd, int argc, const struct opts *o)
 {
 	int restore = strcmp(cmd, "restore") == 0, verify = strcmp(cmd, "verify") == 0;
 
 	if ((o->to || o->force) && !restore)
-		return 0;
+		return "--to and --force are for restore only";
 	if (o->identity != NULL && !restore && !verify)
-		return 0;
+		return "-i is for verify and restore only";
 	if (o->json && strcmp(cmd, "list") != 0)
-		return 0;
+		return "-j is for list only";
 	if (restore)
-		return argc == 1;
+		return argc == 1 ? NULL : "restore takes one backup name";
 	if (verify)
-		return argc <= 1;
-	return argc == 0 && (strcmp(cmd, "create") == 0 || strcmp(cmd, "list") == 0 ||
-	    strcmp(cmd, "prune") == 0);
+		return argc <= 1 ? NULL : "verify takes at most one backup name";
+	return argc == 0 ? NULL : "create, list and prune take no operands";
 }
 
 int
@@ -155,41 +157,47 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
+	struct out out = { 1, 0, NULL, "" };
+	static const char *const cmds[] = { "create", "list", "verify", "restore", "prune",
+		NULL };
 	struct hv_err e = { 0 };
-	const char *cmd;
+	const char *cmd, *why;
 	int c, r;
 
 	hv_init(argv[0]);
+	/* Permuting: options before or after the command (cli.h). */
 	while ((c = getopt_long(argc, argv, "c:fhi:jqt:vV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.config = optarg; break;
 		case 'f': o.force = 1; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'i': o.identity = optarg; break;
 		case 'j': o.json = 1; break;
 		case 'q': hv_verbosity--; break;
 		case 't': o.to = optarg; break;
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-backup " HV_VERSION); return 0;
-		default: return usage(64);
+		default: return hv_usage(usage_text, 64);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		return usage(64);
+	if (hv_cli_command(cmds, argc > 0 ? argv[0] : NULL, 0, &e) < 0)
+		return hv_usage_error(usage_text, "%s", e.msg);
 	cmd = argv[0];
-	if (!args_ok(cmd, argc - 1, &o))
-		return usage(64);
-	if ((strcmp(cmd, "verify") == 0 || strcmp(cmd, "restore") == 0) && o.identity == NULL) {
-		hv_warnx("%s needs -i IDENTITY: the backups are sealed to a key this host "
-		    "does not hold", cmd);
-		return 64;
-	}
-	r = run(cmd, argc - 1, argv + 1, &o, &e);
+	if ((why = args_bad(cmd, argc - 1, &o)) != NULL)
+		return hv_usage_error(usage_text, "%s", why);
+	if ((strcmp(cmd, "verify") == 0 || strcmp(cmd, "restore") == 0) && o.identity == NULL)
+		return hv_usage_error(usage_text, "%s needs -i IDENTITY: the backups are "
+		    "sealed to a key this host does not hold", cmd);
+	out.cmd = cmd;
+	r = run(cmd, argc - 1, argv + 1, &o, &out, &e);
 	if (r == HV_EUSAGE) {
 		hv_report(r, &e);
 		return 64;
 	}
+	/* A failure on a target was printed as it came: one line per error. */
+	if (r < 0 && strcmp(e.msg, out.said) == 0)
+		return hv_stdout_close(hv_exit_code(r));
 	return hv_stdout_close(hv_report(r, &e));
 }

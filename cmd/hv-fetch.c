@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "fetch.h"
@@ -19,13 +20,6 @@ static const char usage_text[] =
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
 static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
-
-static int
 emit(const char *line, void *arg)
 {
 	(void)arg;
@@ -35,15 +29,13 @@ emit(const char *line, void *arg)
 	return fflush(stdout) == EOF ? -1 : 0;
 }
 
+/* Progress only at a terminal (msg.h); the rest always. */
 static void
 note(int progress, const char *msg, void *arg)
 {
-	int tty = *(int *)arg;
-
-	if (progress && !tty)
-		return;
+	(void)arg;
 	if (progress)
-		fprintf(stderr, "\r%s: %s", hv_progname, msg);
+		hv_progress("%s", msg);
 	else
 		hv_warnx("%s", msg);
 }
@@ -68,8 +60,8 @@ main(int argc, char **argv)
 	struct hv_err e = { 0 };
 	const char *config = NULL;
 	long wait = 0;
-	int tty, ch, r;
-	struct hv_fetch_io io = { emit, note, &tty };
+	int ch, r;
+	struct hv_fetch_io io = { emit, note, NULL };
 	char *end;
 
 	hv_init(argv[0]);
@@ -77,12 +69,13 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'F': o.full = 1; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'L': o.label = optarg; break;
 		case 'm':
 			o.max = strtol(optarg, &end, 10);
 			if (*end != '\0' || o.max <= 0)
-				return usage(64);
+				return hv_usage_error(usage_text, "bad --max '%s': want a "
+				    "count", optarg);
 			break;
 		case 'Q': o.query = optarg; break;
 		case 'q': hv_verbosity--; break;
@@ -90,17 +83,16 @@ main(int argc, char **argv)
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-fetch " HV_VERSION); return 0;
 		case 'w':
-			if (hv_lock_parse_wait(optarg, &wait, &e) < 0) {
-				hv_warnx("%s", e.msg);
-				return usage(64);
-			}
+			if (hv_lock_parse_wait(optarg, &wait, &e) < 0)
+				return hv_usage_error(usage_text, "%s", e.msg);
 			break;
-		default: return usage(64);
+		default: return hv_usage(usage_text, 64);
 		}
 	}
-	if (optind != argc || o.team == NULL)
-		return usage(64);
-	tty = isatty(STDERR_FILENO);
+	if (optind != argc)
+		return hv_usage_error(usage_text, "takes no operands ('%s')", argv[optind]);
+	if (o.team == NULL)
+		return hv_usage_error(usage_text, "needs -t team");
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
 	if ((r = hv_team_lock(&c, o.team, HV_LOCK_FETCH, wait, &lock, &e)) < 0) {
@@ -109,8 +101,7 @@ main(int argc, char **argv)
 	}
 	r = hv_fetch_run(&c, &o, &io, &st, &e);
 	hv_team_unlock(lock);
-	if (tty && st.full)
-		fputc('\n', stderr);
+	hv_progress_end();
 	if (hv_verbosity >= 0 && (st.fetched || st.refetched || st.again || st.failed ||
 	    hv_verbosity > 0))
 		hv_warnx("%s: fetched %ld, refetched %ld, still spooled %ld, skipped %ld, "

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "clock.h"
 #include "config.h"
 #include "err.h"
@@ -28,13 +29,6 @@ struct opts {
 	long ttl;
 	int dry_run, json;
 };
-
-static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
 
 static void
 set_num(struct hv_json *j, const char *key, long long v)
@@ -174,13 +168,17 @@ cmd_erase(const struct hv_config *c, const char *account, struct hv_err *e)
 	struct hv_json *j;
 	int r;
 
-	if ((r = hv_purge_erase(c, account, &rep, e)) < 0)
+	if ((r = hv_purge_erase(c, account, &rep, e)) < 0 && r != HV_ENO)
 		return r;
 	j = hv_json_object();
 	hv_json_set_str(j, "account_hmac", rep.account_hmac);
 	hv_json_set_int(j, "rows", rep.rows);
 	hv_json_set_int(j, "spool_files", (long long)rep.spool_files);
 	print_json(j);
+	if (r == HV_ENO) {
+		hv_warnx("%s", e->msg);
+		return r;
+	}
 	hv_info(0, "%s: erased (%lld rows); the audit trail names it as %s", account,
 	    rep.rows, rep.account_hmac);
 	return 0;
@@ -190,11 +188,12 @@ static int
 run(int argc, char **argv, const struct opts *o, struct hv_err *e)
 {
 	struct hv_config c;
+	static const char *const cmds[] = { "stats", "erase", NULL };
 	const char *cmd = argc > 0 ? argv[0] : NULL;
 	int r;
 
-	if (cmd != NULL && strcmp(cmd, "stats") != 0 && strcmp(cmd, "erase") != 0)
-		return hv_err_set(e, HV_EUSAGE, "unknown command '%s'", cmd);
+	if (hv_cli_command(cmds, cmd, HV_CLI_BARE, e) < 0 && cmd != NULL)
+		return HV_EUSAGE;
 	if (cmd != NULL && (o->dry_run || o->ttl))
 		return hv_err_set(e, HV_EUSAGE, "--dry-run and --ttl are for purging only");
 	if (cmd != NULL && argc != (strcmp(cmd, "erase") == 0 ? 2 : 1))
@@ -229,28 +228,26 @@ main(int argc, char **argv)
 	int c, r;
 
 	hv_init(argv[0]);
+	/* Permuting: options before or after the command (cli.h). */
 	while ((c = getopt_long(argc, argv, "c:hjnqt:vV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.config = optarg; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'j': o.json = 1; break;
 		case 'n': o.dry_run = 1; break;
 		case 'q': hv_verbosity--; break;
 		case 't':
-			if (hv_parse_duration(optarg, &o.ttl) < 0 || o.ttl <= 0) {
-				hv_warnx("bad ttl '%s': want a duration such as 10m", optarg);
-				return usage(64);
-			}
+			if (hv_parse_duration(optarg, &o.ttl) < 0 || o.ttl <= 0)
+				return hv_usage_error(usage_text, "bad ttl '%s': want a "
+				    "duration such as 10m", optarg);
 			break;
 		case 'v': hv_verbosity++; break;
 		case 'V': return puts("hv-purge " HV_VERSION), 0;
-		default: return usage(64);
+		default: return hv_usage(usage_text, 64);
 		}
 	}
 	r = run(argc - optind, argv + optind, &o, &e);
-	if (r == HV_EUSAGE) {
-		hv_report(r, &e);
-		return usage(64);
-	}
+	if (r == HV_EUSAGE)
+		return hv_usage_error(usage_text, "%s", e.msg);
 	return hv_stdout_close(hv_report(r, &e));
 }

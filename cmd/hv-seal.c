@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "file.h"
@@ -24,6 +25,7 @@ static const char usage_text[] =
     "usage: hv-seal [-k keyfile | -r recipient] [-a context] [in [out]]\n"
     "       hv-seal -d [-k keyfile | -i identity] [-a context] [in [out]]\n"
     "       hv-seal keygen [-p] [file]\n"
+    "       hv-seal -y identity\n"
     "       hv-seal inspect [in]\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
@@ -33,16 +35,10 @@ struct opts {
 	const char *identity;
 	const char *recipient;
 	const char *context;
+	const char *of_identity;	/* -y */
 	int open;
 	int public;
 };
-
-static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
 
 /* -r takes the recipient itself, or a file that holds it. */
 static int
@@ -191,6 +187,19 @@ run_keygen(int public, const char *path, struct hv_err *e)
 	return r;
 }
 
+/* -y: the recipient of an identity, to stdout, as age-keygen -y. */
+static int
+run_recipient(const char *identity, struct hv_err *e)
+{
+	struct hv_buf text = HV_BUF_INIT(HV_KEY_TEXT_MAX + 1);
+	int r;
+
+	if ((r = hv_key_identity_recipient(identity, &text, e)) == 0)
+		puts(text.data);
+	hv_buf_release(&text);
+	return r;
+}
+
 static const char *
 mode_name(enum hv_seal_mode m)
 {
@@ -240,6 +249,28 @@ out:
 	return r;
 }
 
+/* Why the options and operands do not fit the command, or NULL. */
+static const char *
+args_bad(const char *cmd, int argc, const struct opts *o)
+{
+	if (o->of_identity != NULL)
+		return cmd != NULL || argc > 0 || o->open || o->keyfile || o->identity ||
+		    o->recipient || o->context || o->public ? "-y takes an identity and "
+		    "nothing else" : NULL;
+	if (cmd == NULL)
+		return argc > 2 ? "at most an input and an output" :
+		    o->public ? "-p is for keygen" :
+		    !!o->keyfile + !!o->identity + !!o->recipient > 1 ?
+		    "one of -k, -i and -r" :
+		    o->open && o->recipient ? "-r seals; -d opens with -i" :
+		    !o->open && o->identity ? "-i opens (with -d); -r seals" : NULL;
+	if (argc > 1)
+		return "at most one file";
+	if (o->open || o->keyfile || o->identity || o->recipient || o->context)
+		return "keygen and inspect take no -d, -k, -i, -r or -a";
+	return cmd[0] == 'i' && o->public ? "-p is for keygen" : NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -249,22 +280,19 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
+	static const char *const cmds[] = { "keygen", "inspect", NULL };
 	struct hv_err e = { 0 };
-	const char *cmd = NULL;
+	const char *cmd = NULL, *why;
 	int c, r;
 
 	hv_init(argv[0]);
-	if (argc > 1 && (strcmp(argv[1], "keygen") == 0 || strcmp(argv[1], "inspect") == 0)) {
-		cmd = argv[1];
-		argv++;
-		argc--;
-	}
-	while ((c = getopt_long(argc, argv, "a:c:dhi:k:pqr:vV", longopts, NULL)) != -1) {
+	/* Permuting: options before or after the command (cli.h). */
+	while ((c = getopt_long(argc, argv, "a:c:dhi:k:pqr:vVy:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': o.context = optarg; break;
 		case 'c': o.config = optarg; break;
 		case 'd': o.open = 1; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'i': o.identity = optarg; break;
 		case 'k': o.keyfile = optarg; break;
 		case 'p': o.public = 1; break;
@@ -272,19 +300,26 @@ main(int argc, char **argv)
 		case 'r': o.recipient = optarg; break;
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-seal " HV_VERSION); return 0;
-		default: return usage(64);
+		case 'y': o.of_identity = optarg; break;
+		default: return hv_usage(usage_text, 64);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (cmd == NULL && (argc > 2 || (o.public) ||
-	    (!!o.keyfile + !!o.identity + !!o.recipient > 1) ||
-	    (o.open && o.recipient) || (!o.open && o.identity)))
-		return usage(64);
-	if (cmd != NULL && (argc > 1 || o.open || o.keyfile || o.identity ||
-	    o.recipient || o.context || (cmd[0] == 'i' && o.public)))
-		return usage(64);
-	if (cmd == NULL)
+	/* A bare run's operands are files, unless the first is a mistyped command. */
+	if ((r = hv_cli_command(cmds, argc > 0 ? argv[0] : NULL, HV_CLI_BARE | HV_CLI_FILES,
+	    &e)) == HV_EUSAGE)
+		return hv_usage_error(usage_text, "%s", e.msg);
+	if (r >= 0) {
+		cmd = argv[0];
+		argc--;
+		argv++;
+	}
+	if ((why = args_bad(cmd, argc, &o)) != NULL)
+		return hv_usage_error(usage_text, "%s", why);
+	if (o.of_identity != NULL)
+		r = run_recipient(o.of_identity, &e);
+	else if (cmd == NULL)
 		r = run_stream(&o, argc > 0 ? argv[0] : NULL, argc > 1 ? argv[1] : NULL, &e);
 	else if (cmd[0] == 'k')
 		r = run_keygen(o.public, argc > 0 ? argv[0] : NULL, &e);

@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "cli.h"
 #include "config.h"
 #include "crypto.h"
 #include "err.h"
@@ -18,6 +19,7 @@
 #include "keys.h"
 #include "labels.h"
 #include "lock.h"
+#include "mime.h"
 #include "msg.h"
 #include "sync.h"
 #include "team.h"
@@ -31,24 +33,21 @@ static const char usage_text[] =
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
 static int
-usage(int status)
-{
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	return status == 0 ? 0 : 64;
-}
-
-static int
 emit(const char *line, void *arg)
 {
 	(void)arg;
 	return puts(line) == EOF || fflush(stdout) == EOF ? -1 : 0;
 }
 
+/* Progress only at a terminal (msg.h); the rest always. */
 static void
-note(const char *msg, void *arg)
+note(int progress, const char *msg, void *arg)
 {
 	(void)arg;
-	hv_warnx("%s", msg);
+	if (progress)
+		hv_progress("%s", msg);
+	else
+		hv_warnx("%s", msg);
 }
 
 /* Lines come from a pipe or a file on stdin; a terminal or /dev/null
@@ -268,6 +267,7 @@ cmd_labels(const struct hv_config *c, const char *team, char **set, long wait,
 	r = set == NULL ? hv_labels_run(c, team, &io, &st, e) :
 	    hv_labels_set(c, team, set[0], set[1], &io, &st, e);
 	hv_team_unlock(lock);
+	hv_progress_end();
 	if (hv_verbosity >= 0 && (st.changes || st.applied || st.deleted || hv_verbosity > 0))
 		hv_warnx("%s: labels: %ld changes, %ld copies updated, %ld deleted by their "
 		    "member, %ld left for the next run, %ld resyncs; %ld calls, %.0f units", team,
@@ -309,12 +309,31 @@ cmd_sync(const struct hv_config *c, struct hv_sync_opts *o, const char *file, lo
 	o->input = file != NULL ? file : stdin_has_lines() ? "-" : NULL;
 	r = hv_sync_run(c, o, &io, &st, e);
 	hv_team_unlock(l.lock);
+	hv_progress_end();
 	if (hv_verbosity >= 0 && (st.messages || hv_verbosity > 0))
 		hv_warnx("%s: %ld messages: imported %ld, had %ld, done %ld, pending %ld, "
 		    "gone %ld, failed %ld; %ld calls, %.0f units", o->team, st.messages,
 		    st.imported, st.skipped, st.done, st.pending, st.gone, st.failed,
 		    st.calls, st.units);
 	return r;
+}
+
+/* Why the operands and options do not fit the command, or NULL. */
+static const char *
+args_bad(const char *cmd, int argc, const struct hv_sync_opts *o, long wait)
+{
+	if (cmd == NULL)
+		return argc > 1 ? "sync takes at most one file" :
+		    o->team == NULL ? "sync needs -t team" : NULL;
+	if (strcmp(cmd, "status") == 0)
+		return argc > 1 ? "status takes at most one Message-ID" :
+		    argc == 1 && o->team != NULL ? "status takes -t or a Message-ID, not both" :
+		    wait >= 0 ? "status takes no -w" : NULL;
+	if (strcmp(cmd, "labels") == 0)
+		return argc != 0 ? "labels takes no operands" :
+		    o->team == NULL ? "labels needs -t team" : NULL;
+	return argc != 2 ? "set takes a Message-ID and what to set" :
+	    o->team == NULL ? "set needs -t team" : NULL;
 }
 
 int
@@ -329,41 +348,48 @@ main(int argc, char **argv)
 	struct hv_sync_opts o = { 0 };
 	struct hv_config c;
 	struct hv_err e = { 0 };
-	const char *config = NULL, *cmd = NULL;
+	static const char *const cmds[] = { "status", "labels", "set", NULL };
+	const char *config = NULL, *cmd = NULL, *why;
+	char mid[HV_MIME_ID_MAX + 1];
 	long wait = -1;
 	int ch, r;
 
 	hv_init(argv[0]);
-	if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "labels") == 0 ||
-	    strcmp(argv[1], "set") == 0)) {
-		cmd = argv[1];
-		argv++;
-		argc--;
-	}
+	/* Permuting: options before or after the command (cli.h). */
 	while ((ch = getopt_long(argc, argv, "c:hqt:vVw:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
-		case 'h': return usage(0);
+		case 'h': return hv_usage(usage_text, 0);
 		case 'q': hv_verbosity--; break;
 		case 't': o.team = optarg; break;
 		case 'v': hv_verbosity++; break;
 		case 'V': puts("hv-sync " HV_VERSION); return 0;
 		case 'w':
-			if (hv_lock_parse_wait(optarg, &wait, &e) < 0) {
-				hv_warnx("%s", e.msg);
-				return usage(64);
-			}
+			if (hv_lock_parse_wait(optarg, &wait, &e) < 0)
+				return hv_usage_error(usage_text, "%s", e.msg);
 			break;
-		default: return usage(64);
+		default: return hv_usage(usage_text, 64);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (cmd == NULL ? argc > 1 || o.team == NULL :
-	    strcmp(cmd, "status") == 0 ? argc > 1 || (argc == 1 && o.team != NULL) || wait >= 0 :
-	    strcmp(cmd, "labels") == 0 ? argc != 0 || o.team == NULL :
-	    argc != 2 || o.team == NULL)
-		return usage(64);
+	/* A bare run's operand is a file of hv-fetch lines, unless mistyped. */
+	if ((r = hv_cli_command(cmds, argc > 0 ? argv[0] : NULL, HV_CLI_BARE | HV_CLI_FILES,
+	    &e)) == HV_EUSAGE)
+		return hv_usage_error(usage_text, "%s", e.msg);
+	if (r >= 0) {
+		cmd = argv[0];
+		argc--;
+		argv++;
+	}
+	if ((why = args_bad(cmd, argc, &o, wait)) != NULL)
+		return hv_usage_error(usage_text, "%s", why);
+	/* status and set: the Message-ID with or without its brackets. */
+	if (cmd != NULL && strcmp(cmd, "labels") != 0 && argc > 0) {
+		if (hv_mime_id_canon(mid, argv[0], &e) < 0)
+			return hv_usage_error(usage_text, "%s", e.msg);
+		argv[0] = mid;
+	}
 	if (wait < 0)
 		wait = 0;
 	if ((r = hv_config_load(&c, config, &e)) < 0)

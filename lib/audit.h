@@ -77,7 +77,9 @@
 				 * verifier ratchets its key over each */
 
 /*
- * Actions, "noun.verb"; a tool may add its own in the same shape
+ * Actions, "noun.verb"; every one hv writes is here, and in hv-audit(5) for
+ * those who write watch rules (tests/e2e/audit.t checks that they agree).
+ * A tool may add its own in the same shape
  * ([a-z][a-z0-9_]*(\.[a-z0-9_]+)*, at most 64 bytes).  Target fields in
  * brackets.
  */
@@ -93,8 +95,11 @@
 #define HV_AUDIT_SPOOL_DISK	"spool.disk"	/* [path] spool found on disk */
 #define HV_AUDIT_EPOCH_DESTROY	"epoch.destroy"	/* [epoch] epoch key destroyed */
 #define HV_AUDIT_ERASE		"account.erase"	/* [account] GDPR erasure */
-#define HV_AUDIT_BACKUP		"backup.create"	/* [backup] */
-#define HV_AUDIT_RESTORE	"backup.restore" /* [backup] */
+#define HV_AUDIT_BACKUP		"backup.create"	/* [backup, target] */
+#define HV_AUDIT_RESTORE	"backup.restore" /* [backup, target] */
+#define HV_AUDIT_BACKUP_VERIFY	"backup.verify"	/* [backup, target] */
+#define HV_AUDIT_BACKUP_PRUNE	"backup.prune"	/* [backup, target] one deleted */
+#define HV_AUDIT_LABEL_PROPAGATE "label.propagate" /* [account, team, msgid, label, op] */
 #define HV_AUDIT_KEY_ROTATE	"key.rotate"	/* master key rotated */
 #define HV_AUDIT_KEY_REFUSE	"key.refuse"	/* [file] unsafe or wrong key */
 #define HV_AUDIT_CONFIG_REFUSE	"config.refuse"	/* [file] */

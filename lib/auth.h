@@ -94,10 +94,13 @@ int hv_auth_login(struct hv_auth *a, const char *account, const char *scopes,
  * Record the service account of a key file (JSON as Google gives it) as
  * the one that reaches every account of domain through domain-wide
  * delegation: its private key sealed, its client email kept.  With domain
- * NULL, the one domain all configured team accounts share.
+ * NULL, the one domain all configured team accounts share.  On success,
+ * *served (when not NULL) is the domain (borrowed from the arguments or
+ * the configuration) and client_email (when not NULL) has the service
+ * account's address appended, for the caller to confirm.
  */
 int hv_auth_service_account(struct hv_auth *a, const char *key_path, const char *domain,
-    struct hv_err *e);
+    const char **served, struct hv_buf *client_email, struct hv_err *e);
 
 /*
  * A valid access token for account, appended to token (a secret buffer):

@@ -141,7 +141,7 @@ config_domain(const struct hv_config *c)
 
 int
 hv_auth_service_account(struct hv_auth *a, const char *key_path, const char *domain,
-    struct hv_err *e)
+    const char **served, struct hv_buf *client_email, struct hv_err *e)
 {
 	struct hv_oauth_sa sa;
 	struct hv_buf text, owner = HV_BUF_INIT(512);
@@ -165,6 +165,10 @@ hv_auth_service_account(struct hv_auth *a, const char *key_path, const char *dom
 		else
 			hv_store_rollback(a->store);
 	}
+	if (r == 0 && served != NULL)
+		*served = domain;
+	if (r == 0 && client_email != NULL)
+		r = hv_buf_adds(client_email, sa.client_email);
 	hv_oauth_sa_release(&sa);
 out:
 	auth_audit(a, HV_AUDIT_TOKEN_MINT, "domain", domain, r == 0, e);

@@ -27,8 +27,6 @@
 
 #define TMPFS_MAGIC_ 0x01021994
 #define RAMFS_MAGIC_ 0x858458f6
-#define ACTION_VERIFY "backup.verify"
-#define ACTION_PRUNE "backup.prune"
 #define DAY 86400LL
 
 struct target {
@@ -65,17 +63,19 @@ digits_at(const char *p, int off, int n)
 }
 
 int
-hv_backup_name_time(const char *name, long long *t)
+hv_backup_name_time_us(const char *name, long long *us)
 {
 	struct tm tm;
 	const char *p;
-	int i;
+	size_t len = strlen(name);
+	int i, frac = len == HV_BACKUP_NAME_LEN, micro = 0;
 
-	if (strlen(name) != HV_BACKUP_NAME_LEN || strncmp(name, "hv-", 3) != 0 ||
-	    name[11] != 'T' || strcmp(name + 18, "Z.hvb") != 0)
+	if ((len != HV_BACKUP_NAME_LEN && len != HV_BACKUP_NAME_LEN - 7) ||
+	    strncmp(name, "hv-", 3) != 0 || name[11] != 'T' ||
+	    strcmp(name + len - 5, "Z.hvb") != 0 || (frac && name[18] != '.'))
 		return HV_EDATA;
-	for (i = 3; i < 18; i++)
-		if (i != 11 && (name[i] < '0' || name[i] > '9'))
+	for (i = 3; i < (int)len - 5; i++)
+		if (i != 11 && i != 18 && (name[i] < '0' || name[i] > '9'))
 			return HV_EDATA;
 	memset(&tm, 0, sizeof tm);
 	p = name + 3;
@@ -85,22 +85,57 @@ hv_backup_name_time(const char *name, long long *t)
 	tm.tm_hour = digits_at(p, 9, 2);
 	tm.tm_min = digits_at(p, 11, 2);
 	tm.tm_sec = digits_at(p, 13, 2);
+	if (frac)
+		micro = digits_at(p, 16, 6);
 	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
 	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
 		return HV_EDATA;
-	*t = (long long)timegm(&tm);
+	*us = (long long)timegm(&tm) * 1000000 + micro;
 	return 0;
 }
 
-static int
-make_name(char name[HV_BACKUP_NAME_LEN + 1], long long now)
+int
+hv_backup_name_time(const char *name, long long *t)
 {
-	time_t t = (time_t)now;
+	long long us;
+
+	if (hv_backup_name_time_us(name, &us) < 0)
+		return HV_EDATA;
+	*t = us / 1000000;
+	return 0;
+}
+
+int
+hv_backup_name_cmp(const char *a, const char *b)
+{
+	long long ta, tb;
+	int ra = hv_backup_name_time_us(a, &ta), rb = hv_backup_name_time_us(b, &tb);
+
+	if (ra < 0 || rb < 0)
+		return ra < 0 && rb < 0 ? strcmp(a, b) : ra < 0 ? 1 : -1;
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	/* The same second, one of each form: the older form first. */
+	if (strlen(a) != strlen(b))
+		return strlen(a) < strlen(b) ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/*
+ * Microseconds, so that two backups in the same second (a retry, a timer
+ * and a person) get names of their own: a name is never reused.
+ */
+static int
+make_name(char name[HV_BACKUP_NAME_LEN + 1], long long now_us)
+{
+	time_t t = (time_t)(now_us / 1000000);
 	struct tm tm;
+	char sec[20];
 
 	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(name, HV_BACKUP_NAME_LEN + 1, "hv-%Y%m%dT%H%M%SZ.hvb", &tm) !=
-	    HV_BACKUP_NAME_LEN)
+	    strftime(sec, sizeof sec, "%Y%m%dT%H%M%S", &tm) != 15 ||
+	    snprintf(name, HV_BACKUP_NAME_LEN + 1, "hv-%s.%06lldZ.hvb", sec,
+	    now_us % 1000000) != HV_BACKUP_NAME_LEN)
 		return HV_EINTERNAL;
 	return 0;
 }
@@ -269,6 +304,16 @@ report(struct ctx *x, struct hv_backup_entry *b, int status, const struct hv_err
 		    -hv_exit_worst(hv_exit_code(x->worst), hv_exit_code(status));
 	}
 	return x->fn != NULL ? x->fn(b, x->arg) : 0;
+}
+
+/* A step begun, for progress; not an outcome (see struct hv_backup_entry). */
+static void
+step(struct ctx *x, const char *name, const char *target, const char *what)
+{
+	struct hv_backup_entry b = { name, target, 0, -1, NULL, 0, NULL, 0, NULL, what };
+
+	if (x->fn != NULL)
+		(void)x->fn(&b, x->arg);
 }
 
 static int
@@ -512,12 +557,13 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 	struct hv_backup_entry b;
 	struct hv_err te;
 	char name[HV_BACKUP_NAME_LEN + 1], sha[65], *sealed = NULL;
-	long long now = hv_now(), size;
+	long long now_us = hv_now_us(), now = now_us / 1000000, size;
 	int r, fd = -1, tr;
 	size_t i;
 
-	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now)) < 0)
+	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now_us)) < 0)
 		goto out;
+	step(&x, name, NULL, "making a snapshot and sealing it");
 	if ((r = seal_snapshot(&x, name, &fd, &sealed, e)) < 0 ||
 	    (r = fd_digest(fd, sealed, &size, sha, e)) < 0) {
 		(void)audit(&x, HV_AUDIT_BACKUP, name, NULL, r, e->msg, NULL);
@@ -525,11 +571,12 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 	}
 	for (i = 0; i < x.nt && r == 0; i++) {
 		memset(&te, 0, sizeof te);
+		step(&x, name, x.t[i].spec, "writing and reading back");
 		tr = target_put(&x, &x.t[i], name, fd, size, sha, &te);
 		if ((r = audit(&x, HV_AUDIT_BACKUP, name, x.t[i].spec, tr, te.msg, e)) < 0)
 			break;
 		b = (struct hv_backup_entry){ name, x.t[i].spec, now, size, sha, 0, NULL, 0,
-		    NULL };
+		    NULL, NULL };
 		r = report(&x, &b, tr, &te);
 	}
 	if (r == 0 && x.worst < 0) {
@@ -561,7 +608,7 @@ collect_add(struct collect *l, const char *name, long long size)
 		l->cap = l->cap ? 2 * l->cap : 64;
 		l->v = hv_xrealloc(l->v, l->cap * sizeof *l->v);
 	}
-	memcpy(l->v[l->n].name, name, HV_BACKUP_NAME_LEN + 1);
+	snprintf(l->v[l->n].name, sizeof l->v[l->n].name, "%s", name);
 	l->v[l->n++].size = size;
 }
 
@@ -579,7 +626,8 @@ on_object(const struct hv_s3_object *o, void *arg)
 static int
 by_name(const void *a, const void *b)
 {
-	return strcmp(((const struct item *)a)->name, ((const struct item *)b)->name);
+	return hv_backup_name_cmp(((const struct item *)a)->name,
+	    ((const struct item *)b)->name);
 }
 
 static int
@@ -639,12 +687,12 @@ hv_backup_list(const struct hv_config *c, hv_backup_fn fn, void *arg, struct hv_
 		memset(&te, 0, sizeof te);
 		if (target_list(&x, &x.t[i], &l, &te) < 0) {
 			b = (struct hv_backup_entry){ NULL, x.t[i].spec, 0, -1, NULL, 0, NULL, 0,
-			    NULL };
+			    NULL, NULL };
 			r = report(&x, &b, te.code, &te);
 		}
 		for (j = 0; j < l.n && r == 0; j++) {
 			b = (struct hv_backup_entry){ l.v[j].name, x.t[i].spec, 0, l.v[j].size,
-			    NULL, 0, NULL, 0, NULL };
+			    NULL, 0, NULL, 0, NULL, NULL };
 			hv_backup_name_time(l.v[j].name, &b.time);
 			r = report(&x, &b, 0, NULL);
 		}
@@ -717,8 +765,8 @@ newest(struct ctx *x, char name[HV_BACKUP_NAME_LEN + 1], struct hv_err *e)
 	name[0] = '\0';
 	for (i = 0; i < x->nt && r == 0; i++) {
 		if ((r = target_list(x, &x->t[i], &l, e)) == 0 && l.n > 0 &&
-		    strcmp(l.v[l.n - 1].name, name) > 0)
-			memcpy(name, l.v[l.n - 1].name, HV_BACKUP_NAME_LEN + 1);
+		    (name[0] == '\0' || hv_backup_name_cmp(l.v[l.n - 1].name, name) > 0))
+			snprintf(name, HV_BACKUP_NAME_LEN + 1, "%s", l.v[l.n - 1].name);
 		free(l.v);
 	}
 	if (r == 0 && name[0] == '\0')
@@ -758,7 +806,7 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 	struct ctx x;
 	struct hv_err te;
 	char want[HV_BACKUP_NAME_LEN + 1];
-	long long t;
+	long long t = 0;
 	size_t i, j;
 	int r, found = 0, tr;
 
@@ -766,7 +814,7 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 		goto out;
 	if (name != NULL && hv_backup_name_time(name, &t) < 0) {
 		r = hv_err_set(e, HV_EUSAGE, "'%s' is not a backup name "
-		    "(hv-YYYYMMDDTHHMMSSZ.hvb)", name);
+		    "(hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb)", name);
 		goto out;
 	}
 	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) < 0)
@@ -774,7 +822,7 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 	if (name == NULL && (r = newest(&x, want, e)) < 0)
 		goto out;
 	if (name != NULL)
-		memcpy(want, name, HV_BACKUP_NAME_LEN + 1);
+		snprintf(want, sizeof want, "%s", name);
 	hv_backup_name_time(want, &t);
 	for (i = 0; i < x.nt && r == 0; i++) {
 		memset(&te, 0, sizeof te);
@@ -787,14 +835,15 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 			}
 			found = 1;
 			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
-			    0, NULL };
+			    0, NULL, NULL };
+			step(&x, want, x.t[i].spec, "fetching, opening and checking");
 			tr = verify_one(&x, &x.t[i], want, k, &b, &te);
 		} else {
 			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
-			    0, NULL };
+			    0, NULL, NULL };
 		}
 		free(l.v);
-		if ((r = audit(&x, ACTION_VERIFY, want, x.t[i].spec, tr, te.msg, e)) == 0)
+		if ((r = audit(&x, HV_AUDIT_BACKUP_VERIFY, want, x.t[i].spec, tr, te.msg, e)) == 0)
 			r = report(&x, &b, tr, &te);
 	}
 	if (r == 0 && x.worst < 0) {
@@ -871,6 +920,7 @@ restore_from(struct ctx *x, const char *name, const struct hv_seal_key *k,
 	if (i == x->nt)
 		return hv_err_set(e, HV_ENOINPUT, "no target holds %s", name);
 	b->target = x->t[i].spec;
+	step(x, name, b->target, "fetching, opening, checking and restoring");
 	if ((r = target_fetch(x, &x->t[i], name, &in, &sealed, e)) < 0)
 		return r;
 	if (access(to, F_OK) < 0)
@@ -891,7 +941,7 @@ int
 hv_backup_restore(const struct hv_config *c, const char *name, const char *identity,
     const char *to, int force, hv_backup_fn fn, void *arg, struct hv_err *e)
 {
-	struct hv_backup_entry b = { name, NULL, 0, -1, NULL, 0, NULL, 0, NULL };
+	struct hv_backup_entry b = { name, NULL, 0, -1, NULL, 0, NULL, 0, NULL, NULL };
 	struct hv_seal_key *k = NULL;
 	struct ctx x;
 	int r, ar;
@@ -902,7 +952,7 @@ hv_backup_restore(const struct hv_config *c, const char *name, const char *ident
 		to = c->paths.state;
 	if (hv_backup_name_time(name, &b.time) < 0) {
 		r = hv_err_set(e, HV_EUSAGE, "'%s' is not a backup name "
-		    "(hv-YYYYMMDDTHHMMSSZ.hvb)", name);
+		    "(hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb)", name);
 		goto out;
 	}
 	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) == 0)
@@ -923,9 +973,12 @@ out:
 static int
 by_time_desc(const void *a, const void *b)
 {
-	long long x = **(const long long *const *)a, y = **(const long long *const *)b;
+	const long long *pa = *(const long long *const *)a, *pb = *(const long long *const *)b;
 
-	return x < y ? 1 : x > y ? -1 : 0;
+	/* Equal times (two backups in one second): the later in t is newer. */
+	if (*pa != *pb)
+		return *pa < *pb ? 1 : -1;
+	return pa < pb ? 1 : pa > pb ? -1 : 0;
 }
 
 void
@@ -985,7 +1038,7 @@ prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
 	size_t i;
 
 	if ((r = target_list(x, t, &l, &te)) < 0) {
-		b = (struct hv_backup_entry){ NULL, t->spec, 0, -1, NULL, 0, NULL, 0, NULL };
+		b = (struct hv_backup_entry){ NULL, t->spec, 0, -1, NULL, 0, NULL, 0, NULL, NULL };
 		return report(x, &b, r, &te);
 	}
 	times = hv_xcalloc(l.n + 1, sizeof *times);
@@ -995,11 +1048,11 @@ prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
 	hv_backup_prune_select(times, l.n, x->c->backup.keep, hv_now(), keepv);
 	for (i = 0; i < l.n && r == 0; i++) {
 		b = (struct hv_backup_entry){ l.v[i].name, t->spec, times[i], l.v[i].size,
-		    NULL, 0, keepv[i] ? "keep" : "delete", 0, NULL };
+		    NULL, 0, keepv[i] ? "keep" : "delete", 0, NULL, NULL };
 		memset(&te, 0, sizeof te);
 		tr = keepv[i] ? 0 : target_delete(x, t, l.v[i].name, &te);
 		if (!keepv[i] &&
-		    (r = audit(x, ACTION_PRUNE, l.v[i].name, t->spec, tr, te.msg, e)) < 0)
+		    (r = audit(x, HV_AUDIT_BACKUP_PRUNE, l.v[i].name, t->spec, tr, te.msg, e)) < 0)
 			break;
 		r = report(x, &b, tr, &te);
 	}

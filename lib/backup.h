@@ -5,7 +5,10 @@
  * 0600 file on tmpfs: the spool's, $XDG_RUNTIME_DIR or /dev/shm; disk only
  * with [spool] allow_disk), sealed in hv-seal(5) recipient mode to
  * [backup] recipient with the context "backup:NAME", and named by its UTC
- * time, hv-YYYYMMDDTHHMMSSZ.hvb.  The host that makes backups holds only
+ * time to the microsecond, hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb, so two backups
+ * made in the same second do not clash.  Names of the older form
+ * hv-YYYYMMDDTHHMMSSZ.hvb are still listed, verified, restored and
+ * pruned, ordered by the time they stand for.  The host that makes backups holds only
  * the recipient, so it cannot read them; opening needs the identity.
  *
  * Targets, [backup] to: a directory (written atomically, 0600) or
@@ -27,10 +30,12 @@
 #include "config.h"
 #include "err.h"
 
-#define HV_BACKUP_NAME_LEN 23	/* strlen("hv-20261129T114900Z.hvb") */
+/* The longest name, strlen("hv-20261129T114900.123456Z.hvb"); the older
+ * form, "hv-20261129T114900Z.hvb", is shorter. */
+#define HV_BACKUP_NAME_LEN 30
 
 struct hv_backup_entry {
-	const char *name;	/* borrowed: hv-YYYYMMDDTHHMMSSZ.hvb */
+	const char *name;	/* borrowed: hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb */
 	const char *target;	/* borrowed: as written in [backup] to */
 	long long time;		/* Unix seconds, from the name */
 	long long size;		/* bytes stored, or -1 */
@@ -39,6 +44,12 @@ struct hv_backup_entry {
 	const char *action;	/* prune: "keep" or "delete"; else NULL */
 	int status;		/* 0, or what went wrong on this target */
 	const char *error;	/* borrowed: why, when status is not 0 */
+	/*
+	 * Borrowed, or NULL: a step begun ("sealing", "writing"), for a
+	 * person's progress; then only name and target mean anything, and
+	 * the entry is not an outcome.  create, verify and restore send these.
+	 */
+	const char *step;
 };
 
 /* Called once per target and backup; a non-zero return stops the flow. */
@@ -82,12 +93,24 @@ int hv_backup_prune(const struct hv_config *c, hv_backup_fn fn, void *arg,
 
 /*
  * The prune rule alone: keepv[i] = 1 for each of the n backup times t[i]
- * (any order, distinct) to keep, at time now.
+ * (seconds, any order) to keep, at time now.  Of equal times, the later
+ * in t counts as the newer: pass them in name order.
  */
 void hv_backup_prune_select(const long long *t, size_t n, long keep, long long now,
     int *keepv);
 
-/* The time a backup name stands for: 0, or HV_EDATA when it is not one. */
+/* The time a backup name stands for, in seconds: 0, or HV_EDATA when it
+ * is not one (either form). */
 int hv_backup_name_time(const char *name, long long *t);
+
+/* As hv_backup_name_time, in microseconds (an older name's are 0). */
+int hv_backup_name_time_us(const char *name, long long *us);
+
+/*
+ * Order two backup names by the time they stand for, as strcmp orders
+ * strings: names of both forms sort together by time, and names that are
+ * not backup names after every one that is.
+ */
+int hv_backup_name_cmp(const char *a, const char *b);
 
 #endif

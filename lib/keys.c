@@ -133,6 +133,29 @@ hv_key_load(struct hv_seal_key **k, const char *path, enum hv_key_kind kind,
 }
 
 int
+hv_key_identity_recipient(const char *path, struct hv_buf *recipient, struct hv_err *e)
+{
+	struct hv_buf b;
+	uint8_t *key = hv_secure_alloc(HV_KEY_LEN), pub[HV_KEY_LEN];
+	int r;
+
+	hv_buf_init_secret(&b, HV_KEY_TEXT_MAX + 2);
+	r = hv_file_read_secret(path, &b, e);
+	if (r == HV_EDATA)
+		r = hv_err_set(e, HV_EDATA, "'%s' is not a key file (too long)", path);
+	if (r == 0 && (r = hv_key_decode(b.data ? b.data : "", b.len, HV_KEY_IDENTITY, key,
+	    e)) < 0)
+		hv_err_wrap(e, "'%s'", path);
+	if (r == 0)
+		r = hv_x25519_public(pub, key, e);
+	if (r == 0 && hv_key_encode(recipient, HV_KEY_RECIPIENT, pub) < 0)
+		r = hv_err_set(e, HV_EINTERNAL, "recipient text too long");
+	hv_buf_release(&b);
+	hv_secure_free(key, HV_KEY_LEN);
+	return r;
+}
+
+int
 hv_key_recipient(struct hv_seal_key **k, const char *text, struct hv_err *e)
 {
 	uint8_t pub[HV_KEY_LEN];

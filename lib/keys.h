@@ -49,6 +49,14 @@ int hv_key_decode(const char *text, size_t len, enum hv_key_kind kind,
 int hv_key_load(struct hv_seal_key **k, const char *path, enum hv_key_kind kind,
     struct hv_err *e);
 
+/*
+ * The recipient of the identity (hvid1) in the file or descriptor at path
+ * ("-": stdin), its text appended to recipient (no newline), as age-keygen
+ * -y does.  The file must not be readable by others (HV_EPERM).
+ */
+int hv_key_identity_recipient(const char *path, struct hv_buf *recipient,
+    struct hv_err *e);
+
 /* A recipient from its text. */
 int hv_key_recipient(struct hv_seal_key **k, const char *text, struct hv_err *e);
 

@@ -96,7 +96,20 @@ note(struct run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	r->io->note(msg, r->io->arg);
+	r->io->note(0, msg, r->io->arg);
+}
+
+/* How far the run is, for a person at a terminal. */
+static void
+progress(struct run *r, const char *what, size_t i)
+{
+	char msg[160];
+
+	if (r->io == NULL || r->io->note == NULL)
+		return;
+	snprintf(msg, sizeof msg, "%s: labels: %s %zu of %zu mailboxes; %ld copies updated",
+	    r->team->name, what, i, r->np, r->st->applied);
+	r->io->note(1, msg, r->io->arg);
 }
 
 static void
@@ -682,7 +695,7 @@ audit_changes(struct run *r, struct hv_err *e)
 		 * the HMAC of its index identifier (hv-sync status prints it). */
 		hv_audit_msgid(msgid, hv_auth_key(r->auth, HV_AUTH_KEY_AUDIT),
 		    (const char *)r->ch[i].mid, H);
-		if ((rc = hv_audit_log(r->cfg, "label.propagate", f, 5, HV_AUDIT_OK, NULL, e)) < 0)
+		if ((rc = hv_audit_log(r->cfg, HV_AUDIT_LABEL_PROPAGATE, f, 5, HV_AUDIT_OK, NULL, e)) < 0)
 			break;
 		j = hv_json_object();
 		hv_json_set_str(j, "team", r->team->name);
@@ -932,6 +945,7 @@ jobs_done(struct run *r, struct part *p, struct job *j, size_t n, int gone, stru
 	hv_crashpoint();
 	if (!gone)
 		r->st->applied += (long)n;
+	progress(r, "updating", (size_t)(p - r->p) + 1);
 	return 0;
 }
 
@@ -1124,6 +1138,7 @@ hv_labels_run(const struct hv_config *c, const char *team, const struct hv_label
 	if ((rc = apply(&r, e)) < 0)
 		goto out;
 	for (i = 0; i < r.np; i++) {
+		progress(&r, "read", i);
 		if (r.p[i].dead)
 			continue;
 		rc = read_part(&r, i, e);

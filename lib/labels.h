@@ -44,7 +44,8 @@ struct hv_labels_stats {
 
 struct hv_labels_io {
 	int (*emit)(const char *line, void *arg);	/* a change, JSON */
-	void (*note)(const char *msg, void *arg);	/* for a person */
+	/* For a person; progress (a count so far) only matters at a terminal. */
+	void (*note)(int progress, const char *msg, void *arg);
 	void *arg;
 };
 

@@ -324,3 +324,32 @@ hv_mime_ids_release(struct hv_mime_ids *m)
 {
 	hv_buf_release(&m->subject);
 }
+
+int
+hv_mime_id_canon(char out[HV_MIME_ID_MAX + 1], const char *in, struct hv_err *e)
+{
+	const char *p = in, *end;
+	size_t n, i;
+
+	out[0] = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	end = p + strlen(p);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
+		end--;
+	if (end > p && (*p == '<') != (end[-1] == '>'))
+		return hv_err_set(e, HV_EUSAGE, "'%s': a Message-ID has both its angle "
+		    "brackets or neither", in);
+	if (end > p && *p == '<') {
+		p++;
+		end--;
+	}
+	n = (size_t)(end - p);
+	if (n == 0 || n + 2 > HV_MIME_ID_MAX)
+		return hv_err_set(e, HV_EUSAGE, "'%s' is not a Message-ID", in);
+	for (i = 0; i < n; i++)
+		if (p[i] == '<' || p[i] == '>' || p[i] == ' ' || p[i] == '\t')
+			return hv_err_set(e, HV_EUSAGE, "'%s' is not a Message-ID", in);
+	snprintf(out, HV_MIME_ID_MAX + 1, "<%.*s>", (int)n, p);
+	return 0;
+}

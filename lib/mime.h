@@ -42,6 +42,15 @@ int hv_mime_ids(struct hv_mime_ids *m, const void *raw, size_t len, const char *
     struct hv_err *e);
 void hv_mime_ids_release(struct hv_mime_ids *m);
 
+/*
+ * A Message-ID as a person types it, with or without its angle brackets
+ * (a shell makes them a chore), in the form the header has and the index
+ * keys: "<...>" into out, of size HV_MIME_ID_MAX + 1.  Blanks around it
+ * are dropped.  HV_EUSAGE when it is empty, too long, has one bracket
+ * without the other, or brackets or blanks inside.
+ */
+int hv_mime_id_canon(char out[HV_MIME_ID_MAX + 1], const char *in, struct hv_err *e);
+
 /* Decode a header value's encoded words into UTF-8, appending to out. */
 int hv_mime_decode_words(struct hv_buf *out, const char *s, size_t n);
 

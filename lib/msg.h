@@ -26,6 +26,17 @@ void hv_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* As hv_warnx, only when hv_verbosity >= level. */
 void hv_info(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Progress of long work (a full sync, a backup, a verify): one line on
+ * stderr, "prog: msg", rewritten in place, only when stderr is a terminal
+ * and hv_verbosity >= 0; otherwise nothing, so logs and cron mail get no
+ * extra lines.  Redrawn at most ten times a second.  hv_warnx() and
+ * hv_info() clear the line first, as hv_progress_end() does before a
+ * summary or a result on a terminal.
+ */
+void hv_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hv_progress_end(void);
+
 /* Print e->msg as "prog: msg" and return the exit code for status. */
 int hv_report(int status, const struct hv_err *e);
 

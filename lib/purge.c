@@ -438,5 +438,10 @@ hv_purge_erase(const struct hv_config *c, const char *account,
 		hv_audit_log(c, HV_AUDIT_ERASE, f, 3, HV_AUDIT_FAIL, e != NULL ? e->msg : NULL, NULL);
 		return r;
 	}
-	return hv_audit_log(c, HV_AUDIT_ERASE, f, 3, HV_AUDIT_OK, NULL, e);
+	if ((r = hv_audit_log(c, HV_AUDIT_ERASE, f, 3, HV_AUDIT_OK, NULL, e)) < 0)
+		return r;
+	/* Nothing to erase is an answer, not success: a mistyped address. */
+	if (rep->rows == 0 && rep->spool_files == 0)
+		return hv_err_set(e, HV_ENO, "no data of '%s' found", account);
+	return 0;
 }

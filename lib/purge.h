@@ -96,7 +96,9 @@ struct hv_erase_report {
  * event names the account only by its HMAC under the store's audit key
  * (the key that names Message-IDs in the pipeline's events), with the
  * number of rows; the caller shows it to whoever asked for the erasure.
- * HV_EUSAGE when account is not an email address.
+ * HV_EUSAGE when account is not an email address.  HV_ENO, with e saying
+ * so and rep filled, when hv held nothing of the account (a typo, or an
+ * erasure done before); the request is on the record all the same.
  */
 int hv_purge_erase(const struct hv_config *c, const char *account,
     struct hv_erase_report *rep, struct hv_err *e);

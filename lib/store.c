@@ -579,6 +579,27 @@ hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *clien
 }
 
 int
+hv_store_domain_each(struct hv_store *s,
+    int (*fn)(const char *domain, const char *client_email, void *arg), void *arg,
+    struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = store_prepare(s, &st, "SELECT domain, client_email FROM domains "
+	    "ORDER BY domain", e)) < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = fn((const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), arg)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, e, "domains");
+	store_release(s, st);
+	return r;
+}
+
+int
 hv_store_checkpoint(struct hv_store *s, struct hv_err *e)
 {
 	return store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)", e);

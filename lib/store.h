@@ -110,6 +110,12 @@ int hv_store_domain_put(struct hv_store *s, const char *domain, const char *clie
 int hv_store_domain_get(struct hv_store *s, const char *domain, struct hv_buf *client_email,
     struct hv_err *e);
 
+/* Every domain with a service account, by domain; stops at fn's first
+ * non-zero return, which it returns. */
+int hv_store_domain_each(struct hv_store *s,
+    int (*fn)(const char *domain, const char *client_email, void *arg), void *arg,
+    struct hv_err *e);
+
 /* Checkpoint the WAL into the main file and truncate it. */
 int hv_store_checkpoint(struct hv_store *s, struct hv_err *e);
 

@@ -109,7 +109,20 @@ note(struct run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	r->io->note(msg, r->io->arg);
+	r->io->note(0, msg, r->io->arg);
+}
+
+/* How far the run is, for a person at a terminal. */
+static void
+progress(struct run *r)
+{
+	char msg[160];
+
+	if (r->io->note == NULL)
+		return;
+	snprintf(msg, sizeof msg, "%s: %ld messages read, %ld done, %ld imported",
+	    r->team->name, r->st->messages, r->st->done, r->st->imported);
+	r->io->note(1, msg, r->io->arg);
 }
 
 /* Worse: a person must look (anything) beats try again (75). */
@@ -912,6 +925,7 @@ sync_loop(struct run *r, struct input *in, struct hv_err *e)
 			    (rc = take(r, in)) < 0 || (rc = launch(r, e)) < 0)
 				return rc;
 			settled = now;
+			progress(r);
 		}
 		if (hv_gmail_pool_broken(r->pool, &why) && more_input(in)) {
 			/* Google is gone: what was not read waits in the spool. */

@@ -29,7 +29,8 @@ struct hv_sync_stats {
 
 struct hv_sync_io {
 	int (*emit)(const char *line, void *arg);	/* a result line */
-	void (*note)(const char *msg, void *arg);	/* for a person */
+	/* For a person; progress (a count so far) only matters at a terminal. */
+	void (*note)(int progress, const char *msg, void *arg);
 	/*
 	 * Called once, before the run touches a message: from the spool,
 	 * before it is listed; from a pipe, once its first line (or its end)

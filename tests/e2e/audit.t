@@ -24,7 +24,11 @@ named() { grep -q "$1" "$T/.err" || { sed 's/^/#   /' "$T/.err"; false; }; }
 expect_success '--help exits 0' hv-audit --help
 ok '--help prints the usage' grep -q '^usage: hv-audit log' "$T/.out"
 expect_failure 64 'no command is a usage error' hv-audit
+ok 'says so before the usage' grep -qx 'hv-audit: no command' "$T/.err"
 expect_failure 64 'an unknown command is a usage error' hv-audit frobnicate
+unknown_command hv-audit verfy verify
+expect_failure 64 'a bad count says why' hv-audit tail -n zero
+ok 'on one line before the usage' grep -qx "hv-audit: bad count 'zero'" "$T/.err"
 expect_success '-V prints the version' hv-audit -V
 expect_failure 66 'verify with no trail' hv-audit verify
 
@@ -53,6 +57,13 @@ expect_failure 64 'a bad outcome' hv-audit log x.y --outcome maybe
 expect_success 'a checkpoint on demand' hv-audit checkpoint
 expect_success 'the trail verifies' hv-audit verify -v -k "$L.key0"
 ok 'and says how much' named 'intact: 23 lines, seq 0 to 22, 2 signatures checked, MACs checked'
+expect_success 'the first key beside the log' hv-audit verify
+ok 'is advised against' named "the first key '$L.key0' is still on this host"
+expect_success 'verify -q' hv-audit verify -q
+ok 'silences the advice' test ! -s "$T/.err"
+expect_success '-q before the command' hv-audit -q verify
+ok 'likewise' test ! -s "$T/.err"
+expect_success 'and -c too' hv-audit -c "$HV_CONFIG" -q verify -k "$L.key0"
 mv "$L.key0" key0
 expect_success 'verify without the first key beside the log' hv-audit verify
 ok 'says MACs are not checked' named 'line MACs not checked'
@@ -115,6 +126,24 @@ wait
 expect_success '8 concurrent appenders: the trail verifies' hv-audit verify -k key0
 ok 'all 400 events are there' test "$(grep -c message.import "$L")" -eq 400
 ok 'no seq twice' test "$(grep -o '"seq":[0-9]*' "$L" | sort | uniq -d | wc -l)" -eq 0
+
+# Progress: a trail of over a thousand lines is verified with a count at a
+# terminal, and nothing extra when stderr is not one.
+p=0
+while [ $p -lt 8 ]; do
+	( j=0; while [ $j -lt 90 ]; do hv-audit log bulk.test n=$j; j=$((j + 1)); done ) &
+	p=$((p + 1))
+done
+wait
+ok 'over a thousand lines' test "$(wc -l <"$L")" -gt 1100
+expect_success 'verify, stderr not a terminal' hv-audit verify -k key0
+ok 'says nothing extra' test ! -s "$T/.err"
+if command -v script >/dev/null; then
+	script -qec 'hv-audit verify -k key0' /dev/null >tty.out 2>&1
+	ok 'at a terminal it shows how far it is' grep -q 'lines verified' tty.out
+	script -qec 'hv-audit verify -q -k key0' /dev/null >tty.out 2>&1
+	ok 'but not with -q' test ! -s tty.out
+fi
 
 # query is jq -c.
 for f in '.' 'select(.action=="message.fetch")' '{seq,action}' '.target.account' \
@@ -220,5 +249,22 @@ ok 'is 32 hex digits' grep -qx '[0-9a-f]\{32\}' "$T/.out"
 cp "$T/.out" id1
 hv-audit msgid '<x@example.com>' >id2
 ok 'the same each time' cmp -s id1 id2
+
+# hv-audit(5) lists every action lib/audit.h defines, and no other, so a
+# watch rule's author sees what to match: they cannot drift apart.
+actions=$(sed -n 's/^#define HV_AUDIT_[A-Z_]*[[:space:]]*"\([a-z0-9_.]*\)".*/\1/p' "$HV_TOP/lib/audit.h")
+ok 'lib/audit.h defines actions' test "$(echo "$actions" | wc -l)" -ge 20
+missing=
+for a in $actions; do
+	grep -q "^\.It Li $a\( Pq .*\)\{0,1\}\$" "$HV_TOP/man/hv-audit.5" || missing="$missing $a"
+done
+ok "every one is in hv-audit(5)${missing:+ (missing:$missing)}" test -z "$missing"
+extra=
+for a in $(sed -n '/^\.Ss Actions/,/^\.Ss /s/^\.It Li \([a-z0-9_.]*\).*/\1/p' "$HV_TOP/man/hv-audit.5"); do
+	echo "$actions" | grep -qx "$a" || extra="$extra $a"
+done
+ok "and hv-audit(5) lists no other${extra:+ (extra:$extra)}" test -z "$extra"
+ok 'the library logs no action spelled out elsewhere' sh -c \
+    "! grep -n 'hv_audit_[a-z_]*([^,]*, *\"' '$HV_TOP'/lib/*.c"
 
 done_testing

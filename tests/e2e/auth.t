@@ -102,6 +102,14 @@ ok "and refresh once ($grants token grant)" test "$grants" = 1
 emu POST /_emu/service-accounts '{"domain":"example.com"}' >sa.json
 chmod 600 sa.json
 expect_success 'record a service account' hv-auth service-account -D example.com sa.json
+SA=$(jq -r .client_email sa.json)
+ok 'and say so' test "$(last_err)" = "hv-auth: service account $SA for example.com stored"
+ok 'list -j shows it and its domain' sh -c "hv-auth list -j | grep -qxF '{\"account\":\"$SA\",\"kind\":\"service\",\"domain\":\"example.com\"}'"
+ok 'never its key' sh -c '! hv-auth list -j | grep -q -i -e private -e BEGIN'
+command -v script >/dev/null &&
+    ok 'the table on a terminal too' sh -c "script -qec 'hv-auth list' /dev/null | grep -q '^$SA *service .*domain example.com'"
+expect_success 'quiet with -q' hv-auth -q service-account -D example.com sa.json
+ok 'nothing said' test ! -s "$T/.err"
 expect_failure 78 'a delegated subject in no team has no scopes to ask' hv-auth token d@example.com
 printf '[team "two"]\nsource = d@example.com\nmembers = c@example.com\n' >>"$HV_CONFIG"
 expect_success 'a delegated token for c@example.com (a member)' hv-auth token c@example.com
@@ -165,6 +173,7 @@ expect_failure 65 'a malformed service-account key file' hv-auth service-account
 chmod 644 sa.json
 expect_failure 77 'a key file others can read' hv-auth service-account -D example.com sa.json
 expect_failure 64 'an unknown command' hv-auth frobnicate
+unknown_command hv-auth lsit list
 expect_failure 64 'token without an account' hv-auth token
 
 # Revoking when Google is away: local secrets go, exit 75 says so.

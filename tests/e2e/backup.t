@@ -104,6 +104,9 @@ sqlite3 $db "INSERT INTO accounts VALUES ('a@example.com', 1, 's', 0, 1, 1);
 
 expect_failure 64 'verify without an identity is a usage error' hv-backup verify
 expect_failure 64 'an unknown command' hv-backup frobnicate
+unknown_command hv-backup prnue prune
+expect_failure 64 'an option of another command says which' hv-backup -j create
+ok 'on one line, then the usage' sh -c "head -n 1 '$T/.err' | grep -qx 'hv-backup: -j is for list only' && sed -n 2p '$T/.err' | grep -q '^usage:'"
 expect_success '-h prints the usage' hv-backup -h
 ok 'which names every command' sh -c 'hv-backup -h | grep -q "restore -i identity"'
 
@@ -123,7 +126,7 @@ wpid=
 ok 'the writer was never blocked out' test ! -s writer.err
 ok 'one line per target' test "$(last_out | wc -l)" -eq 2
 b1=$(last_out | head -n 1 | jq -r .name)
-ok 'named by UTC time' sh -c "echo $b1 | grep -Eq '^hv-[0-9]{8}T[0-9]{6}Z\.hvb$'"
+ok 'named by UTC time, to the microsecond' sh -c "echo $b1 | grep -Eq '^hv-[0-9]{8}T[0-9]{6}\.[0-9]{6}Z\.hvb$'"
 ok 'stored in the bucket under the prefix' test -n "$(find s3data/backups -path "*hv/$b1*" | head -n 1)"
 ok 'and in the directory, 0600' test "$(stat -c %a dir/$b1)" = 600
 ok 'the directory copy is sealed (hv-seal inspect)' sh -c "hv-seal inspect dir/$b1 | grep -q '\"mode\":\"recipient\"'"
@@ -135,6 +138,7 @@ expect_success 'verify the newest' hv-backup verify -i id.key
 v=$(sqlite3 $db 'PRAGMA user_version')
 ok "on both targets, schema $v" test "$(last_out | grep -c "\"schema\":$v,\"ok\":true")" -eq 2
 expect_failure 77 'verify with another identity: cannot be opened' hv-backup verify -i other.key "$b1"
+ok 'one line per target, each error once' test "$(last_err | wc -l)" -eq 2
 expect_success 'restore to a new path' hv-backup restore -i id.key --to "$T/r1/hv.db" "$b1"
 ok 'restored 0600' test "$(stat -c %a r1/hv.db)" = 600
 pairs=$(sqlite3 r1/hv.db "SELECT count(*) FROM meta WHERE key LIKE 'w%'")
@@ -143,10 +147,11 @@ ok 'integrity ok' test "$(sqlite3 r1/hv.db 'PRAGMA integrity_check')" = ok
 expect_failure 73 'restore over an existing file is refused' \
     hv-backup restore -i id.key --to "$T/r1/hv.db" "$b1"
 
-# Every table compared, with nothing writing.
-sleep 1
+# Every table compared, with nothing writing; made at once, in the same
+# second as the one before as often as not.
 expect_success 'create from a quiet store' hv-backup create
 b2=$(last_out | head -n 1 | jq -r .name)
+ok 'a name of its own' test "$b2" != "$b1"
 expect_success 'restore it' hv-backup restore -i id.key --to "$T/r2/hv.db" "$b2"
 same=1
 for t in $(sqlite3 $db "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"); do
@@ -196,9 +201,20 @@ head -c 1000 dir/$b1 >dir/hv-20200105T000000Z.hvb
 conf dironly.conf "$S3URL" "$T/dir"
 expect_failure 65 'a renamed file in a directory too' hv-backup -c dironly.conf verify -i id.key hv-20200104T000000Z.hvb
 expect_failure 65 'a truncated file in a directory too' hv-backup -c dironly.conf verify -i id.key hv-20200105T000000Z.hvb
+ok 'said once, on one line' test "$(last_err | wc -l)" -eq 1
 expect_failure 65 'restore refuses it as well' hv-backup -c dironly.conf restore -i id.key --to "$T/r4/hv.db" hv-20200105T000000Z.hvb
 ok 'and leaves nothing at the destination' test ! -e r4/hv.db
 rm dir/hv-2020010[45]T000000Z.hvb
+# A backup under a name of the older form (to the second) is still one.
+old=hv-20200106T000000Z.hvb
+sqlite3 r2/hv.db ".backup '$T/old.db'"
+hv-seal -r "$REC" -a "backup:$old" old.db dir/$old
+expect_success 'an older name is listed' hv-backup -c dironly.conf list -j
+ok 'among the others' sh -c "hv-backup -c dironly.conf list -j | grep -q '\"$old\"'"
+expect_success 'verified' hv-backup -c dironly.conf verify -i id.key $old
+expect_success 'and restored' hv-backup -c dironly.conf restore -i id.key --to "$T/r5/hv.db" $old
+ok 'listed by time: the older name first' test "$(hv-backup -c dironly.conf list -j | head -n 1 | jq -r .name)" = $old
+rm dir/$old
 expect_success 'every listed name' hv-backup -c s3only.conf list -j
 before=$(last_out | wc -l)
 
@@ -273,5 +289,24 @@ ok 'kept the newest two and one a day for the week' cmp -s kept.want kept.got ||
 expect_success 'prune again changes nothing' hv-backup -c prune.conf prune
 ok 'nothing deleted' test "$(last_out | grep -c '"action":"delete"')" -eq 0
 ok 'prune is in the audit trail' sh -c 'HV_CONFIG=prune.conf hv-audit query ".action == \"backup.prune\"" | grep -q .'
+
+# Backups of a small store, one after the other: several in one second.
+expect_success 'three backups at once do not clash' sh -c \
+    'for i in 1 2 3; do hv-backup -c prune.conf create || exit; done'
+last_out | jq -r .name >made.names
+ok 'no progress when stderr is not a terminal' test ! -s "$T/.err"
+ok 'three names' test "$(sort -u made.names | wc -l)" -eq 3
+hv-backup -c prune.conf list -j | tail -n 3 | jq -r .name >listed.names
+ok 'listed in the order they were made' cmp -s made.names listed.names
+if command -v script >/dev/null; then
+	script -qec 'hv-backup -c prune.conf create >/dev/null' /dev/null >tty.out 2>&1
+	ok 'at a terminal create shows its steps' grep -q 'making a snapshot and sealing it' tty.out
+	script -qec 'hv-backup -c prune.conf verify -i id.key >/dev/null' /dev/null >tty.out 2>&1
+	ok 'and verify its' grep -q 'fetching, opening and checking' tty.out
+	script -qec "hv-backup -c prune.conf restore -i id.key --to '$T/r9/hv.db' $(head -n 1 made.names) >/dev/null" /dev/null >tty.out 2>&1
+	ok 'and restore its' grep -q 'checking and restoring' tty.out
+	script -qec 'hv-backup -q -c prune.conf create >/dev/null' /dev/null >tty.out 2>&1
+	ok 'not with -q' test ! -s tty.out
+fi
 
 done_testing

@@ -76,6 +76,11 @@ ok 'a closes message 1; one run' labels
 ok 'closed in every mailbox' everywhere 1 Status/closed
 ok 'the change is on stdout' grep -q '"label":"Status/closed","op":"add","from":"a@example.com"' labels.out
 ok 'and in the audit trail' test "$(hv-audit query 'select(.action == "label.propagate")' 2>/dev/null | grep -c 'Status/closed')" -eq 1
+ok 'no progress when stderr is not a terminal' sh -c "! grep -q 'mailboxes' '$T/labels.err'"
+if command -v script >/dev/null; then
+	script -qec 'hv-sync labels -t support >/dev/null' /dev/null >tty.out 2>&1
+	ok 'at a terminal labels shows how far it is' grep -q 'support: labels: read [0-9]* of [0-9]* mailboxes' tty.out
+fi
 
 
 # An assignment set by an admin, then moved by a member.

@@ -204,3 +204,12 @@ deliver() {
 mailbox() {
 	emu GET "/_emu/mailbox/$1" | node "$HV_TOP/tests/e2e/lib/mailbox.js" ${2:+"$2"}
 }
+
+# unknown_command TOOL TYPO MEANT: the typo is refused, exit 64, with one
+# line naming it and the command meant, then the usage.
+unknown_command() {
+	expect_failure 64 "$1 $2: an unknown command" "$1" "$2"
+	ok "$1 $2: one line saying so, then the usage" sh -c "
+	    head -n 1 '$T/.err' | grep -qxF \"$1: unknown command '$2' (did you mean '$3'?)\" &&
+	    sed -n 2p '$T/.err' | grep -q '^usage: $1'"
+}

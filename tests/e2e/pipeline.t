@@ -50,12 +50,33 @@ ok 'a has 12 messages, each once, all labelled' test "$(mailbox a@example.com "$
 ok 'b likewise' test "$(mailbox b@example.com)" = 'total=12 unique=12 dups=0 labels=0'
 ok 'the spool is empty' test -z "$(ls "$SPOOL" | grep 'hvs$')"
 expect_success 'status says everyone has a message' hv-sync status '<m3@example.net>'
+expect_success 'status without the angle brackets' hv-sync status m3@example.net
+ok 'the same answer' sh -c "hv-sync status '<m3@example.net>' | cmp -s - '$T/.out'"
+expect_success 'and with blanks around' hv-sync status ' <m3@example.net> '
+expect_failure 64 'one bracket alone is a usage error' hv-sync status '<m3@example.net'
+ok 'saying why' grep -q 'both its angle brackets or neither' "$T/.err"
 expect_failure 1 'status of an unknown message' hv-sync status '<nope@x>'
+expect_success 'options before the command' hv-sync -c "$HV_CONFIG" -q status '<m3@example.net>'
+unknown_command hv-sync statsu status
 
 : >"$T/fetch.err"
 emu DELETE /_emu/stats >/dev/null
 ok 'a second run finds nothing new' pipe
 ok 'and writes no result' test ! -s sync.out
+# The cron line of hv(7), word for word: nothing to mail on a quiet run.
+cronline=$(sed -n 's/^\* \* \* \* \* \(hv-fetch .*\)$/\1/p' "$HV_TOP/man/hv.7" | head -n 1)
+ok "hv(7)'s cron line sends stdout to /dev/null" sh -c "echo '$cronline' | grep -q '>/dev/null\$'"
+sh -c "$cronline" >cron.mail 2>&1
+ok 'and run as cron would, it has nothing to mail' test ! -s cron.mail
+# Every cron line in the man pages that runs a tool printing records.
+bad=$(grep -h -E '^[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +[0-9*/,-]+ +.*hv-(fetch|sync|purge|backup)( |$)' \
+    "$HV_TOP"/man/*.[157] | grep -v '>/dev/null')
+ok "no cron line in the man pages mails records${bad:+: $bad}" test -z "$bad"
+ok 'no progress when stderr is not a terminal' sh -c "! grep -q 'messages read' '$T/sync.err' cron.mail"
+if command -v script >/dev/null; then
+	script -qec 'hv-fetch -t support | hv-sync -t support >/dev/null' /dev/null >tty.out 2>&1
+	ok 'at a terminal hv-sync shows how far it is' grep -q 'support: [0-9]* messages read, [0-9]* done' tty.out
+fi
 emu GET /_emu/stats >stats.json
 ok 'through history alone' test "$(jq '.calls["gmail.users.history.list"] // 0' stats.json)" -ge 1 -a \
     "$(jq '.calls["gmail.users.messages.list"] // 0' stats.json)" -eq 0

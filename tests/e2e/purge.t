@@ -50,6 +50,9 @@ json() { jq -r "$1" "$T/.out"; }
 expect_success '--help exits 0' hv-purge --help
 ok 'and prints the usage' grep -q '^usage: hv-purge \[-n | --dry-run\]' "$T/.out"
 expect_failure 64 'an unknown command' hv-purge frobnicate
+unknown_command hv-purge erse erase
+expect_failure 64 'a bad ttl says why' hv-purge --ttl soon
+ok 'on one line, then the usage' sh -c "head -n 1 '$T/.err' | grep -q \"^hv-purge: bad ttl 'soon'\" && sed -n 2p '$T/.err' | grep -q '^usage:'"
 expect_failure 64 'a bad ttl' hv-purge --ttl soon
 expect_failure 64 '--dry-run is for purging only' hv-purge stats --dry-run
 expect_failure 64 'erase needs an account' hv-purge erase
@@ -185,7 +188,10 @@ ok "bob's rows stay" test "$(sqlite3 "$DB" 'SELECT (SELECT count(*) FROM account
 hv-audit query 'select(.action == "account.erase") | .target' >erase
 ok 'an account.erase event with the HMAC and the count' test "$(jq -r '[.account_hmac, .rows] | @csv' erase)" = "\"$H\",\"$ROWS\""
 ok 'not the account' test "$(grep -c alice erase)" = 0
-expect_success 'erasing again finds nothing' hv-purge erase alice@example.com
+expect_failure 1 'erasing again finds nothing: a negative answer' hv-purge erase alice@example.com
 ok 'zero rows' test "$(json .rows)" = 0
+ok 'says so on one line' test "$(last_err)" = "hv-purge: no data of 'alice@example.com' found"
+expect_failure 1 'a mistyped account likewise' hv-purge erase alcie@example.com
+ok 'the request is on the record all the same' test "$(hv-audit query 'select(.action == "account.erase") | .target.rows' | tail -n 1)" = '"0"'
 
 done_testing

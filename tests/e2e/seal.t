@@ -12,6 +12,9 @@ expect_failure 64 'an unknown option is a usage error' hv-seal -x
 expect_failure 64 'three operands are a usage error' hv-seal a b c
 expect_failure 64 '-d with -r is a usage error' hv-seal -d -r hvpub1x plain
 expect_failure 64 'seal with -i is a usage error' hv-seal -i id plain
+ok 'says why' grep -q '^hv-seal: -i opens' "$T/.err"
+unknown_command hv-seal inspct inspect
+expect_failure 66 'a file that does not exist, not close to a command, is a file' hv-seal -k nokey nosuchfile out
 expect_success '-V prints the version' hv-seal -V
 ok 'version line' grep -q '^hv-seal [0-9]' "$T/.out"
 
@@ -22,6 +25,18 @@ expect_failure 73 'keygen never replaces a file' hv-seal keygen key
 expect_success 'keygen -p writes an identity' hv-seal keygen -p id
 ok 'and tells its recipient on stderr' grep -q '^recipient: hvpub1' "$T/.err"
 sed -n 's/^recipient: //p' "$T/.err" >rcpt
+expect_success '-y prints the recipient of an identity' hv-seal -y id
+ok 'the one keygen said, on stdout' cmp -s rcpt "$T/.out"
+expect_success '-y - reads the identity from stdin' sh -c 'hv-seal -y - <id'
+ok 'the same' cmp -s rcpt "$T/.out"
+ok 'from a pipe too' sh -c 'cat id | hv-seal -y - | cmp -s rcpt -'
+chmod 640 id
+expect_failure 77 '-y refuses an identity others can read' hv-seal -y id
+ok 'naming it and the fix' grep -q "'id' is readable by others (mode 0640): chmod 600 it" "$T/.err"
+chmod 600 id
+expect_failure 65 '-y of a symmetric key is refused' hv-seal -y key
+expect_failure 66 '-y of no file' hv-seal -y nosuch
+expect_failure 64 '-y with anything else is a usage error' hv-seal -y id -d
 expect_success 'keygen to stdout' sh -c 'hv-seal keygen >key2'
 ok 'key2 is a key' grep -qx 'hvkey1[A-Za-z0-9_-]\{48\}' key2
 

@@ -31,6 +31,35 @@ test_names(void)
 		is_int(hv_backup_name_time(bad[i], &t), HV_EDATA, "refused: '%s'", bad[i]);
 }
 
+/* Names to the microsecond, beside the older names to the second. */
+static void
+test_names_us(void)
+{
+	static const char *const bad[] = {
+		"hv-20261129T114900.12345Z.hvb", "hv-20261129T114900,123456Z.hvb",
+		"hv-20261129T114900.12345xZ.hvb", "hv-20261129T114900.1234567Z.hvb",
+	};
+	long long t = 0;
+	size_t i;
+
+	is_int(hv_backup_name_time_us("hv-20261129T114900.000042Z.hvb", &t), 0,
+	    "a name to the microsecond");
+	is_int(t, 1795952940000042LL, "stands for its UTC time");
+	is_int(hv_backup_name_time("hv-20261129T114900.999999Z.hvb", &t), 0, "in seconds");
+	is_int(t, 1795952940LL, "cut to the second");
+	is_int(hv_backup_name_time_us("hv-20261129T114900Z.hvb", &t), 0, "an older name");
+	is_int(t, 1795952940000000LL, "at .000000");
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		is_int(hv_backup_name_time(bad[i], &t), HV_EDATA, "refused: '%s'", bad[i]);
+	ok(hv_backup_name_cmp("hv-20261129T114900.000001Z.hvb",
+	    "hv-20261129T114900.000002Z.hvb") < 0, "the same second, by microsecond");
+	ok(hv_backup_name_cmp("hv-20261129T114900Z.hvb",
+	    "hv-20261129T114900.000000Z.hvb") < 0, "an older name first in its second");
+	ok(hv_backup_name_cmp("hv-20261129T114901Z.hvb",
+	    "hv-20261129T114900.999999Z.hvb") > 0, "the forms ordered by time");
+	ok(hv_backup_name_cmp("x", "hv-20261129T114900Z.hvb") > 0, "a stranger last");
+}
+
 /* keep as a string of 0/1 for n times */
 static void
 prune_case(const long long *t, size_t n, long keep, long long now, const char *want,
@@ -45,6 +74,15 @@ prune_case(const long long *t, size_t n, long keep, long long now, const char *w
 		got[i] = (char)('0' + v[i]);
 	got[n] = '\0';
 	is_str(got, want, "%s", name);
+}
+
+/* Two backups in one second: the later in the list is the newer. */
+static void
+test_prune_ties(void)
+{
+	long long t[] = { 1795952940LL - 10 * D, 1795952940LL, 1795952940LL };
+
+	prune_case(t, 3, 1, 1795952940LL, "001", "of equal times, the later kept");
 }
 
 static void
@@ -153,7 +191,9 @@ int
 main(void)
 {
 	test_names();
+	test_names_us();
 	test_prune();
+	test_prune_ties();
 	test_list();
 	test_object_names();
 	return tap_done();

@@ -91,7 +91,22 @@ test_files(void)
 	    "identity and recipient match");
 	hv_seal_key_free(k);
 	hv_seal_key_free(r);
+	{
+		struct hv_buf again = HV_BUF_INIT(128);
+
+		is_int(hv_key_identity_recipient(at("id"), &again, &e), 0,
+		    "the recipient of an identity file (-y)");
+		is_str(again.data, rcp.data, "is the one made with it");
+		hv_buf_release(&again);
+	}
 	put("id", text.data, 0640);
+	{
+		struct hv_buf again = HV_BUF_INIT(128);
+
+		is_int(hv_key_identity_recipient(at("id"), &again, &e), HV_EPERM,
+		    "-y refuses an identity the group can read");
+		hv_buf_release(&again);
+	}
 	is_int(hv_key_load(&k, at("id"), HV_KEY_IDENTITY, &e), HV_EPERM,
 	    "a key file readable by the group is refused");
 	ok(strstr(e.msg, "mode 0640") != NULL, "naming its mode");

@@ -56,6 +56,24 @@ static const struct {
 	{ "no blank line", "Message-ID: <nb@x>\nSubject: end", "<nb@x>", "end", 0 },
 };
 
+/* A Message-ID as typed: with or without brackets, the same key. */
+static void
+test_id_canon(void)
+{
+	static const char *const same[] = { "<a@b>", "a@b", " <a@b> ", "\ta@b\t" };
+	static const char *const bad[] = { "", "<>", "<a@b", "a@b>", "a b", "<a<b>" };
+	struct hv_err e = { 0 };
+	char out[HV_MIME_ID_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof same / sizeof same[0]; i++) {
+		is_int(hv_mime_id_canon(out, same[i], &e), 0, "id '%s' taken", same[i]);
+		is_str(out, "<a@b>", "as <a@b>");
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		is_int(hv_mime_id_canon(out, bad[i], &e), HV_EUSAGE, "id '%s' refused", bad[i]);
+}
+
 int
 main(void)
 {
@@ -82,5 +100,6 @@ main(void)
 	is_int(hv_mime_ids(&m, "Subject: x\n\n", 12, "../etc", &e), HV_EDATA,
 	    "an unusable Gmail id when one is needed");
 	hv_mime_ids_release(&m);
+	test_id_canon();
 	return tap_done();
 }
