@@ -1314,6 +1314,7 @@ hv_audit_files(const char *log, char ***files, struct hv_err *e)
 {
 	const char *base = strrchr(log, '/') ? strrchr(log, '/') + 1 : log;
 	size_t blen = strlen(base), n = 0, i;
+	int r;
 	struct rotated *rot = NULL;
 	struct dirent *d;
 	char *dir = dir_of(log), **list;
@@ -1322,9 +1323,9 @@ hv_audit_files(const char *log, char ***files, struct hv_err *e)
 
 	*files = NULL;
 	if ((dp = opendir(dir)) == NULL) {
-		hv_err_errno(e, HV_ENOINPUT, errno, "cannot read '%s'", dir);
+		r = hv_err_errno(e, HV_ENOINPUT, errno, "cannot read '%s'", dir);
 		free(dir);
-		return HV_ENOINPUT;
+		return r;
 	}
 	while ((d = readdir(dp)) != NULL) {
 		if (strncmp(d->d_name, base, blen) != 0 || d->d_name[blen] != '.' ||

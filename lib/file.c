@@ -93,11 +93,12 @@ hv_atomic_begin(struct hv_atomic *a, const char *path, mode_t mode, struct hv_er
 			break;
 	}
 	if (a->fd < 0) {
-		hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create '%s'", a->tmp);
+		int r = hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create '%s'", a->tmp);
+
 		free(a->path);
 		free(a->tmp);
 		a->path = a->tmp = NULL;
-		return HV_ECANTCREAT;
+		return r;
 	}
 	return 0;
 }
@@ -108,24 +109,23 @@ hv_atomic_commit(struct hv_atomic *a, struct hv_err *e)
 	int r = HV_EIO;
 
 	if (fsync(a->fd) < 0) {
-		hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
 		goto out;
 	}
 	if (close(a->fd) < 0) {
 		a->fd = -1;
-		hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
 		goto out;
 	}
 	a->fd = -1;
 	if (rename(a->tmp, a->path) < 0) {
-		hv_err_errno(e, HV_ECANTCREAT, errno, "cannot rename to '%s'", a->path);
-		r = HV_ECANTCREAT;
+		r = hv_err_errno(e, HV_ECANTCREAT, errno, "cannot rename to '%s'", a->path);
 		goto out;
 	}
 	free(a->tmp);
 	a->tmp = NULL;
 	if (fsync_dir_of(a->path) < 0) {
-		hv_err_errno(e, HV_EIO, errno, "cannot sync the directory of '%s'", a->path);
+		r = hv_err_errno(e, HV_EIO, errno, "cannot sync the directory of '%s'", a->path);
 		goto out;
 	}
 	r = 0;
@@ -270,10 +270,11 @@ hv_lock_acquire(const char *path, int *fd, struct hv_err *e)
 	while (flock(*fd, LOCK_EX) < 0) {
 		if (errno == EINTR)
 			continue;
-		hv_err_errno(e, HV_EIO, errno, "cannot lock '%s'", path);
+		int r = hv_err_errno(e, HV_EIO, errno, "cannot lock '%s'", path);
+
 		close(*fd);
 		*fd = -1;
-		return HV_EIO;
+		return r;
 	}
 	return 0;
 }
