@@ -11,7 +11,7 @@ LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.
 	gmail_labels.o labels.o store_labels.o store_pause.o \
 	seal.o seal_io.o \
 	lock.o syslabel.o \
-	audit_optout.o audit_rules.o
+	audit_optout.o audit_rules.o url.o
 BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge
 MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1
 MAN5 = hv-audit.5 hv.conf.5 hv-seal.5

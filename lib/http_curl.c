@@ -32,6 +32,10 @@ static const struct {
 	{ "curl_multi_poll", offsetof(struct hv_curl, multi_poll) },
 	{ "curl_multi_info_read", offsetof(struct hv_curl, multi_info_read) },
 	{ "curl_multi_strerror", offsetof(struct hv_curl, multi_strerror) },
+	{ "curl_url", offsetof(struct hv_curl, url) },
+	{ "curl_url_cleanup", offsetof(struct hv_curl, url_cleanup) },
+	{ "curl_url_set", offsetof(struct hv_curl, url_set) },
+	{ "curl_url_get", offsetof(struct hv_curl, url_get) },
 };
 
 int
