@@ -855,8 +855,12 @@ trail_open(struct trail *t, const struct hv_config *c, const struct ident *id,
 	else
 		who(&t->id);
 	dir = dir_of(t->p.log);
-	r = hv_mkdirs(dir, e);
+	/* The trail's keys live beside it: the directory is the user's alone. */
+	if ((r = hv_mkdirs(dir, e)) == 0)
+		r = hv_path_private(dir, e);
 	free(dir);
+	if (r == 0 && access(t->p.log, F_OK) == 0)
+		r = hv_path_private(t->p.log, e);
 	if (r < 0)
 		return r;
 	t->lockfd = open(t->p.lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);

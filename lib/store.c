@@ -247,6 +247,23 @@ create_file(const char *path, struct hv_err *e)
 	return 0;
 }
 
+/* The file holds sealed secrets, its directory their journal: neither
+ * may be open to others, nor replaceable by them (lib/file.h). */
+static int
+check_modes(const char *path, struct hv_err *e)
+{
+	char *dir = hv_xstrdup(path), *slash = strrchr(dir, '/');
+	int r;
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	r = hv_path_private(slash != NULL ? dir : ".", e);
+	free(dir);
+	return r < 0 ? r : hv_path_private(path, e);
+}
+
 int
 hv_store_open(struct hv_store **out, const char *path, int create, struct hv_err *e)
 {
@@ -258,6 +275,8 @@ hv_store_open(struct hv_store **out, const char *path, int create, struct hv_err
 		return r;
 	if (!create && access(path, F_OK) < 0)
 		return hv_err_errno(e, HV_ENOINPUT, errno, "state database '%s'", path);
+	if ((r = check_modes(path, e)) < 0)
+		return r;
 	s = hv_xcalloc(1, sizeof *s);
 	s->path = hv_xstrdup(path);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
