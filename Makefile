@@ -19,6 +19,7 @@ MAN7 = hv.7
 UNIT = audit buf config crypto err json keys seal mime spool backup purge oauth store
 UNIT += lock
 UNIT += gmail
+UNIT += url
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
 FUZZ += fuzz-gmail
 
