@@ -232,9 +232,8 @@ hv_file_read(const char *path, struct hv_buf *b, struct hv_err *e)
 	return r;
 }
 
-/* What one path component may be; private: no access for group/others. */
-static int
-mode_ok(const char *path, const struct stat *st, int private, struct hv_err *e)
+int
+hv_file_mode_ok(const char *path, const struct stat *st, int private, struct hv_err *e)
 {
 	mode_t m = st->st_mode & 07777;
 	int dir = S_ISDIR(st->st_mode);
@@ -264,7 +263,7 @@ parents_ok(char *real, struct hv_err *e)
 		slash[slash == real] = '\0';
 		if (stat(real, &st) < 0)
 			return hv_err_errno(e, HV_ENOINPUT, errno, "cannot stat '%s'", real);
-		if ((r = mode_ok(real, &st, 0, e)) < 0 || slash == real)
+		if ((r = hv_file_mode_ok(real, &st, 0, e)) < 0 || slash == real)
 			return r;
 	}
 	return 0;
@@ -283,7 +282,7 @@ path_check(const char *path, int private, struct hv_err *e)
 		return 0;
 	if ((real = realpath(path, NULL)) == NULL)
 		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot resolve '%s'", path);
-	if ((r = mode_ok(real, &st, private, e)) == 0)
+	if ((r = hv_file_mode_ok(real, &st, private, e)) == 0)
 		r = parents_ok(real, e);
 	free(real);
 	return r;
@@ -314,7 +313,7 @@ hv_file_read_secret(const char *path, struct hv_buf *b, struct hv_err *e)
 		goto out;
 	}
 	/* The file as opened, then the directories above it by name. */
-	if (S_ISREG(st.st_mode) && ((r = mode_ok(path, &st, 1, e)) < 0 ||
+	if (S_ISREG(st.st_mode) && ((r = hv_file_mode_ok(path, &st, 1, e)) < 0 ||
 	    (fd != STDIN_FILENO && (r = hv_path_trusted(path, e)) < 0)))
 		goto out;
 	r = read_fd(fd, path, b, e);

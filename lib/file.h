@@ -80,6 +80,16 @@ int hv_path_trusted(const char *path, struct hv_err *e);
  */
 int hv_path_private(const char *path, struct hv_err *e);
 
+/*
+ * The same rule for one file or directory already stat'ed (fstat of an
+ * open descriptor, so that what is judged is what is read): owner the
+ * user or root; private: no access for group or others; else not writable
+ * by them (a root-owned sticky directory excepted).  HV_EPERM with the
+ * chmod, naming path; e may be NULL.
+ */
+struct stat;
+int hv_file_mode_ok(const char *path, const struct stat *st, int private, struct hv_err *e);
+
 /* Write all n bytes, retrying on EINTR and short writes: 0 or -1 (errno). */
 int hv_write_all(int fd, const void *p, size_t n);
 
