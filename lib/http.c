@@ -27,7 +27,7 @@ hv_http_new(struct hv_http **out, const char *ca_file, long timeout, struct hv_e
 	h = hv_xcalloc(1, sizeof *h);
 	if ((h->curl = curl_easy_init()) == NULL) {
 		free(h);
-		return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+		return hv_err_set(e, HV_ETEMP, "cannot initialise libcurl: out of memory");
 	}
 	http_policy_init(&h->policy, ca_file, timeout);
 	*out = h;

@@ -205,7 +205,7 @@ hv_s3_new(struct hv_s3 **out, const char *endpoint, const char *region,
 	if ((r = load_credentials(s, credentials, e)) < 0)
 		goto fail;
 	if ((s->curl = curl_easy_init()) == NULL) {
-		r = hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+		r = hv_err_set(e, HV_ETEMP, "cannot initialise libcurl: out of memory");
 		goto fail;
 	}
 	*out = s;
