@@ -80,6 +80,8 @@ static const char *const migrations[] = {
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0] - 1)
+/* A backup of this store must be one its own hv can restore. */
+_Static_assert(NMIGRATIONS == HV_STORE_VERSION, "HV_STORE_VERSION is the last migration");
 
 int
 hv_store_status(int code, int errnum)
