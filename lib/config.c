@@ -638,6 +638,22 @@ hv_config_parse(struct hv_config *c, const char *name, const char *text,
 	return r;
 }
 
+/* A CA bundle decides whom hv believes to be Google: as trusted as the
+ * config that names it.  A missing one is for libcurl to report, when a
+ * tool that talks to anyone loads it. */
+static int
+check_trusted(const struct hv_config *c, struct hv_err *e)
+{
+	const char *ca[] = { c->google.ca_file, c->backup.ca_file };
+	const char *key[] = { "[google] ca_file", "[backup] ca_file" };
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (ca[i] != NULL && access(ca[i], F_OK) == 0 && hv_path_trusted(ca[i], e) < 0)
+			return hv_err_wrap(e, "%s", key[i]);
+	return 0;
+}
+
 static int
 config_read(struct hv_config *c, const char *path, struct hv_err *e)
 {
@@ -659,6 +675,8 @@ config_read(struct hv_config *c, const char *path, struct hv_err *e)
 	}
 	r = hv_config_parse(c, path, b.data ? b.data : "", b.len, e);
 	hv_buf_release(&b);
+	if (r == 0 && (r = check_trusted(c, e)) < 0)
+		hv_config_free(c);
 	if (r == 0)
 		c->file = hv_xstrdup(path);
 	return r;

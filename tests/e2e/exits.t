@@ -104,6 +104,15 @@ ok '... naming it, with the chmod' one_line "chmod go-w $T/etc"
 chmod 700 etc
 expect_success '... fixed, it is read' hv-purge -c "$T/etc/hv.conf"
 
+cp "$EMU_CA" ca.pem
+sed "s|^ca_file = .*|ca_file = $T/ca.pem|" good.conf >"$HV_CONFIG"
+chmod 622 ca.pem
+expect_failure 77 'a CA bundle others may write is refused' hv-purge
+ok '... with the chmod' one_line "[google] ca_file: '$T/ca.pem' is writable by others"
+chmod 644 ca.pem
+expect_success '... one others may read is fine' hv-purge
+cp good.conf "$HV_CONFIG"
+
 chmod 755 state
 expect_failure 77 'a state directory others can read is refused' hv-auth list
 ok '... with the chmod' one_line "chmod 700 $T/state"
