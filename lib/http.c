@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,8 +236,14 @@ int
 http_curl_error(CURLcode c, const char *errbuf, const char *method, const char *url,
     struct hv_err *e)
 {
+	int errnum = errno;
 	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(c);
 	int r = hv_http_status(c);
+
+	/* libcurl says "error setting certificate file" of a CA bundle it
+	 * could not open for want of a descriptor, too: that one passes. */
+	if (c == CURLE_SSL_CACERT_BADFILE && hv_status_errno(errnum, r) == HV_ETEMP)
+		r = HV_ETEMP;
 
 	if (c == CURLE_WRITE_ERROR)
 		return hv_err_set(e, r, "%s %s: answer larger than expected", method, url);

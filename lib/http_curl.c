@@ -1,4 +1,5 @@
 #include <dlfcn.h>
+#include <errno.h>
 #include <stddef.h>
 
 #include "http_curl.h"
@@ -48,8 +49,12 @@ hv_curl_load(struct hv_err *e)
 	if (loaded)
 		return 0;
 	/* The soname the build linked against: the same ABI, found the same way. */
+	/* dlerror() is text only; errno says whether a later run may load it
+	 * (out of descriptors or memory: 75) or it is not there (69). */
+	errno = 0;
 	if ((lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return hv_err_set(e, HV_EUNAVAIL, "cannot load libcurl: %s", dlerror());
+		return hv_err_set(e, hv_status_errno(errno, HV_EUNAVAIL),
+		    "cannot load libcurl: %s", dlerror());
 	for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
 		if ((fn = dlsym(lib, syms[i].name)) == NULL)
 			return hv_err_set(e, HV_EUNAVAIL, "libcurl lacks %s", syms[i].name);
