@@ -133,7 +133,7 @@ class Broker {
   // Resolves with the received messages: at once if any are there or when
   // immediate, else when one arrives or after pullWaitMs (then []).
   // gone() says the caller hung up: its wait ends without leasing anything.
-  pull(s, max, immediate, gone) {
+  pull(s, max, immediate, gone, onClose) {
     const now = this.clock.now();
     const av = this.available(s, now);
     if (av.length || immediate || this.pullWaitMs <= 0) return Promise.resolve(this.lease(s, av.slice(0, max), now));
@@ -142,6 +142,7 @@ class Broker {
       w.finish = (got) => { clearTimeout(w.timer); const i = s.waiters.indexOf(w); if (i >= 0) s.waiters.splice(i, 1); resolve(got); };
       w.timer = setTimeout(() => w.finish([]), this.pullWaitMs);
       s.waiters.push(w);
+      if (onClose) onClose(() => { if (s.waiters.includes(w)) w.finish([]); });
       this.tick();
     });
   }

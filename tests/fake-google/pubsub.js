@@ -174,7 +174,7 @@ async function pull(ctx, req, p) {
   const max = b.maxMessages;
   if (max === undefined || max === null) throw PE.invalid('A required argument is missing in the request: (argument="max_messages").');
   if (!Number.isInteger(max) || max <= 0) throw PE.invalid('Invalid max_messages: ' + max + '. Must be a positive number.');
-  const got = await ctx.broker.pull(s, Math.min(max, MAX_PULL), b.returnImmediately === true, req.gone);
+  const got = await ctx.broker.pull(s, Math.min(max, MAX_PULL), b.returnImmediately === true, req.gone, req.onClose);
   return ok(req, got.length ? { receivedMessages: got } : {});
 }
 

@@ -148,7 +148,12 @@ function send(x, a) {
 async function onRequest(ctx, x) {
   const url = x.url;
   const q = url.indexOf('?');
-  const r = { method: x.method, url, path: q < 0 ? url : url.slice(0, q), query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: x.headers, body: null, gone: x.gone };
+  const r = { method: x.method, url, path: q < 0 ? url : url.slice(0, q), query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: x.headers, body: null };
+  // A held call (a Pub/Sub long poll) must know when its caller hangs up.
+  let closed = false;
+  x.onClose(() => { closed = true; });
+  r.gone = () => closed || x.gone();
+  r.onClose = x.onClose;
   try {
     if (x.method === 'GET' || x.method === 'HEAD') { r.body = Buffer.alloc(0); x.input.resume(); }
     else { const b = await readBody(x.input, MAX_BODY); r.body = b.body; r.bodyTooLarge = b.over; }
