@@ -222,6 +222,8 @@ const routes = [
   ['POST', PRJ + '/subscriptions/' + ID + VERB + 'pull', S + 'pull', pull],
   ['POST', PRJ + '/subscriptions/' + ID + VERB + 'acknowledge', S + 'acknowledge', acknowledge],
   ['POST', PRJ + '/subscriptions/' + ID + VERB + 'modifyAckDeadline', S + 'modifyAckDeadline', modifyAckDeadline],
-].map(([method, re, id, h]) => ({ method, re: new RegExp('^' + re + '$'), id, h, pubsub: true }));
+].map(([method, re, id, h]) => ({ method, re: new RegExp('^' + re + '$'), id, pubsub: true,
+  // Every call but a read changes what --state keeps (a pull leases).
+  h: method === 'GET' ? h : (c, r, p, a) => { c.persist.dirty(); return h(c, r, p, a); } }));
 
 module.exports = { routes, PE, TOPIC_RE, checkName };
