@@ -214,6 +214,19 @@ query_get(const char *query, const char *name, struct hv_buf *out)
 }
 
 int
+hv_oauth_redirect_ours(const char *target, const char *state)
+{
+	struct hv_buf v = HV_BUF_INIT(4096);
+	const char *q = strchr(target, '?');
+	int ok;
+
+	ok = q != NULL && query_get(q + 1, "state", &v) == 0 &&
+	    strlen(state) == v.len && hv_ct_equal(v.data, state, v.len);
+	hv_buf_release(&v);
+	return ok;
+}
+
+int
 hv_oauth_redirect_code(const char *target, const char *state, struct hv_buf *code,
     struct hv_err *e)
 {
