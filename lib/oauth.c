@@ -304,6 +304,7 @@ hv_oauth_token_parse(struct hv_oauth_token *t, long status, const char *body,
 {
 	struct hv_json *j = NULL;
 	const char *access, *refresh, *scope, *type;
+	size_t alen = 0, rlen = 0;
 	long long exp;
 	int r;
 
@@ -314,8 +315,8 @@ hv_oauth_token_parse(struct hv_oauth_token *t, long status, const char *body,
 		    "JSON") : token_error(status, j, e);
 		goto out;
 	}
-	access = hv_json_get_str(j, "access_token");
-	refresh = hv_json_get_str(j, "refresh_token");
+	access = hv_json_get_strn(j, "access_token", &alen);
+	refresh = hv_json_get_strn(j, "refresh_token", &rlen);
 	scope = hv_json_get_str(j, "scope");
 	type = hv_json_get_str(j, "token_type");
 	r = HV_EPROTO;
@@ -323,6 +324,11 @@ hv_oauth_token_parse(struct hv_oauth_token *t, long status, const char *body,
 		hv_err_set(e, r, "token endpoint: no access_token");
 	else if (type != NULL && strcasecmp(type, "Bearer") != 0)
 		hv_err_set(e, r, "token endpoint: token_type '%.32s', not Bearer", type);
+	/* The access token goes into an Authorization header: a CR or LF in
+	 * it would let the token endpoint's answer add headers of its own. */
+	else if (!hv_http_header_value_ok(access, alen) ||
+	    (refresh != NULL && !hv_http_header_value_ok(refresh, rlen)))
+		hv_err_set(e, r, "token endpoint: a token holds CR, LF or NUL");
 	else if (hv_json_get_int(j, "expires_in", &exp) < 0 || exp <= 0 || exp > 86400 * 366)
 		hv_err_set(e, r, "token endpoint: bad expires_in");
 	else if (hv_buf_adds(&t->access, access) < 0 ||
