@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,10 @@
 #define TMPFS_MAGIC_ 0x01021994
 #define RAMFS_MAGIC_ 0x858458f6
 #define DAY 86400LL
+/* Plaintext scratch files: "hv-snapshot.PID.XXXXXX", so a later run can
+ * tell one whose maker was killed (VACUUM INTO, an opened backup) and
+ * remove it. Sealed scratch files are "hv-backup.XXXXXX". */
+#define PLAIN_PREFIX "hv-snapshot."
 
 struct target {
 	const char *spec;	/* borrowed from the config */
@@ -217,34 +223,108 @@ is_tmpfs(const char *dir)
 	    ((unsigned long)sf.f_type == TMPFS_MAGIC_ || (unsigned long)sf.f_type == RAMFS_MAGIC_);
 }
 
-/* Where plaintext may sit for a moment: tmpfs, or disk when allowed. */
+/*
+ * Where plaintext may sit for a moment: the spool's directory,
+ * $XDG_RUNTIME_DIR or /dev/shm when on tmpfs, else $TMPDIR or /tmp when
+ * [spool] allow_disk.  cand[] gets up to 4; *spool_parent is the caller's
+ * to free.  Returns how many.
+ */
+static size_t
+scratch_candidates(const struct hv_config *c, const char *cand[4], char **spool_parent)
+{
+	char *s;
+	size_t n = 0;
+
+	*spool_parent = hv_xstrdup(c->paths.spool ? c->paths.spool : "");
+	if ((s = strrchr(*spool_parent, '/')) != NULL)
+		*s = '\0';
+	cand[n++] = *spool_parent;
+	if (getenv("XDG_RUNTIME_DIR") != NULL)
+		cand[n++] = getenv("XDG_RUNTIME_DIR");
+	cand[n++] = "/dev/shm";
+	if (c->spool.allow_disk)
+		cand[n++] = getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ?
+		    getenv("TMPDIR") : "/tmp";
+	return n;
+}
+
 static int
 scratch_dir(struct ctx *x, struct hv_err *e)
 {
 	const char *cand[4];
-	char *spool_parent = hv_xstrdup(x->c->paths.spool ? x->c->paths.spool : ""), *s;
-	size_t i;
+	char *spool_parent;
+	size_t i, n = scratch_candidates(x->c, cand, &spool_parent);
 
-	if ((s = strrchr(spool_parent, '/')) != NULL)
-		*s = '\0';
-	cand[0] = spool_parent;
-	cand[1] = getenv("XDG_RUNTIME_DIR");
-	cand[2] = "/dev/shm";
-	cand[3] = NULL;
-	for (i = 0; i < 3; i++)
-		if (cand[i] != NULL && cand[i][0] == '/' && is_tmpfs(cand[i])) {
+	for (i = 0; i < n && x->scratch == NULL; i++)
+		if (cand[i][0] == '/' && is_tmpfs(cand[i]))
 			x->scratch = hv_xstrdup(cand[i]);
-			break;
-		}
-	free(spool_parent);
 	if (x->scratch == NULL && x->c->spool.allow_disk)
-		x->scratch = hv_xstrdup(getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ?
-		    getenv("TMPDIR") : "/tmp");
+		x->scratch = hv_xstrdup(cand[n - 1]);
+	free(spool_parent);
 	if (x->scratch == NULL)
 		return hv_err_set(e, HV_ECONFIG, "no tmpfs for the plaintext snapshot (tried "
 		    "the spool's directory, $XDG_RUNTIME_DIR, /dev/shm): mount one, or "
 		    "set [spool] allow_disk = yes");
 	return 0;
+}
+
+/*
+ * Whether the plaintext file name, "hv-snapshot.PID.XXXXXX" (or SQLite's
+ * -journal beside it), belongs to no running process: its maker was killed
+ * before it could unlink it.
+ */
+static int
+snapshot_orphaned(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, PLAIN_PREFIX, strlen(PLAIN_PREFIX)) != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(name + strlen(PLAIN_PREFIX), &end, 10);
+	if (errno != 0 || end == name + strlen(PLAIN_PREFIX) || *end != '.' || pid <= 0 ||
+	    pid > INT_MAX)
+		return 1;
+	return pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static size_t
+snapshots_remove_in(const char *dir, int all)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, PLAIN_PREFIX, strlen(PLAIN_PREFIX)) != 0 ||
+		    (!all && !snapshot_orphaned(de->d_name)))
+			continue;
+		/* Only our own regular files: the directory may be shared. */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+size_t
+hv_backup_snapshots_remove(const struct hv_config *c, int all)
+{
+	const char *cand[4];
+	char *spool_parent;
+	size_t i, n = scratch_candidates(c, cand, &spool_parent), removed = 0;
+
+	for (i = 0; i < n; i++)
+		if (cand[i][0] == '/')
+			removed += snapshots_remove_in(cand[i], all);
+	free(spool_parent);
+	return removed;
 }
 
 static int
@@ -316,13 +396,17 @@ step(struct ctx *x, const char *name, const char *target, const char *what)
 		(void)x->fn(&b, x->arg);
 }
 
+/* A new 0600 scratch file; plain: it will hold plaintext. */
 static int
-scratch_file(const struct ctx *x, char **path, int *fd, struct hv_err *e)
+scratch_file(const struct ctx *x, int plain, char **path, int *fd, struct hv_err *e)
 {
-	size_t n = strlen(x->scratch) + 32;
+	size_t n = strlen(x->scratch) + 64;
 
 	*path = hv_xmalloc(n);
-	snprintf(*path, n, "%s/hv-backup.XXXXXX", x->scratch);
+	if (plain)
+		snprintf(*path, n, "%s/" PLAIN_PREFIX "%ld.XXXXXX", x->scratch, (long)getpid());
+	else
+		snprintf(*path, n, "%s/hv-backup.XXXXXX", x->scratch);
 	if ((*fd = mkostemp(*path, O_CLOEXEC)) < 0) {
 		hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create a file in '%s'",
 		    x->scratch);
@@ -517,7 +601,7 @@ seal_snapshot(struct ctx *x, const char *name, int *sealed_fd, char **sealed,
 			r = HV_ECONFIG;
 		return r;
 	}
-	if ((r = scratch_file(x, &plain, &pfd, e)) < 0)
+	if ((r = scratch_file(x, 1, &plain, &pfd, e)) < 0)
 		goto out;
 	close(pfd);
 	pfd = -1;
@@ -533,7 +617,7 @@ seal_snapshot(struct ctx *x, const char *name, int *sealed_fd, char **sealed,
 	}
 	/* The name is hv's own, so the plaintext is gone as soon as it is read. */
 	unlink(plain);
-	if ((r = scratch_file(x, sealed, sealed_fd, e)) < 0)
+	if ((r = scratch_file(x, 0, sealed, sealed_fd, e)) < 0)
 		goto out;
 	snprintf(ctx, sizeof ctx, "backup:%s", name);
 	r = hv_seal_fd(k, ctx, strlen(ctx), pfd, *sealed_fd, e);
@@ -563,6 +647,8 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 
 	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now_us)) < 0)
 		goto out;
+	/* A run killed in VACUUM INTO left its plaintext copy behind. */
+	(void)hv_backup_snapshots_remove(c, 0);
 	step(&x, name, NULL, "making a snapshot and sealing it");
 	if ((r = seal_snapshot(&x, name, &fd, &sealed, e)) < 0 ||
 	    (r = fd_digest(fd, sealed, &size, sha, e)) < 0) {
@@ -727,7 +813,7 @@ target_fetch(struct ctx *x, const struct target *t, const char *name, int *fd,
 		return 0;
 	}
 	object_key(key, sizeof key, t, name);
-	if ((r = s3(x, &c, e)) < 0 || (r = scratch_file(x, tmp, fd, e)) < 0)
+	if ((r = s3(x, &c, e)) < 0 || (r = scratch_file(x, 0, tmp, fd, e)) < 0)
 		return r;
 	if ((r = hv_s3_get(c, t->bucket, key, *fd, e)) < 0)
 		scratch_drop(tmp, fd);
@@ -786,7 +872,7 @@ verify_one(struct ctx *x, const struct target *t, const char *name,
 		return r;
 	if (fstat(in, &st) == 0)
 		b->size = (long long)st.st_size;
-	if ((r = scratch_file(x, &plain, &out, e)) == 0)
+	if ((r = scratch_file(x, 1, &plain, &out, e)) == 0)
 		r = open_and_check(name, k, in, out, plain, &b->schema, e);
 	scratch_drop(&plain, &out);
 	if (sealed != NULL)
@@ -889,7 +975,7 @@ restore_over(struct ctx *x, const char *name, const struct hv_seal_key *k, int i
 	char *plain = NULL;
 	int out = -1, r;
 
-	if ((r = scratch_file(x, &plain, &out, e)) < 0)
+	if ((r = scratch_file(x, 1, &plain, &out, e)) < 0)
 		return r;
 	if ((r = open_and_check(name, k, in, out, plain, schema, e)) == 0 &&
 	    (r = hv_store_open(&s, to, 0, e)) == 0)

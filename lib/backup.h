@@ -55,6 +55,15 @@ struct hv_backup_entry {
 /* Called once per target and backup; a non-zero return stops the flow. */
 typedef int (*hv_backup_fn)(const struct hv_backup_entry *b, void *arg);
 
+/*
+ * Remove plaintext scratch files (snapshots, opened backups) from every
+ * directory hv puts them in: all of them, or (all = 0) those whose maker
+ * is no longer running, as a killed VACUUM INTO leaves them.  Only regular
+ * files of this user are touched.  Returns how many went.  hv_backup_create
+ * calls it with 0 before its own snapshot; hv-purge erase with 1.
+ */
+size_t hv_backup_snapshots_remove(const struct hv_config *c, int all);
+
 /* Make a backup now and write it to every target. */
 int hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg,
     struct hv_err *e);

@@ -162,6 +162,18 @@ done
 ok 'every table restored as it was' test $same -eq 1
 ok 'and the schema version' test "$(sqlite3 r2/hv.db 'PRAGMA user_version')" = "$(sqlite3 $db 'PRAGMA user_version')"
 
+# A create killed in VACUUM INTO leaves its plaintext snapshot behind: the
+# next create removes it, as its maker is gone, and leaves a running one's.
+dead=$(sh -c 'echo $$')
+echo 'SQLite format 3' >"$SHM/hv-snapshot.$dead.AbCdEf"
+echo 'SQLite format 3' >"$SHM/hv-snapshot.$dead.AbCdEf-journal"
+echo 'SQLite format 3' >"$SHM/hv-snapshot.$$.XyZxYz"
+expect_success 'create after a killed one' hv-backup create
+ok 'removes the plaintext snapshot it left' test ! -e "$SHM/hv-snapshot.$dead.AbCdEf"
+ok 'and its journal' test ! -e "$SHM/hv-snapshot.$dead.AbCdEf-journal"
+ok 'but not the one of a run still going' test -e "$SHM/hv-snapshot.$$.XyZxYz"
+rm -f "$SHM/hv-snapshot.$$.XyZxYz"
+
 # An erased account is absent from backups made after, free pages included.
 sqlite3 $db "DELETE FROM secrets WHERE owner = 'gone@example.com';
     DELETE FROM accounts WHERE email = 'gone@example.com';"
