@@ -614,6 +614,11 @@ hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
 	if (on_disk)
 		note(&r, 0, "the spool '%s' is on persistent storage (allow_disk = yes)",
 		    hv_spool_root(r.spool));
+	/* Said every run: with key files, only hv-purge keeps the ttl. */
+	if (c->spool.keys != NULL && strcmp(c->spool.keys, "files") == 0)
+		note(&r, 0, "epoch keys are in files under '%s/keys' ([spool] keys = files): "
+		    "mail outlives the ttl unless hv-purge runs every minute",
+		    hv_spool_root(r.spool));
 	if ((rc = candidates(&r, &latest, e)) < 0)
 		goto out;
 	rc = fetch_all(&r, e);
