@@ -382,7 +382,7 @@ spool_one(struct run *r, struct slot *slots, size_t window, size_t from, struct 
 	/* The raw mail is sealed in the spool now: no copy stays in memory. */
 	s->size = m->raw.len;
 	hv_buf_release(&m->raw);
-	return hv_seal_mem(r->subjects, r->team->name, strlen(r->team->name),
+	return hv_fetch_subject_seal(r->subjects, r->team->name, s->mid,
 	    s->ids.subject.data ? s->ids.subject.data : "", s->ids.subject.len, &s->subject, e);
 }
 
@@ -583,11 +583,125 @@ run_release(struct run *r)
 }
 
 int
+hv_fetch_subject_seal(const struct hv_seal_key *k, const char *team, const uint8_t *mid,
+    const char *subject, size_t len, struct hv_buf *out, struct hv_err *e)
+{
+	struct hv_buf ctx = HV_BUF_INIT(512);
+	int r;
+
+	hv_index_subject_ctx(&ctx, team, mid);
+	r = ctx.len > 0 ? hv_seal_mem(k, ctx.data, ctx.len, subject, len, out, e) :
+	    hv_err_set(e, HV_EINTERNAL, "team name too long");
+	hv_buf_release(&ctx);
+	return r;
+}
+
+int
+hv_fetch_subject_open(const struct hv_seal_key *k, const char *team, const uint8_t *mid,
+    const void *sealed, size_t len, struct hv_buf *out, struct hv_err *e)
+{
+	struct hv_buf ctx = HV_BUF_INIT(512);
+	int r;
+
+	hv_index_subject_ctx(&ctx, team, mid);
+	r = ctx.len > 0 ? hv_open_mem(k, ctx.data, ctx.len, sealed, len, out, e) :
+	    hv_err_set(e, HV_EINTERNAL, "team name too long");
+	hv_buf_release(&ctx);
+	return r;
+}
+
+struct unbound {
+	uint8_t (*mid)[HV_INDEX_MID_LEN];
+	struct hv_buf *sealed;
+	size_t n, cap;
+};
+
+static int
+unbound_add(const uint8_t *mid, const void *sealed, size_t len, void *arg)
+{
+	struct unbound *u = arg;
+
+	if (u->n == u->cap) {
+		u->cap = u->cap ? 2 * u->cap : 16;
+		u->mid = hv_xrealloc(u->mid, u->cap * sizeof *u->mid);
+		u->sealed = hv_xrealloc(u->sealed, u->cap * sizeof *u->sealed);
+	}
+	memcpy(u->mid[u->n], mid, HV_INDEX_MID_LEN);
+	hv_buf_init(&u->sealed[u->n], HV_MIME_SUBJECT_MAX * 4);
+	if (sealed != NULL && hv_buf_add(&u->sealed[u->n], sealed, len) < 0) {
+		hv_buf_release(&u->sealed[u->n]);
+		return HV_EDATA;
+	}
+	u->n++;
+	return 0;
+}
+
+/*
+ * One subject sealed under the team alone, sealed again with its message.
+ * One that does not open under the team either was damaged or moved: it
+ * is dropped (a subject nobody can read is worth nothing), and counted in
+ * *dropped, rather than stopping every later fetch.
+ */
+static int
+rebind_one(const struct hv_seal_key *k, struct hv_store *s, const char *team,
+    const uint8_t *mid, const struct hv_buf *old, size_t *dropped, struct hv_err *e)
+{
+	struct hv_buf plain, sealed = HV_BUF_INIT(HV_MIME_SUBJECT_MAX * 4);
+	int r;
+
+	hv_buf_init_secret(&plain, HV_MIME_SUBJECT_MAX * 2);
+	r = old->len == 0 ? 0 : hv_open_mem(k, team, strlen(team), old->data, old->len, &plain,
+	    NULL);
+	if (r == HV_EDATA || r == HV_EPERM) {
+		(*dropped)++;
+		r = hv_index_subject_set(s, team, mid, NULL, 0, e);
+	} else if (r == 0 && (r = hv_fetch_subject_seal(k, team, mid, plain.len ? plain.data :
+	    "", plain.len, &sealed, e)) == 0) {
+		r = hv_index_subject_set(s, team, mid, sealed.data, sealed.len, e);
+	} else if (r < 0) {
+		r = hv_err_set(e, r, "team '%s': a sealed subject cannot be opened", team);
+	}
+	hv_buf_release(&plain);
+	hv_buf_release(&sealed);
+	return r;
+}
+
+int
+hv_fetch_subjects_rebind(struct hv_store *s, const struct hv_seal_key *k, const char *team,
+    size_t *n, size_t *dropped, struct hv_err *e)
+{
+	struct unbound u = { 0 };
+	size_t i;
+	int r;
+
+	*n = *dropped = 0;
+	if ((r = hv_store_begin(s, e)) < 0)
+		return r;
+	r = hv_index_subjects_unbound(s, team, unbound_add, &u, e);
+	if (r > 0 || r == HV_EDATA)
+		r = hv_err_set(e, HV_EDATA, "a sealed subject of team '%s' is too long", team);
+	for (i = 0; i < u.n && r == 0; i++)
+		r = rebind_one(k, s, team, u.mid[i], &u.sealed[i], dropped, e);
+	for (i = 0; i < u.n; i++)
+		hv_buf_release(&u.sealed[i]);
+	free(u.mid);
+	free(u.sealed);
+	if (r < 0 || (r = hv_store_commit(s, e)) < 0) {
+		hv_store_rollback(s);
+		*dropped = 0;
+		return r;
+	}
+	*n = u.n;
+	return 0;
+}
+
+int
 hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
     const struct hv_fetch_io *io, struct hv_fetch_stats *st, struct hv_err *e)
 {
 	struct run r = { 0 };
 	struct hv_buf latest = HV_BUF_INIT(64);
+	size_t rebound, dropped;
 	int rc, on_disk = 0;
 
 	memset(st, 0, sizeof *st);
@@ -609,8 +723,13 @@ hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
 	r.audit = hv_audit_batch_new(c, hv_auth_key(r.auth, HV_AUTH_KEY_AUDIT));
 	/* A trail that cannot be appended to stops the run before it fetches
 	 * anything, with one error, not one per message. */
-	if ((rc = hv_audit_ready(c, e)) < 0)
+	if ((rc = hv_audit_ready(c, e)) < 0 ||
+	    (rc = hv_fetch_subjects_rebind(r.store, r.subjects, r.team->name, &rebound,
+	    &dropped, e)) < 0)
 		goto out;
+	if (rebound > 0)
+		note(&r, 0, "%s: %zu subjects sealed again with their message bound in, %zu "
+		    "that would not open dropped", r.team->name, rebound, dropped);
 	if (on_disk)
 		note(&r, 0, "the spool '%s' is on persistent storage (allow_disk = yes)",
 		    hv_spool_root(r.spool));
