@@ -90,6 +90,8 @@
 #define HV_AUDIT_MSG_FETCH	"message.fetch"	/* [account, msgid, team] */
 #define HV_AUDIT_MSG_IMPORT	"message.import" /* [account, msgid, team] */
 #define HV_AUDIT_MSG_SKIP	"message.skip"	/* [account, msgid, team] */
+#define HV_AUDIT_MSG_CONFLICT	"message.conflict" /* [account, msgid, team] another
+					 * message's Message-ID, other content */
 #define HV_AUDIT_SPOOL_PURGE	"spool.purge"	/* [file] a spool file unlinked */
 #define HV_AUDIT_SPOOL_OVERDUE	"spool.overdue"	/* [file] found past its deadline */
 #define HV_AUDIT_SPOOL_DISK	"spool.disk"	/* [path] spool found on disk */

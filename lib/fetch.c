@@ -293,6 +293,7 @@ struct slot {
 	char *path;
 	struct hv_mime_ids ids;
 	uint8_t mid[HV_INDEX_MID_LEN];
+	uint8_t content[HV_INDEX_MID_LEN];	/* content_of() */
 	struct hv_buf subject;	/* sealed */
 	size_t size;
 };
@@ -322,7 +323,7 @@ got_raw(void *arg, int rc, const char *id, const struct hv_err *e)
 }
 
 /* Whether a message of the group before s has the Message-ID of s. */
-static int
+static const struct slot *
 in_group(const struct slot *slots, size_t window, size_t from, const struct slot *s)
 {
 	const struct slot *o;
@@ -331,8 +332,66 @@ in_group(const struct slot *slots, size_t window, size_t from, const struct slot
 	for (i = from; (o = &slots[i % window]) != s; i++)
 		if (o->spooled > 0 && o->path != NULL &&
 		    memcmp(o->mid, s->mid, HV_INDEX_MID_LEN) == 0)
-			return 1;
-	return 0;
+			return o;
+	return NULL;
+}
+
+/*
+ * The HMAC of what a sender cannot copy without having the message: its
+ * subject and its body (everything after the header, which differs
+ * between two deliveries of one message only in its trace fields).  The
+ * Message-ID is the sender's choice; this tells a copy of a message from
+ * another message sent under a Message-ID it took first.
+ */
+static void
+content_of(const struct run *r, const struct slot *s, uint8_t out[HV_INDEX_MID_LEN])
+{
+	const char *raw = s->m.raw.data, *body;
+	size_t len = s->m.raw.len, off;
+	struct hv_buf b = HV_BUF_INIT(HV_MIME_SUBJECT_MAX * 4 + 64);
+	uint8_t h[HV_SHA256_LEN];
+
+	body = memmem(raw, len, "\r\n\r\n", 4);
+	off = body != NULL ? (size_t)(body - raw) + 4 : 0;
+	if (body == NULL && (body = memmem(raw, len, "\n\n", 2)) != NULL)
+		off = (size_t)(body - raw) + 2;
+	hv_sha256(h, raw + off, len - off);
+	hv_buf_add(&b, "hv-content", 11);
+	hv_buf_add(&b, s->ids.subject.data ? s->ids.subject.data : "", s->ids.subject.len);
+	hv_buf_add(&b, "", 1);
+	hv_buf_add(&b, h, sizeof h);
+	hv_hmac_sha256(out, hv_auth_key(r->auth, HV_AUTH_KEY_INDEX), HV_KEY_LEN, b.data, b.len);
+	hv_buf_release(&b);
+}
+
+/*
+ * The team holds s's Message-ID already (earlier: the message of this
+ * group that has it, or NULL for the index).  The same content is a copy:
+ * skipped, as before.  Other content is another message that took the
+ * Message-ID first (an outsider can send one with a coming Message-ID):
+ * Gmail keeps one message per Message-ID, so it cannot be delivered, but
+ * it is never dropped in silence.
+ */
+static int
+held(struct run *r, const struct slot *earlier, struct slot *s, struct hv_err *e)
+{
+	uint8_t had[HV_INDEX_MID_LEN];
+	int known;
+
+	r->st->skipped++;
+	s->spooled = -1;
+	known = earlier != NULL ? (memcpy(had, earlier->content, sizeof had), 1) :
+	    hv_index_content_get(r->store, r->team->name, s->mid, had, NULL) == 0;
+	if (!known || hv_ct_equal(had, s->content, sizeof had))
+		/* The same Message-ID is already the team's: one copy is enough. */
+		return audit(r, HV_AUDIT_MSG_SKIP, s->ids.message_id, HV_AUDIT_OK,
+		    "duplicate Message-ID", e);
+	r->st->conflicts++;
+	note(r, 0, "%s: message %s has the Message-ID %s of an earlier message with other "
+	    "content; kept the earlier, see hv-audit", r->team->name, s->m.id,
+	    s->ids.message_id);
+	return audit(r, HV_AUDIT_MSG_CONFLICT, s->ids.message_id, HV_AUDIT_FAIL,
+	    "the Message-ID of an earlier message with other content; kept the earlier", e);
 }
 
 /* One message, downloaded: into the spool, unless the team has it (the
@@ -342,6 +401,7 @@ spool_one(struct run *r, struct slot *slots, size_t window, size_t from, struct 
     struct hv_err *e)
 {
 	const struct cand *c = s->c;
+	const struct slot *earlier;
 	struct hv_gmail_message *m = &s->m;
 	int rc, done = 0;
 
@@ -365,16 +425,12 @@ spool_one(struct run *r, struct slot *slots, size_t window, size_t from, struct 
 		note(r, 0, "%s: message %s: %s Message-ID; using %s", r->team->source, m->id,
 		    s->ids.flags & HV_MIME_NO_ID ? "no usable" : "conflicting", s->ids.message_id);
 	mid_of(r, s->ids.message_id, s->mid);
+	content_of(r, s, s->content);
 	hv_buf_init(&s->subject, HV_MIME_SUBJECT_MAX * 2);
 	s->spooled = 1;
-	if (!c->refetch && (in_group(slots, window, from, s) ||
-	    hv_index_message_get(r->store, r->team->name, s->mid, &done, NULL) == 0)) {
-		/* The same Message-ID is already the team's: one copy is enough. */
-		r->st->skipped++;
-		s->spooled = -1;
-		return audit(r, HV_AUDIT_MSG_SKIP, s->ids.message_id, HV_AUDIT_OK,
-		    "duplicate Message-ID", e);
-	}
+	if (!c->refetch && ((earlier = in_group(slots, window, from, s)) != NULL ||
+	    hv_index_message_get(r->store, r->team->name, s->mid, &done, NULL) == 0))
+		return held(r, earlier, s, e);
 	if ((rc = hv_spool_put(r->spool, r->team->name, r->team->source, m->id, m->raw.data,
 	    m->raw.len, &s->path, e)) < 0)
 		return rc;
@@ -425,9 +481,11 @@ flush_group(struct run *r, struct slot *slots, size_t window, size_t from, size_
 		return rc;
 	for (i = from; i < to && rc == 0; i++) {
 		s = &slots[i % window];
-		if (s->spooled > 0 && s->path != NULL)
-			rc = hv_index_message_put(r->store, r->team->name, s->mid,
-			    r->team->source, s->m.id, s->subject.data, s->subject.len, hv_now(), e);
+		if (s->spooled > 0 && s->path != NULL &&
+		    (rc = hv_index_message_put(r->store, r->team->name, s->mid,
+		    r->team->source, s->m.id, s->subject.data, s->subject.len, hv_now(),
+		    e)) == 0)
+			rc = hv_index_content_put(r->store, r->team->name, s->mid, s->content, e);
 	}
 	if (rc < 0 || (rc = hv_store_commit(r->store, e)) < 0) {
 		hv_store_rollback(r->store);

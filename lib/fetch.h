@@ -33,6 +33,7 @@ struct hv_fetch_opts {
 
 struct hv_fetch_stats {
 	long listed, fetched, skipped, refetched, again, failed;
+	long conflicts;		/* of skipped: another message's Message-ID */
 	double units;
 	long calls;
 	int full;		/* a full listing was made */

@@ -42,6 +42,17 @@ int hv_index_message_put(struct hv_store *s, const char *team, const uint8_t *mi
     long long now, struct hv_err *e);
 
 /*
+ * The HMAC of a message's content (HV_INDEX_MID_LEN bytes), kept beside
+ * its Message-ID's so that another message under a held Message-ID can be
+ * told from a copy.  get: 0, or HV_ENOINPUT when the message is unknown or
+ * was indexed before schema 7; put: sets it where it is not yet set.
+ */
+int hv_index_content_get(struct hv_store *s, const char *team, const uint8_t *mid,
+    uint8_t content[HV_INDEX_MID_LEN], struct hv_err *e);
+int hv_index_content_put(struct hv_store *s, const char *team, const uint8_t *mid,
+    const uint8_t content[HV_INDEX_MID_LEN], struct hv_err *e);
+
+/*
  * Subjects are sealed under the context "subject:TEAM:HEX(mid)", so a
  * sealed subject copied into another message's row does not open there.
  * hv_index_subject_ctx writes that context into ctx (reset first).

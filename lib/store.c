@@ -82,6 +82,10 @@ static const char *const migrations[] = {
 	 * next hv-fetch, which holds the key. */
 	"ALTER TABLE messages ADD COLUMN subject_bound INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX messages_unbound ON messages (team) WHERE subject_bound = 0;",
+	/* 7: an HMAC of each message's content beside the HMAC of its
+	 * Message-ID, so a later message under the same Message-ID with other
+	 * content is told apart from a copy; NULL for rows of before. */
+	"ALTER TABLE messages ADD COLUMN content_hmac BLOB;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0] - 1)

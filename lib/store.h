@@ -18,7 +18,7 @@
 
 struct hv_store;
 
-#define HV_STORE_VERSION 6
+#define HV_STORE_VERSION 7
 
 /* Open (creating when asked) the store at path and bring its schema up to
  * date.  HV_ENOINPUT when it does not exist and create is 0. */

@@ -97,6 +97,43 @@ hv_index_message_put(struct hv_store *s, const char *team, const uint8_t *m,
 	return store_run(s, st, "messages", e);
 }
 
+/* The SQL below spells the length out. */
+_Static_assert(HV_INDEX_MID_LEN == 32, "content HMACs are 32 bytes");
+
+int
+hv_index_content_get(struct hv_store *s, const char *team, const uint8_t *m,
+    uint8_t content[HV_INDEX_MID_LEN], struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = store_prepare(s, &st, "SELECT content_hmac FROM messages WHERE team = ? AND "
+	    "mid_hmac = ? AND length(content_hmac) = 32", e)) < 0)
+		return r;
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, m);
+	if ((r = store_one_row(s, st, "messages", e)) == 0)
+		memcpy(content, sqlite3_column_blob(st, 0), HV_INDEX_MID_LEN);
+	store_release(s, st);
+	return r;
+}
+
+int
+hv_index_content_put(struct hv_store *s, const char *team, const uint8_t *m,
+    const uint8_t content[HV_INDEX_MID_LEN], struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = store_prepare(s, &st, "UPDATE messages SET content_hmac = ? WHERE team = ? "
+	    "AND mid_hmac = ? AND content_hmac IS NULL", e)) < 0)
+		return r;
+	sqlite3_bind_blob(st, 1, content, HV_INDEX_MID_LEN, SQLITE_STATIC);
+	store_bind_text(st, 2, team);
+	store_bind_mid(st, 3, m);
+	return store_run(s, st, "messages", e);
+}
+
 void
 hv_index_subject_ctx(struct hv_buf *ctx, const char *team, const uint8_t *mid)
 {
