@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "backup.h"
 #include "clock.h"
+#include "crypto.h"
 #include "crypto_sign.h"
 #include "file.h"
 #include "http_s3.h"
@@ -580,6 +581,145 @@ target_put(struct ctx *x, const struct target *t, const char *name, int fd,
 	return s3_put(x, t, name, fd, size, sha, e);
 }
 
+/* ---- signatures ---- */
+
+/*
+ * A backup in recipient mode can be sealed by anyone who knows the
+ * recipient (as with age): the signature, NAME.sig beside it, says this
+ * host made it.  It is made with the audit trail's checkpoint key over the
+ * backup's name and the SHA-256 of its sealed bytes, so neither another
+ * backup's signature nor a re-sealed copy passes.
+ */
+#define SIG_SUFFIX ".sig"
+#define SIG_MAGIC "hvbsig1 "
+#define SIG_TEXT_MAX 256
+
+static int target_fetch(struct ctx *x, const struct target *t, const char *name, int *fd,
+    char **tmp, struct hv_err *e);
+static int target_delete(struct ctx *x, const struct target *t, const char *name,
+    struct hv_err *e);
+
+static void
+sig_name(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s" SIG_SUFFIX, name);
+}
+
+static void
+sig_message(struct hv_buf *m, const char *name, const char *sha)
+{
+	hv_buf_addf(m, "hv-backup-signature/v1\n%s\n%s\n", name, sha);
+}
+
+/* The signature text of backup name whose sealed bytes have SHA-256 sha. */
+static int
+sig_make(const struct hv_config *c, const char *name, const char *sha, struct hv_buf *text,
+    struct hv_err *e)
+{
+	struct hv_buf m = HV_BUF_INIT(512);
+	uint8_t sig[HV_ED25519_SIG];
+	int r;
+
+	sig_message(&m, name, sha);
+	if ((r = hv_audit_sign(c, m.data, m.len, sig, e)) < 0)
+		hv_err_wrap(e, "cannot sign %s with the checkpoint key", name);
+	else if (hv_buf_adds(text, SIG_MAGIC) < 0 || hv_b64url_encode(text, sig, sizeof sig) < 0 ||
+	    hv_buf_add(text, "\n", 1) < 0)
+		r = hv_err_set(e, HV_EINTERNAL, "signature too long");
+	hv_buf_release(&m);
+	return r;
+}
+
+/* 0 when text is a good signature by pub of name with sealed SHA-256 sha. */
+static int
+sig_check(const uint8_t pub[HV_ED25519_PUB], const char *name, const char *sha,
+    const char *text, size_t len, struct hv_err *e)
+{
+	struct hv_buf m = HV_BUF_INIT(512);
+	uint8_t sig[HV_ED25519_SIG];
+	size_t n;
+	int r;
+
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (len < sizeof SIG_MAGIC - 1 || memcmp(text, SIG_MAGIC, sizeof SIG_MAGIC - 1) != 0 ||
+	    hv_b64url_decode(text + sizeof SIG_MAGIC - 1, len - (sizeof SIG_MAGIC - 1), sig,
+	    sizeof sig, &n) < 0 || n != sizeof sig)
+		return hv_err_set(e, HV_EDATA, "%s" SIG_SUFFIX ": not a backup signature", name);
+	sig_message(&m, name, sha);
+	r = hv_ed25519_verify(pub, sig, m.data, m.len, NULL);
+	hv_buf_release(&m);
+	if (r == HV_EDATA)
+		return hv_err_set(e, HV_EDATA, "%s: not signed by the checkpoint key given: "
+		    "made or sealed again elsewhere", name);
+	return r < 0 ? hv_err_set(e, r, "%s: cannot check its signature", name) : 0;
+}
+
+/* Write the signature of name to target t, read back like a backup. */
+static int
+sig_put(struct ctx *x, const struct target *t, const char *name, const struct hv_buf *text,
+    struct hv_err *e)
+{
+	char signame[HV_BACKUP_NAME_LEN + sizeof SIG_SUFFIX], sha[65], *tmp = NULL;
+	long long size;
+	int fd = -1, r;
+
+	sig_name(signame, sizeof signame, name);
+	if ((r = scratch_file(x, 0, &tmp, &fd, e)) < 0)
+		return r;
+	if (hv_write_all(fd, text->data, text->len) < 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", tmp);
+	else if ((r = fd_digest(fd, tmp, &size, sha, e)) == 0)
+		r = target_put(x, t, signame, fd, size, sha, e);
+	scratch_drop(&tmp, &fd);
+	return r;
+}
+
+/* Check on target t the signature of name, whose sealed bytes are at in. */
+static int
+sig_verify(struct ctx *x, const struct target *t, const char *name, int in,
+    const uint8_t pub[HV_ED25519_PUB], struct hv_err *e)
+{
+	char signame[HV_BACKUP_NAME_LEN + sizeof SIG_SUFFIX], sha[65], *tmp = NULL;
+	char text[SIG_TEXT_MAX];
+	long long size;
+	ssize_t got;
+	int fd = -1, r;
+
+	if ((r = fd_digest(in, name, &size, sha, e)) < 0)
+		return r;
+	sig_name(signame, sizeof signame, name);
+	if ((r = target_fetch(x, t, signame, &fd, &tmp, e)) < 0)
+		return r == HV_ENOINPUT ? hv_err_set(e, HV_EDATA, "%s: no signature (%s): "
+		    "not made by hv-backup create with signatures", name, signame) : r;
+	if ((got = pread(fd, text, sizeof text, 0)) < 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot read %s", signame);
+	else
+		r = sig_check(pub, name, sha, text, (size_t)got, e);
+	if (tmp != NULL)
+		scratch_drop(&tmp, &fd);
+	else
+		close(fd);
+	return r;
+}
+
+/* A checkpoint public key, "hvsig1..." or a file that holds one. */
+static int
+pubkey_read(const char *arg, uint8_t pub[HV_ED25519_PUB], struct hv_err *e)
+{
+	struct hv_buf b = HV_BUF_INIT(256);
+	int r;
+
+	if (strncmp(arg, "hvsig1", 6) == 0)
+		return hv_audit_pubkey_decode(arg, strlen(arg), pub, e);
+	if ((r = hv_file_read(arg, &b, e)) == 0)
+		r = hv_audit_pubkey_decode(b.data ? b.data : "", b.len, pub, e);
+	hv_buf_release(&b);
+	if (r == HV_EDATA)
+		hv_err_wrap(e, "'%s'", arg);
+	return r;
+}
+
 /* ---- create ---- */
 
 static int
@@ -641,17 +781,21 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 	struct hv_backup_entry b;
 	struct hv_err te;
 	char name[HV_BACKUP_NAME_LEN + 1], sha[65], *sealed = NULL;
+	struct hv_buf sig = HV_BUF_INIT(SIG_TEXT_MAX);
 	long long now_us = hv_now_us(), now = now_us / 1000000, size;
 	int r, fd = -1, tr;
 	size_t i;
 
-	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now_us)) < 0)
+	/* The trail first: its checkpoint key signs the backup. */
+	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now_us)) < 0 ||
+	    (r = hv_audit_ready(c, e)) < 0)
 		goto out;
 	/* A run killed in VACUUM INTO left its plaintext copy behind. */
 	(void)hv_backup_snapshots_remove(c, 0);
 	step(&x, name, NULL, "making a snapshot and sealing it");
 	if ((r = seal_snapshot(&x, name, &fd, &sealed, e)) < 0 ||
-	    (r = fd_digest(fd, sealed, &size, sha, e)) < 0) {
+	    (r = fd_digest(fd, sealed, &size, sha, e)) < 0 ||
+	    (r = sig_make(c, name, sha, &sig, e)) < 0) {
 		(void)audit(&x, HV_AUDIT_BACKUP, name, NULL, r, e->msg, NULL);
 		goto out;
 	}
@@ -659,6 +803,9 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 		memset(&te, 0, sizeof te);
 		step(&x, name, x.t[i].spec, "writing and reading back");
 		tr = target_put(&x, &x.t[i], name, fd, size, sha, &te);
+		/* Unsigned, it would not pass verify -p: not a backup. */
+		if (tr == 0 && (tr = sig_put(&x, &x.t[i], name, &sig, &te)) < 0)
+			(void)target_delete(&x, &x.t[i], name, NULL);
 		if ((r = audit(&x, HV_AUDIT_BACKUP, name, x.t[i].spec, tr, te.msg, e)) < 0)
 			break;
 		b = (struct hv_backup_entry){ name, x.t[i].spec, now, size, sha, 0, NULL, 0,
@@ -671,6 +818,7 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 	}
 out:
 	scratch_drop(&sealed, &fd);
+	hv_buf_release(&sig);
 	ctx_release(&x);
 	return r;
 }
@@ -862,7 +1010,8 @@ newest(struct ctx *x, char name[HV_BACKUP_NAME_LEN + 1], struct hv_err *e)
 
 static int
 verify_one(struct ctx *x, const struct target *t, const char *name,
-    const struct hv_seal_key *k, struct hv_backup_entry *b, struct hv_err *e)
+    const struct hv_seal_key *k, const uint8_t *pub, struct hv_backup_entry *b,
+    struct hv_err *e)
 {
 	char *sealed = NULL, *plain = NULL;
 	int in = -1, out = -1, r;
@@ -872,7 +1021,9 @@ verify_one(struct ctx *x, const struct target *t, const char *name,
 		return r;
 	if (fstat(in, &st) == 0)
 		b->size = (long long)st.st_size;
-	if ((r = scratch_file(x, 1, &plain, &out, e)) == 0)
+	/* The origin first: a forgery is not opened at all. */
+	if ((pub == NULL || (r = sig_verify(x, t, name, in, pub, e)) == 0) &&
+	    (r = scratch_file(x, 1, &plain, &out, e)) == 0)
 		r = open_and_check(name, k, in, out, plain, &b->schema, e);
 	scratch_drop(&plain, &out);
 	if (sealed != NULL)
@@ -884,8 +1035,9 @@ verify_one(struct ctx *x, const struct target *t, const char *name,
 
 int
 hv_backup_verify(const struct hv_config *c, const char *name, const char *identity,
-    hv_backup_fn fn, void *arg, struct hv_err *e)
+    const char *pubkey, hv_backup_fn fn, void *arg, struct hv_err *e)
 {
+	uint8_t pub[HV_ED25519_PUB];
 	struct hv_backup_entry b;
 	struct hv_seal_key *k = NULL;
 	struct collect l;
@@ -903,7 +1055,8 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 		    "(hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb)", name);
 		goto out;
 	}
-	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) < 0)
+	if ((pubkey != NULL && (r = pubkey_read(pubkey, pub, e)) < 0) ||
+	    (r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) < 0)
 		goto out;
 	if (name == NULL && (r = newest(&x, want, e)) < 0)
 		goto out;
@@ -923,7 +1076,8 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
 			    0, NULL, NULL };
 			step(&x, want, x.t[i].spec, "fetching, opening and checking");
-			tr = verify_one(&x, &x.t[i], want, k, &b, &te);
+			tr = verify_one(&x, &x.t[i], want, k, pubkey != NULL ? pub : NULL, &b,
+			    &te);
 		} else {
 			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
 			    0, NULL, NULL };
@@ -1119,6 +1273,7 @@ prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
 	struct hv_backup_entry b;
 	struct hv_err te;
 	struct collect l;
+	char signame[HV_BACKUP_NAME_LEN + sizeof SIG_SUFFIX];
 	long long *times;
 	int *keepv, r, tr;
 	size_t i;
@@ -1137,6 +1292,11 @@ prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
 		    NULL, 0, keepv[i] ? "keep" : "delete", 0, NULL, NULL };
 		memset(&te, 0, sizeof te);
 		tr = keepv[i] ? 0 : target_delete(x, t, l.v[i].name, &te);
+		/* Its signature goes with it (none beside backups made before). */
+		if (!keepv[i] && tr == 0) {
+			sig_name(signame, sizeof signame, l.v[i].name);
+			tr = target_delete(x, t, signame, &te);
+		}
 		if (!keepv[i] &&
 		    (r = audit(x, HV_AUDIT_BACKUP_PRUNE, l.v[i].name, t->spec, tr, te.msg, e)) < 0)
 			break;

@@ -15,7 +15,10 @@
  * s3://BUCKET[/PREFIX] ([backup] endpoint, region, credentials, ca_file).
  * A backup counts on a target only when the target has confirmed it and a
  * read-back of its size and SHA-256 matches what was sent; one that fails
- * on the way is removed again where that can be done.
+ * on the way is removed again where that can be done.  Each is signed with
+ * the audit trail's checkpoint key (Ed25519, over its name and the SHA-256
+ * of its sealed bytes) in NAME.sig beside it, "hvbsig1 " and the signature
+ * in base64url; prune removes the two together.
  *
  * Every flow appends to the audit trail (backup.create, backup.verify,
  * backup.restore, backup.prune) and treats a failure to log as a failure.
@@ -76,12 +79,16 @@ int hv_backup_list(const struct hv_config *c, hv_backup_fn fn, void *arg,
  * Download backup name (NULL: the newest) from every target that holds it,
  * open it with the identity file, and check the database inside
  * (integrity_check, schema version) in a scratch file on tmpfs; nothing is
- * restored.  HV_EDATA when a copy is tampered, truncated or not a store,
- * HV_EPERM when it was sealed to another recipient, HV_ENOINPUT when no
- * target holds it.
+ * restored.  With pubkey (a checkpoint public key, "hvsig1...", or a file
+ * holding one: hv-audit pubkey of the host that makes the backups), each
+ * copy's signature, NAME.sig beside it, is checked first: anyone who knows
+ * the recipient can seal a backup, only that host can sign one.  HV_EDATA
+ * when a copy is tampered, truncated, not a store, or (with pubkey)
+ * unsigned or signed by another key; HV_EPERM when it was sealed to
+ * another recipient, HV_ENOINPUT when no target holds it.
  */
 int hv_backup_verify(const struct hv_config *c, const char *name, const char *identity,
-    hv_backup_fn fn, void *arg, struct hv_err *e);
+    const char *pubkey, hv_backup_fn fn, void *arg, struct hv_err *e);
 
 /*
  * Restore backup name from the first target that holds it to the store at
