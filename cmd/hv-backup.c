@@ -19,7 +19,7 @@ static const char usage_text[] =
     "usage: hv-backup create\n"
     "       hv-backup list [-j]\n"
     "       hv-backup verify -i identity [-p pubkey] [name]\n"
-    "       hv-backup restore -i identity [--to path] [--force] name\n"
+    "       hv-backup restore -i identity [-p pubkey] [--to path] [--force] name\n"
     "       hv-backup prune\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
@@ -119,8 +119,8 @@ run(const char *cmd, int argc, char **argv, const struct opts *o, struct out *ou
 		r = hv_backup_verify(&c, argc > 0 ? argv[0] : NULL, o->identity, o->pubkey,
 		    on_entry, out, e);
 	else if (strcmp(cmd, "restore") == 0)
-		r = hv_backup_restore(&c, argv[0], o->identity, o->to, o->force, on_entry,
-		    out, e);
+		r = hv_backup_restore(&c, argv[0], o->identity, o->pubkey, o->to, o->force,
+		    on_entry, out, e);
 	else
 		r = hv_backup_prune(&c, on_entry, out, e);
 	hv_config_free(&c);
@@ -137,8 +137,8 @@ args_bad(const char *cmd, int argc, const struct opts *o)
 		return "--to and --force are for restore only";
 	if (o->identity != NULL && !restore && !verify)
 		return "-i is for verify and restore only";
-	if (o->pubkey != NULL && !verify)
-		return "-p is for verify only";
+	if (o->pubkey != NULL && !restore && !verify)
+		return "-p is for verify and restore only";
 	if (o->json && strcmp(cmd, "list") != 0)
 		return "-j is for list only";
 	if (restore)

@@ -1141,7 +1141,8 @@ restore_over(struct ctx *x, const char *name, const struct hv_seal_key *k, int i
 
 static int
 restore_from(struct ctx *x, const char *name, const struct hv_seal_key *k,
-    const char *to, int force, struct hv_backup_entry *b, struct hv_err *e)
+    const uint8_t *pub, const char *to, int force, struct hv_backup_entry *b,
+    struct hv_err *e)
 {
 	struct collect l;
 	char *sealed = NULL;
@@ -1163,7 +1164,9 @@ restore_from(struct ctx *x, const char *name, const struct hv_seal_key *k,
 	step(x, name, b->target, "fetching, opening, checking and restoring");
 	if ((r = target_fetch(x, &x->t[i], name, &in, &sealed, e)) < 0)
 		return r;
-	if (access(to, F_OK) < 0)
+	if (pub != NULL && (r = sig_verify(x, &x->t[i], name, in, pub, e)) < 0)
+		;
+	else if (access(to, F_OK) < 0)
 		r = restore_new(name, k, in, to, &b->schema, e);
 	else if (force)
 		r = restore_over(x, name, k, in, to, &b->schema, e);
@@ -1179,9 +1182,11 @@ restore_from(struct ctx *x, const char *name, const struct hv_seal_key *k,
 
 int
 hv_backup_restore(const struct hv_config *c, const char *name, const char *identity,
-    const char *to, int force, hv_backup_fn fn, void *arg, struct hv_err *e)
+    const char *pubkey, const char *to, int force, hv_backup_fn fn, void *arg,
+    struct hv_err *e)
 {
 	struct hv_backup_entry b = { name, NULL, 0, -1, NULL, 0, NULL, 0, NULL, NULL };
+	uint8_t pub[HV_ED25519_PUB];
 	struct hv_seal_key *k = NULL;
 	struct ctx x;
 	int r, ar;
@@ -1195,8 +1200,9 @@ hv_backup_restore(const struct hv_config *c, const char *name, const char *ident
 		    "(hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb)", name);
 		goto out;
 	}
-	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) == 0)
-		r = restore_from(&x, name, k, to, force, &b, e);
+	if ((pubkey == NULL || (r = pubkey_read(pubkey, pub, e)) == 0) &&
+	    (r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) == 0)
+		r = restore_from(&x, name, k, pubkey != NULL ? pub : NULL, to, force, &b, e);
 	if ((ar = audit(&x, HV_AUDIT_RESTORE, name, b.target, r, e->msg,
 	    r == 0 ? e : NULL)) < 0 && r == 0)
 		r = ar;

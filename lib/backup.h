@@ -95,10 +95,13 @@ int hv_backup_verify(const struct hv_config *c, const char *name, const char *id
  * to (NULL: [paths] state).  A file already at to is replaced only with
  * force (else HV_ECANTCREAT), and then through hv_store_replace(), under
  * the store's write lock, so tools that have it open see the old content
- * or the new.  The database is checked before it is put in place.
+ * or the new.  The database is checked before it is put in place.  With
+ * pubkey, as for hv_backup_verify, the copy's signature is checked first
+ * and a copy that fails it is not restored (HV_EDATA).
  */
 int hv_backup_restore(const struct hv_config *c, const char *name, const char *identity,
-    const char *to, int force, hv_backup_fn fn, void *arg, struct hv_err *e);
+    const char *pubkey, const char *to, int force, hv_backup_fn fn, void *arg,
+    struct hv_err *e);
 
 /*
  * Delete old backups from every target: kept are the newest [backup] keep

@@ -155,13 +155,19 @@ cp forged.hvb "dir/$b1"
 expect_success 'a backup sealed again elsewhere passes verify without -p' hv-backup verify -i id.key "$b1"
 expect_failure 65 'but not verify -p' hv-backup verify -i id.key -p host.pub "$b1"
 ok 'which names the copy that is not the host'"'"'s' grep -q "not signed by the checkpoint key given" "$T/.err"
+sed "s|^to = .*|to = $T/dir|" "$HV_CONFIG" >dironly.conf
+expect_failure 65 'nor restore -p, which puts nothing in place' \
+    hv-backup -c dironly.conf restore -i id.key -p host.pub --to "$T/forged-r/hv.db" "$b1"
+ok 'nothing restored' test ! -e "$T/forged-r/hv.db"
 mv "dir/$b1.sig" orig.sig
 expect_failure 65 'nor does a copy without its signature' hv-backup verify -i id.key -p "$(cat host.pub)" "$b1"
 ok 'saying so' grep -q "no signature" "$T/.err"
 cp orig.hvb "dir/$b1"
 mv orig.sig "dir/$b1.sig"
 rm -f forged.db forged.hvb orig.hvb
-expect_failure 64 '-p is for verify only' hv-backup -p host.pub list
+expect_success 'restore -p of the host'"'"'s own' \
+    hv-backup -c dironly.conf restore -i id.key -p host.pub --to "$T/signed-r/hv.db" "$b1"
+expect_failure 64 '-p is for verify and restore only' hv-backup -p host.pub list
 expect_success 'restore to a new path' hv-backup restore -i id.key --to "$T/r1/hv.db" "$b1"
 ok 'restored 0600' test "$(stat -c %a r1/hv.db)" = 600
 pairs=$(sqlite3 r1/hv.db "SELECT count(*) FROM meta WHERE key LIKE 'w%'")
