@@ -148,6 +148,13 @@ ok 'and names the trail' grep -q 'hv-nowhere' fetch.err
 ok 'announcing nothing' test ! -s lines
 ok 'the next run with its trail syncs the message' pipe
 
+# Key files chosen in the configuration are said on every run: the ttl
+# then rests on hv-purge.
+{ cat "$HV_CONFIG"; printf '[spool]\nkeys = files\n'; } >files.conf
+env -u HV_SPOOL_KEYS hv-fetch -c files.conf -t support >/dev/null 2>files.err
+ok 'hv-fetch says keys = files on every run' \
+    grep -q "epoch keys are in files under '.*/keys' (\[spool\] keys = files)" files.err
+
 # A member whose access is gone stops there; the others go on.
 emu POST /_emu/revoke-user '{"email":"b@example.com"}' >/dev/null
 expect_failure 64 'hv-sync without a team' hv-sync
