@@ -47,9 +47,9 @@ ok 'once' test "$(grep -c 'has the Message-ID' "$T/fetch.err")" -eq 1
 hv-audit query 'select(.action == "message.conflict")' >conflict.json
 ok 'and recorded in the trail as message.conflict' test "$(wc -l <conflict.json)" -eq 1
 ok 'with the HMAC of the Message-ID, not the Message-ID' \
-    sh -c '! grep -q mdup conflict.json && jq -e ".target.msgid | length == 32" conflict.json >/dev/null'
+    sh -c 'test -s conflict.json && ! grep -q mdup conflict.json && jq -e ".target.msgid | length == 32" conflict.json >/dev/null'
 rule=$(sed -n 's/^match \(.*message\.conflict.*\)/\1/p' "$HV_TOP/scripts/hv-audit.rules")
-ok 'a shipped watch rule matches it' sh -c "test -n '$rule' && jq -e '$rule' conflict.json >/dev/null"
+ok 'a shipped watch rule matches it' sh -c "test -n '$rule' -a -s conflict.json && jq -e '$rule' conflict.json >/dev/null"
 ok 'one result line per message' test "$(wc -l <sync.out)" -eq 12
 ok 'each done' test "$(grep -c '"done":true' sync.out)" -eq 12
 ok 'for both members' test "$(grep -c '"a@example.com":"imported","b@example.com":"imported"' sync.out)" -eq 12
