@@ -1738,6 +1738,29 @@ hv_audit_pubkey(const struct hv_config *c, struct hv_buf *out, struct hv_err *e)
 }
 
 int
+hv_audit_sign(const struct hv_config *c, const void *msg, size_t n, uint8_t sig[64],
+    struct hv_err *e)
+{
+	struct paths p;
+	struct state st;
+	int r;
+
+	if (c->paths.audit == NULL)
+		return hv_err_set(e, HV_ECONFIG, "no audit log configured ([paths] audit)");
+	paths_init(&p, c->paths.audit);
+	st.key = hv_secure_alloc(SECRETS);
+	st.sign = st.key + 32;
+	r = state_read(&p, &st, e);
+	if (r == HV_ENOINPUT)
+		r = hv_err_set(e, HV_ENOINPUT, "no trail at '%s' yet (hv-audit init)", p.log);
+	if (r == 0)
+		r = hv_ed25519_sign(sig, st.sign, msg, n, e);
+	hv_secure_free(st.key, SECRETS);
+	paths_free(&p);
+	return r;
+}
+
+int
 hv_audit_state_tail(const char *log, uint64_t *next_seq, uint8_t last_hash[32],
     struct hv_err *e)
 {

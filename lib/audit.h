@@ -90,6 +90,8 @@
 #define HV_AUDIT_MSG_FETCH	"message.fetch"	/* [account, msgid, team] */
 #define HV_AUDIT_MSG_IMPORT	"message.import" /* [account, msgid, team] */
 #define HV_AUDIT_MSG_SKIP	"message.skip"	/* [account, msgid, team] */
+#define HV_AUDIT_MSG_CONFLICT	"message.conflict" /* [account, msgid, team] another
+					 * message's Message-ID, other content */
 #define HV_AUDIT_SPOOL_PURGE	"spool.purge"	/* [file] a spool file unlinked */
 #define HV_AUDIT_SPOOL_OVERDUE	"spool.overdue"	/* [file] found past its deadline */
 #define HV_AUDIT_SPOOL_DISK	"spool.disk"	/* [path] spool found on disk */
@@ -259,6 +261,15 @@ int hv_audit_rotate(const struct hv_config *c, char **rotated, struct hv_err *e)
 
 /* The checkpoint public key as text ("hvsig1..."), for a verifier. */
 int hv_audit_pubkey(const struct hv_config *c, struct hv_buf *out, struct hv_err *e);
+
+/*
+ * Sign n bytes of msg with the trail's checkpoint key (Ed25519), so that
+ * what the host made (its backups) can be told from what others made: the
+ * key whose public half hv_audit_pubkey() prints.  HV_ENOINPUT when there
+ * is no trail yet.
+ */
+int hv_audit_sign(const struct hv_config *c, const void *msg, size_t n,
+    uint8_t sig[64], struct hv_err *e);
 
 /* Decode "hvsig1..." text (len bytes, white space around allowed). */
 int hv_audit_pubkey_decode(const char *text, size_t len, uint8_t pub[32],
