@@ -1,7 +1,8 @@
 # hv: see README.  Targets: all check check-pkg install uninstall clean demo bench fuzz.
 include config.mk
 
-LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.o crypto_sign.o \
+LIBOBJ = audit_append.o audit_format.o audit_read.o audit_repair.o audit_state.o audit_verify.o \
+	auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.o crypto_sign.o \
 	directory.o err.o file.o \
 	backup.o http_s3.o http_s3_list.o store_snapshot.o \
 	epoch.o purge.o spool.o store_erase.o store_purge.o store_team.o \
