@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +31,14 @@ enum pending { P_NONE, P_GAP, P_BAD };
 
 struct hv_audit_verify {
 	int have_key, have_pub, from_start, started, failed;
-	uint8_t *key;		/* secure: the next line's MAC key */
+	uint8_t *key;		/* secure: the MAC key of seq keyseq */
+	uint64_t keyseq;	/* moved on only when a MAC is computed here
+				 * (or a worker's key taken over): lazily */
+	uint64_t first_max;	/* the highest first seq the ratchet goes to */
+	int hint_mac;		/* for the line at hand, from a worker: 1 its
+				 * MAC under its seq's key matches, 0 not, -1
+				 * not known */
+	const uint8_t *hint_hash; /* its hash, or NULL */
 	uint8_t pub[32];
 	struct hv_hmac *hmac;
 	struct hv_sha256 *sha;
@@ -65,6 +73,8 @@ hv_audit_verify_new(const uint8_t *key0, const uint8_t *pub, int from_start)
 		memcpy(v->pub, pub, 32);
 	}
 	v->from_start = from_start;
+	v->first_max = HV_AUDIT_REPAIR_MAX;
+	v->hint_mac = -1;
 	return v;
 }
 
@@ -85,7 +95,23 @@ fail(struct hv_audit_verify *v, struct hv_err *e, const char *fmt, ...)
 	return hv_err_set(e, HV_EDATA, "%s", msg);
 }
 
-/* Does l continue the chain as it stands (hash and MAC)? */
+void
+hv_audit_verify_limit(struct hv_audit_verify *v, uint64_t first_seq_max)
+{
+	v->first_max = first_seq_max;
+}
+
+/* The key moves forward to seq's, never back; the distance is bounded by
+ * the callers (lines accepted, a repair's gap, first_max). */
+static void
+key_to(struct hv_audit_verify *v, uint64_t seq)
+{
+	for (; v->keyseq < seq; v->keyseq++)
+		audit_ratchet(v->hmac, v->key);
+}
+
+/* Does l continue the chain as it stands (hash and MAC)?  Its seq is the
+ * one expected, so its MAC is under the key of its seq. */
 static int
 chains(struct hv_audit_verify *v, const struct hv_audit_line *l, const char *line)
 {
@@ -95,6 +121,11 @@ chains(struct hv_audit_verify *v, const struct hv_audit_line *l, const char *lin
 		return 0;
 	if (!v->have_key)
 		return 1;
+	if (v->hint_mac >= 0)
+		return v->hint_mac;
+	if (l->seq < v->keyseq)
+		return 0;
+	key_to(v, l->seq);
 	hv_hmac_mac(v->hmac, mac, line, l->bodylen, NULL, 0);
 	return hv_ct_equal(mac, l->macb, 32);
 }
@@ -125,17 +156,21 @@ resolve(struct hv_audit_verify *v, const struct hv_audit_line *l, const char *li
 	return fail(v, e, "%s", v->why);
 }
 
-static void
-start(struct hv_audit_verify *v, const struct hv_audit_line *l)
+/* The key ratchets from key0 to the first line's seq when its MAC is
+ * checked, one HMAC a seq: a forged seq near 2^64 would hold the verifier
+ * for ever, so a seq past what the files can hold fails here, at once. */
+static int
+start(struct hv_audit_verify *v, const struct hv_audit_line *l, struct hv_err *e)
 {
-	uint64_t i;
-
+	if (v->have_key && l->seq > v->first_max)
+		return fail(v, e, "seq %llu: more lines before the first than there can "
+		    "be (at most seq %llu here): forged? (verify it with the file before it)",
+		    (unsigned long long)l->seq, (unsigned long long)v->first_max);
 	v->started = 1;
 	v->next = l->seq;
 	v->s.first_seq = l->seq;
 	memcpy(v->prev, l->prevb, 32);
-	for (i = 0; v->have_key && i < l->seq; i++)
-		audit_ratchet(v->hmac, v->key);
+	return 0;
 }
 
 static int
@@ -162,10 +197,11 @@ accept(struct hv_audit_verify *v, const struct hv_audit_line *l, const char *lin
 {
 	time_t t;
 
-	audit_line_hash(v->sha, v->prev, line, len);
+	if (v->hint_hash != NULL)
+		memcpy(v->prev, v->hint_hash, 32);
+	else
+		audit_line_hash(v->sha, v->prev, line, len);
 	memcpy(v->s.last_hash, v->prev, 32);
-	if (v->have_key)
-		audit_ratchet(v->hmac, v->key);
 	if (l->checkpoint && hv_audit_parse_time(l->time, TIME_LEN, &t) == 0) {
 		v->s.have_checkpoint = 1;
 		v->s.checkpoint_seq = l->seq;
@@ -204,7 +240,6 @@ repair_gap(struct hv_audit_verify *v, const struct hv_audit_line *l, const char 
 {
 	struct hv_audit_repair_info ri;
 	struct hv_err why = { 0 };
-	uint64_t i;
 
 	if (hv_audit_parse_repair(line, len, &ri, &why) < 0)
 		return fail(v, e, "%s", why.msg);
@@ -217,8 +252,8 @@ repair_gap(struct hv_audit_verify *v, const struct hv_audit_line *l, const char 
 		return fail(v, e, "seq %llu: modified (an audit.repair whose prev does not "
 		    "match the hash of seq %llu)", (unsigned long long)l->seq,
 		    (unsigned long long)v->next - 1);
-	for (i = v->next; v->have_key && i < l->seq; i++)
-		audit_ratchet(v->hmac, v->key);
+	/* The key ratchets over the lost seqs in chains(): at most
+	 * HV_AUDIT_REPAIR_MAX, which hv_audit_parse_repair holds it to. */
 	v->next = l->seq;
 	if (!chains(v, l, line))
 		return fail(v, e, "seq %llu: modified (its MAC does not match)",
@@ -232,22 +267,22 @@ repair_gap(struct hv_audit_verify *v, const struct hv_audit_line *l, const char 
 	return 0;
 }
 
-int
-hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
-    struct hv_err *e)
+/* One line, parsed already (pr its parse status, why the reason). */
+static int
+verify_parsed(struct hv_audit_verify *v, const struct hv_audit_line *lp, int pr,
+    const struct hv_err *why, const char *line, size_t len, struct hv_err *e)
 {
-	struct hv_audit_line l;
-	struct hv_err why = { 0 };
+	struct hv_audit_line l = *lp;
 
 	if (v->failed)
 		return HV_EDATA;
-	if (hv_audit_parse(&l, line, len, &why) < 0) {
+	if (pr < 0) {
 		if (v->pending != P_NONE)
 			return resolve(v, NULL, line, e);
 		if (!v->started)
-			return fail(v, e, "first line: malformed: %s", why.msg);
+			return fail(v, e, "first line: malformed: %s", why->msg);
 		return fail(v, e, "line after seq %llu: malformed: %s",
-		    (unsigned long long)v->next - 1, why.msg);
+		    (unsigned long long)v->next - 1, why->msg);
 	}
 	if (v->pending != P_NONE)
 		return resolve(v, &l, line, e);
@@ -259,7 +294,8 @@ hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
 		if (v->from_start && l.seq != 0)
 			return fail(v, e, "seq 0: deleted (the trail starts at seq %llu)",
 			    (unsigned long long)l.seq);
-		start(v, &l);
+		if (start(v, &l, e) < 0)
+			return HV_EDATA;
 		if (l.seq == 0)
 			memset(v->prev, 0, 32);
 	}
@@ -284,6 +320,17 @@ hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
 		return HV_EDATA;
 	accept(v, &l, line, len);
 	return 0;
+}
+
+int
+hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
+    struct hv_err *e)
+{
+	struct hv_audit_line l;
+	struct hv_err why = { 0 };
+	int pr = hv_audit_parse(&l, line, len, &why);
+
+	return verify_parsed(v, &l, pr, &why, line, len, e);
 }
 
 int
@@ -323,4 +370,266 @@ hv_audit_verify_gap(const struct hv_audit_verify *v, size_t i,
 	*g = v->gaps[i].ri;
 	*repair_seq = v->gaps[i].seq;
 	return 1;
+}
+
+/* ---- verifying files ---- */
+
+#define READ_BLOCK (4 * 1024 * 1024)
+#define BATCH_LINES 16384
+
+/*
+ * The MACs of a batch of lines, on a second thread: each line's MAC under
+ * the key of its seq, the key ratcheted forward as the seqs go (never
+ * back, and at most a repair's gap at a time: a line it cannot reach is
+ * left to the verifier).  Only a hint: the verifier takes ok[i] for line i
+ * when its seq is the one expected, which is when it would compute the
+ * same MAC itself.  Its own key, a copy of the verifier's, in locked memory.
+ */
+struct mac_job {
+	struct hv_hmac *hmac;
+	uint8_t *key;		/* secure */
+	uint64_t keyseq;
+	const struct hv_audit_line *l;
+	const int *pr;
+	const char *const *line;
+	size_t n;
+	signed char *ok;
+};
+
+static void *
+mac_lines(void *arg)
+{
+	struct mac_job *j = arg;
+	uint8_t mac[32];
+	size_t i;
+
+	for (i = 0; i < j->n; i++) {
+		j->ok[i] = -1;
+		if (j->pr[i] < 0 || j->l[i].seq < j->keyseq ||
+		    j->l[i].seq - j->keyseq > HV_AUDIT_REPAIR_MAX + 1)
+			continue;
+		for (; j->keyseq < j->l[i].seq; j->keyseq++)
+			audit_ratchet(j->hmac, j->key);
+		hv_hmac_mac(j->hmac, mac, j->line[i], j->l[i].bodylen, NULL, 0);
+		j->ok[i] = (signed char)hv_ct_equal(mac, j->l[i].macb, 32);
+	}
+	return NULL;
+}
+
+/* A batch of whole lines: parsed, then hashed here while the MACs are
+ * computed there, then fed to the verifier in order. */
+struct batch {
+	const char *line[BATCH_LINES];
+	size_t len[BATCH_LINES];
+	struct hv_audit_line l[BATCH_LINES];
+	int pr[BATCH_LINES];
+	uint8_t hash[BATCH_LINES][32];
+	signed char ok[BATCH_LINES];
+	size_t n;
+	struct mac_job job;
+};
+
+static int
+batch_run(struct hv_audit_verify *v, struct batch *b, struct hv_err *e)
+{
+	struct hv_err why = { 0 };
+	pthread_t th;
+	size_t i;
+	int threaded = 0, r = 0;
+
+	for (i = 0; i < b->n; i++)
+		b->pr[i] = hv_audit_parse(&b->l[i], b->line[i], b->len[i], NULL);
+	if (v->have_key && !v->failed) {
+		memcpy(b->job.key, v->key, 32);
+		hv_hmac_setkey(b->job.hmac, b->job.key);
+		b->job.keyseq = v->keyseq;
+		b->job.n = b->n;
+		threaded = pthread_create(&th, NULL, mac_lines, &b->job) == 0;
+	}
+	/* line[i] is followed by its newline in the buffer: one update. */
+	for (i = 0; i < b->n; i++) {
+		hv_sha256_update(v->sha, b->line[i], b->len[i] + 1);
+		hv_sha256_final(v->sha, b->hash[i]);
+	}
+	if (threaded)
+		pthread_join(th, NULL);
+	for (i = 0; r == 0 && i < b->n; i++) {
+		v->hint_mac = threaded ? b->ok[i] : -1;
+		v->hint_hash = b->hash[i];
+		if (b->pr[i] < 0)
+			(void)hv_audit_parse(&b->l[i], b->line[i], b->len[i], &why);
+		r = verify_parsed(v, &b->l[i], b->pr[i], &why, b->line[i], b->len[i], e);
+	}
+	v->hint_mac = -1;
+	v->hint_hash = NULL;
+	/* The worker's key is ahead of ours and not past the next seq: take
+	 * it over, so ours need not ratchet over the same seqs again. */
+	if (threaded && b->job.keyseq >= v->keyseq && b->job.keyseq <= v->next) {
+		memcpy(v->key, b->job.key, 32);
+		v->keyseq = b->job.keyseq;
+		hv_hmac_setkey(v->hmac, v->key);
+	}
+	b->n = 0;
+	return r;
+}
+
+struct reading {
+	const char *name;
+	char *buf;		/* READ_BLOCK + HV_AUDIT_LINE_MAX */
+	size_t have;		/* bytes in buf */
+	unsigned long lineno;
+};
+
+/* The whole lines in r->buf into batches; what is left is moved to the
+ * front.  HV_EDATA for a line over HV_AUDIT_LINE_MAX. */
+static int
+split_lines(struct hv_audit_verify *v, struct reading *rd, struct batch *b,
+    struct hv_err *e)
+{
+	char *p = rd->buf, *end = rd->buf + rd->have, *nl;
+	int r = 0;
+
+	while (r == 0 && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		rd->lineno++;
+		if ((size_t)(nl - p) + 1 > HV_AUDIT_LINE_MAX) {
+			if ((r = batch_run(v, b, e)) == 0)
+				r = hv_err_set(e, HV_EDATA, "'%s': line %lu: longer than %d "
+				    "bytes", rd->name, rd->lineno, HV_AUDIT_LINE_MAX);
+			break;
+		}
+		b->line[b->n] = p;
+		b->len[b->n++] = (size_t)(nl - p);
+		p = nl + 1;
+		if (b->n == BATCH_LINES)
+			r = batch_run(v, b, e);
+	}
+	if (r == 0)
+		r = batch_run(v, b, e);
+	if (r == 0 && (size_t)(end - p) >= HV_AUDIT_LINE_MAX)
+		r = hv_err_set(e, HV_EDATA, "'%s': line %lu: longer than %d bytes", rd->name,
+		    rd->lineno + 1, HV_AUDIT_LINE_MAX);
+	memmove(rd->buf, p, (size_t)(end - p));
+	rd->have = (size_t)(end - p);
+	return r;
+}
+
+static int
+verify_file(struct hv_audit_verify *v, const char *file, struct reading *rd,
+    struct batch *b, hv_audit_progress_fn progress, void *arg, struct hv_err *e)
+{
+	struct stat sb;
+	ssize_t n;
+	int fd, r = 0;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", file);
+	/* Nothing off the files says where they start (a name can lie as
+	 * well as a line): the lines before the first are at most as many as
+	 * its file could hold. */
+	if (!v->started && !v->from_start && fstat(fd, &sb) == 0)
+		v->first_max = (uint64_t)sb.st_size / HV_AUDIT_LINE_MIN;
+	rd->name = file;
+	rd->have = 0;
+	rd->lineno = 0;
+	for (;;) {
+		do
+			n = read(fd, rd->buf + rd->have, READ_BLOCK + HV_AUDIT_LINE_MAX - rd->have);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			r = hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", file);
+			break;
+		}
+		if (n == 0)
+			break;
+		rd->have += (size_t)n;
+		if ((r = split_lines(v, rd, b, e)) < 0)
+			break;
+		if (progress != NULL)
+			progress(arg, file, rd->lineno);
+	}
+	close(fd);
+	if (r == 0 && rd->have > 0)
+		r = hv_err_set(e, HV_EDATA, "'%s': line %lu: no newline at the end (torn?)",
+		    file, rd->lineno + 1);
+	return r;
+}
+
+int
+hv_audit_verify_files(struct hv_audit_verify *v, char *const *files,
+    hv_audit_progress_fn progress, void *arg, struct hv_err *e)
+{
+	struct reading rd = { NULL, NULL, 0, 0 };
+	struct batch *b = hv_xcalloc(1, sizeof *b);
+	size_t i;
+	int r = 0;
+
+	rd.buf = hv_xmalloc(READ_BLOCK + HV_AUDIT_LINE_MAX);
+	b->job.hmac = hv_hmac_new();
+	b->job.key = hv_secure_alloc(32);
+	b->job.l = b->l;
+	b->job.pr = b->pr;
+	b->job.line = b->line;
+	b->job.ok = b->ok;
+	for (i = 0; r == 0 && files[i] != NULL; i++)
+		r = verify_file(v, files[i], &rd, b, progress, arg, e);
+	if (r == HV_EDATA && v->failed)
+		hv_err_wrap(e, "'%s'", files[i - 1]);
+	hv_hmac_free(b->job.hmac);
+	hv_secure_free(b->job.key, 32);
+	free(rd.buf);
+	free(b);
+	return r;
+}
+
+int
+hv_audit_verify_state(struct hv_audit_verify *v, const char *log, struct hv_err *e)
+{
+	const struct hv_audit_verify_status *s = &v->s;
+	struct paths p;
+	struct state st;
+	int r;
+
+	audit_paths_init(&p, log);
+	st.key = hv_secure_alloc(SECRETS);
+	st.sign = st.key + 32;
+	r = audit_state_read(&p, &st, e);
+	if (r == HV_ENOINPUT)
+		r = hv_err_set(e, HV_EDATA, "'%s' is missing: the end of the trail cannot be "
+		    "checked (deleted?)", p.state);
+	else if (r == 0 && st.seq > s->last_seq + 1)
+		r = hv_err_set(e, HV_EDATA, "seq %llu: tail cut (the log ends at seq %llu; "
+		    "its state has written up to seq %llu)", (unsigned long long)s->last_seq + 1,
+		    (unsigned long long)s->last_seq, (unsigned long long)st.seq - 1);
+	else if (r == 0 && (st.seq != s->last_seq + 1 || memcmp(st.prev, s->last_hash, 32) != 0))
+		r = hv_err_set(e, HV_EDATA, "seq %llu: modified (the last line is not the one "
+		    "its state wrote)", (unsigned long long)s->last_seq);
+	else if (r == 0 && v->have_key && !v->failed) {
+		/* keyseq <= next, and next - keyseq <= lines accepted. */
+		key_to(v, v->next);
+		if (!hv_ct_equal(v->key, st.key, 32))
+			r = hv_err_set(e, HV_EDATA, "seq %llu: tail cut (the state's MAC key is "
+			    "not the first key's at seq %llu: the state was rewritten, lines after "
+			    "seq %llu are gone)", (unsigned long long)s->last_seq + 1,
+			    (unsigned long long)st.seq, (unsigned long long)s->last_seq);
+	}
+	hv_secure_free(st.key, SECRETS);
+	audit_paths_free(&p);
+	return r;
+}
+
+int
+hv_audit_verify_fresh(const struct hv_audit_verify_status *s, long max_age, time_t now,
+    struct hv_err *e)
+{
+	char when[28];
+
+	if (!s->have_checkpoint)
+		return hv_err_set(e, HV_EDATA, "seq %llu: tail cut? no checkpoint at all",
+		    (unsigned long long)s->last_seq + 1);
+	if (now - s->checkpoint_time <= max_age)
+		return 0;
+	hv_audit_format_time(when, s->checkpoint_time, 0);
+	return hv_err_set(e, HV_EDATA, "seq %llu: tail cut? the last checkpoint (seq %llu, "
+	    "%.19sZ) is older than --max-age", (unsigned long long)s->last_seq + 1,
+	    (unsigned long long)s->checkpoint_seq, when);
 }
