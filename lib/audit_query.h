@@ -63,7 +63,7 @@ int hv_audit_query(const char *log, const char *filter, const char *since,
  * event of a user on the opt-out list (any identity in it: the user, the
  * target's account or any string of the target); each through the jq
  * redact filter (NULL: hour, tool, action, outcome and the pseudonym),
- * with $pseudonym the first 16 bytes of HMAC(key, identity) in hex, the
+ * with .pseudonym the first 16 bytes of HMAC(key, identity) in hex, the
  * identity being the target's account or else the user.  key (32 bytes)
  * is the "audit-pseudonym" purpose key.  *events counts those written.
  */
