@@ -3,14 +3,11 @@
  * hv-audit(5).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,9 +18,7 @@
 #include "auth.h"
 #include "cli.h"
 #include "config.h"
-#include "crypto.h"
 #include "err.h"
-#include "file.h"
 #include "json_jq.h"
 #include "keys.h"
 #include "mem.h"
