@@ -1,6 +1,7 @@
 /* audit_format: the text of hv-audit(5) lines: hex, times, JSON strings,
  * the fixed places of a line, the checkpoint key's text. */
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -46,6 +47,34 @@ static const uint8_t hexval[256] = {
 	['d'] = 14, ['e'] = 15, ['f'] = 16,
 };
 
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+/*
+ * Eight hex digits at a time, as bytes of a word: the verifier decodes two
+ * hashes a line, and a byte at a time was a tenth of its time.  No byte
+ * has its top bit set (checked first), so adding to a byte never carries
+ * into the next: each range test is an add and a look at bit 7.  A digit
+ * is its low nibble, a letter a-f its low nibble plus 9 (bit 6 set).
+ */
+static int
+hex_decode8(uint8_t out[4], const unsigned char *in)
+{
+	uint64_t x, digit, letter, v;
+
+	memcpy(&x, in, 8);
+	x = le64toh(x);
+	digit = (x + 0x50 * ONES) & ~(x + 0x46 * ONES);
+	letter = (x + 0x1f * ONES) & ~(x + 0x19 * ONES);
+	v = (x & 0x0f * ONES) + 9 * ((x >> 6) & ONES);
+	v = (v << 4 | v >> 8);
+	out[0] = (uint8_t)v;
+	out[1] = (uint8_t)(v >> 16);
+	out[2] = (uint8_t)(v >> 32);
+	out[3] = (uint8_t)(v >> 48);
+	return (x & HIGH) == 0 && ((digit | letter) & HIGH) == HIGH ? 0 : -1;
+}
+
 /* 2n lowercase hex digits into n bytes: 0, or -1 for a bad digit. */
 int
 audit_hex_decode(uint8_t *out, const char *in, size_t n)
@@ -54,7 +83,9 @@ audit_hex_decode(uint8_t *out, const char *in, size_t n)
 	unsigned bad = 0, hi, lo;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i + 4 <= n; i += 4)
+		bad |= hex_decode8(out + i, u + 2 * i) != 0;
+	for (; i < n; i++) {
 		hi = hexval[u[2 * i]];
 		lo = hexval[u[2 * i + 1]];
 		bad |= (hi == 0) | (lo == 0);

@@ -135,7 +135,7 @@ test_trail(void)
 	fputs("not a line\n", fp);
 	fclose(fp);
 	memset(&cap, 0, sizeof cap);
-	is_int(hv_audit_query(c.paths.audit, ".seq", "2000-01-01", "", &sink, &e), HV_EDATA,
+	is_int(hv_audit_query(c.paths.audit, ".seq", "2000-01-01T00:00:00.000000Z", "", &sink, &e), HV_EDATA,
 	    "a bad line in the trail");
 	ok(cap.warned == 1 && strstr(cap.warn, "not an hv-audit(5) line") != NULL, "told: %s",
 	    cap.warn);
