@@ -375,86 +375,114 @@ hv_audit_verify_gap(const struct hv_audit_verify *v, size_t i,
 /* ---- verifying files ---- */
 
 #define READ_BLOCK (4 * 1024 * 1024)
-#define BATCH_LINES 16384
+/* More than a block and a line hold of lines of HV_AUDIT_LINE_MIN bytes:
+ * a batch overflows only with lines too short to parse. */
+#define BATCH_LINES ((READ_BLOCK + HV_AUDIT_LINE_MAX) / HV_AUDIT_LINE_MIN + 1)
 
-/*
- * The MACs of a batch of lines, on a second thread: each line's MAC under
- * the key of its seq, the key ratcheted forward as the seqs go (never
- * back, and at most a repair's gap at a time: a line it cannot reach is
- * left to the verifier).  Only a hint: the verifier takes ok[i] for line i
- * when its seq is the one expected, which is when it would compute the
- * same MAC itself.  Its own key, a copy of the verifier's, in locked memory.
- */
-struct mac_job {
-	struct hv_hmac *hmac;
-	uint8_t *key;		/* secure */
-	uint64_t keyseq;
-	const struct hv_audit_line *l;
-	const int *pr;
-	const char *const *line;
-	size_t n;
-	signed char *ok;
-};
-
-static void *
-mac_lines(void *arg)
-{
-	struct mac_job *j = arg;
-	uint8_t mac[32];
-	size_t i;
-
-	for (i = 0; i < j->n; i++) {
-		j->ok[i] = -1;
-		if (j->pr[i] < 0 || j->l[i].seq < j->keyseq ||
-		    j->l[i].seq - j->keyseq > HV_AUDIT_REPAIR_MAX + 1)
-			continue;
-		for (; j->keyseq < j->l[i].seq; j->keyseq++)
-			audit_ratchet(j->hmac, j->key);
-		hv_hmac_mac(j->hmac, mac, j->line[i], j->l[i].bodylen, NULL, 0);
-		j->ok[i] = (signed char)hv_ct_equal(mac, j->l[i].macb, 32);
-	}
-	return NULL;
-}
-
-/* A batch of whole lines: parsed, then hashed here while the MACs are
- * computed there, then fed to the verifier in order. */
+/* A batch of whole lines of one read block: parsed, hashed here, their
+ * MACs computed on the MAC thread, then fed to the verifier in order. */
 struct batch {
+	const char *file;
+	unsigned long lineno;	/* of the line before the first */
+	size_t n;
+	int overflow;		/* lines were left: too many, too short */
 	const char *line[BATCH_LINES];
 	size_t len[BATCH_LINES];
 	struct hv_audit_line l[BATCH_LINES];
 	int pr[BATCH_LINES];
 	uint8_t hash[BATCH_LINES][32];
-	signed char ok[BATCH_LINES];
-	size_t n;
-	struct mac_job job;
+	signed char ok[BATCH_LINES];	/* see mac_batch */
 };
 
-static int
-batch_run(struct hv_audit_verify *v, struct batch *b, struct hv_err *e)
-{
-	struct hv_err why = { 0 };
+/*
+ * Two batches in flight: this thread reads, parses and hashes batch k
+ * while the MAC thread computes the MACs of batch k-1 and k, then checks
+ * k-1 in order; neither waits for the other but when it is ahead.  Each
+ * batch's lines point into its own buffer.
+ */
+struct pipeline {
+	struct hv_audit_verify *v;
+	struct batch *b[2];
+	char *buf[2];		/* READ_BLOCK + HV_AUDIT_LINE_MAX each */
+	unsigned posted, macked, checked;
+	int threaded, quit;
 	pthread_t th;
-	size_t i;
-	int threaded = 0, r = 0;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* The MAC thread's own key, a copy of the verifier's, locked memory. */
+	struct hv_hmac *hmac;
+	uint8_t *key;
+	uint64_t keyseq;
+	hv_audit_progress_fn progress;
+	void *arg;
+};
 
-	for (i = 0; i < b->n; i++)
-		b->pr[i] = hv_audit_parse(&b->l[i], b->line[i], b->len[i], NULL);
-	if (v->have_key && !v->failed) {
-		memcpy(b->job.key, v->key, 32);
-		hv_hmac_setkey(b->job.hmac, b->job.key);
-		b->job.keyseq = v->keyseq;
-		b->job.n = b->n;
-		threaded = pthread_create(&th, NULL, mac_lines, &b->job) == 0;
-	}
-	/* line[i] is followed by its newline in the buffer: one update. */
+/*
+ * Each line's MAC under the key of its seq, the key ratcheted forward as
+ * the seqs go (never back, and at most a repair's gap at a time: a line it
+ * cannot reach is left to the verifier, ok -1).  Only a hint: the verifier
+ * takes ok[i] for line i when its seq is the one expected, which is when
+ * it would compute that same MAC itself.
+ */
+static void
+mac_batch(struct pipeline *p, struct batch *b)
+{
+	uint8_t mac[32];
+	size_t i;
+
 	for (i = 0; i < b->n; i++) {
-		hv_sha256_update(v->sha, b->line[i], b->len[i] + 1);
-		hv_sha256_final(v->sha, b->hash[i]);
+		b->ok[i] = -1;
+		if (b->pr[i] < 0 || b->l[i].seq < p->keyseq ||
+		    b->l[i].seq - p->keyseq > HV_AUDIT_REPAIR_MAX + 1)
+			continue;
+		for (; p->keyseq < b->l[i].seq; p->keyseq++)
+			audit_ratchet(p->hmac, p->key);
+		hv_hmac_mac(p->hmac, mac, b->line[i], b->l[i].bodylen, NULL, 0);
+		b->ok[i] = (signed char)hv_ct_equal(mac, b->l[i].macb, 32);
 	}
-	if (threaded)
-		pthread_join(th, NULL);
+}
+
+static void *
+mac_thread(void *arg)
+{
+	struct pipeline *p = arg;
+	struct batch *b;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->macked == p->posted && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->macked == p->posted)
+			break;
+		b = p->b[p->macked % 2];
+		pthread_mutex_unlock(&p->mu);
+		mac_batch(p, b);
+		pthread_mutex_lock(&p->mu);
+		p->macked++;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Check the oldest batch posted, once its MACs are known. */
+static int
+check_batch(struct pipeline *p, struct hv_err *e)
+{
+	struct hv_audit_verify *v = p->v;
+	struct batch *b = p->b[p->checked % 2];
+	struct hv_err why = { 0 };
+	size_t i;
+	int r = 0;
+
+	if (p->threaded) {
+		pthread_mutex_lock(&p->mu);
+		while (p->macked <= p->checked)
+			pthread_cond_wait(&p->cv, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+	}
 	for (i = 0; r == 0 && i < b->n; i++) {
-		v->hint_mac = threaded ? b->ok[i] : -1;
+		v->hint_mac = p->threaded ? b->ok[i] : -1;
 		v->hint_hash = b->hash[i];
 		if (b->pr[i] < 0)
 			(void)hv_audit_parse(&b->l[i], b->line[i], b->len[i], &why);
@@ -462,78 +490,115 @@ batch_run(struct hv_audit_verify *v, struct batch *b, struct hv_err *e)
 	}
 	v->hint_mac = -1;
 	v->hint_hash = NULL;
-	/* The worker's key is ahead of ours and not past the next seq: take
-	 * it over, so ours need not ratchet over the same seqs again. */
-	if (threaded && b->job.keyseq >= v->keyseq && b->job.keyseq <= v->next) {
-		memcpy(v->key, b->job.key, 32);
-		v->keyseq = b->job.keyseq;
-		hv_hmac_setkey(v->hmac, v->key);
-	}
-	b->n = 0;
+	if (r == 0 && b->overflow)
+		r = hv_err_set(e, HV_EDATA, "'%s': line %lu: malformed: too short",
+		    b->file, b->lineno + b->n + 1);
+	if (r < 0 && v->failed)
+		hv_err_wrap(e, "'%s'", b->file);
+	if (r == 0 && p->progress != NULL)
+		p->progress(p->arg, b->file, b->lineno + b->n);
+	p->checked++;
 	return r;
 }
 
-struct reading {
-	const char *name;
-	char *buf;		/* READ_BLOCK + HV_AUDIT_LINE_MAX */
-	size_t have;		/* bytes in buf */
-	unsigned long lineno;
-};
-
-/* The whole lines in r->buf into batches; what is left is moved to the
- * front.  HV_EDATA for a line over HV_AUDIT_LINE_MAX. */
+/* Parse and hash a batch and hand it to the MAC thread; check the one
+ * before it.  The buffer of the batch before that is free after. */
 static int
-split_lines(struct hv_audit_verify *v, struct reading *rd, struct batch *b,
-    struct hv_err *e)
+post_batch(struct pipeline *p, struct hv_err *e)
 {
-	char *p = rd->buf, *end = rd->buf + rd->have, *nl;
-	int r = 0;
+	struct batch *b = p->b[p->posted % 2];
+	size_t i;
 
-	while (r == 0 && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		rd->lineno++;
-		if ((size_t)(nl - p) + 1 > HV_AUDIT_LINE_MAX) {
-			if ((r = batch_run(v, b, e)) == 0)
-				r = hv_err_set(e, HV_EDATA, "'%s': line %lu: longer than %d "
-				    "bytes", rd->name, rd->lineno, HV_AUDIT_LINE_MAX);
+	for (i = 0; i < b->n; i++)
+		b->pr[i] = hv_audit_parse(&b->l[i], b->line[i], b->len[i], NULL);
+	if (p->threaded) {
+		pthread_mutex_lock(&p->mu);
+		p->posted++;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	} else
+		p->posted++;
+	/* line[i] is followed by its newline in the buffer: one update. */
+	for (i = 0; i < b->n; i++) {
+		hv_sha256_update(p->v->sha, b->line[i], b->len[i] + 1);
+		hv_sha256_final(p->v->sha, b->hash[i]);
+	}
+	return p->posted - p->checked > 1 ? check_batch(p, e) : 0;
+}
+
+/*
+ * The whole lines of buf (have bytes) into the next batch and post it;
+ * what is left (part of a line) is copied to the start of the other
+ * buffer, *carry bytes.  HV_EDATA for a line over HV_AUDIT_LINE_MAX.
+ */
+static int
+split_block(struct pipeline *p, const char *file, unsigned long *lineno, size_t have,
+    size_t *carry, struct hv_err *e)
+{
+	int k = (int)(p->posted % 2);
+	struct batch *b = p->b[k];
+	char *s = p->buf[k], *end = s + have, *nl;
+	int r, toolong = 0;
+
+	b->file = file;
+	b->lineno = *lineno;
+	b->n = 0;
+	b->overflow = 0;
+	while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		if ((size_t)(nl - s) + 1 > HV_AUDIT_LINE_MAX) {
+			toolong = 1;
 			break;
 		}
-		b->line[b->n] = p;
-		b->len[b->n++] = (size_t)(nl - p);
-		p = nl + 1;
-		if (b->n == BATCH_LINES)
-			r = batch_run(v, b, e);
+		if (b->n == BATCH_LINES) {
+			b->overflow = 1;
+			break;
+		}
+		b->line[b->n] = s;
+		b->len[b->n++] = (size_t)(nl - s);
+		s = nl + 1;
 	}
-	if (r == 0)
-		r = batch_run(v, b, e);
-	if (r == 0 && (size_t)(end - p) >= HV_AUDIT_LINE_MAX)
-		r = hv_err_set(e, HV_EDATA, "'%s': line %lu: longer than %d bytes", rd->name,
-		    rd->lineno + 1, HV_AUDIT_LINE_MAX);
-	memmove(rd->buf, p, (size_t)(end - p));
-	rd->have = (size_t)(end - p);
-	return r;
+	*lineno += b->n;
+	if (!toolong && !b->overflow && (size_t)(end - s) >= HV_AUDIT_LINE_MAX)
+		toolong = 1;
+	*carry = toolong || b->overflow ? 0 : (size_t)(end - s);
+	/* The other buffer is free once the batch in it is checked, which
+	 * posting this one does. */
+	if ((r = post_batch(p, e)) < 0)
+		return r;
+	memcpy(p->buf[k ^ 1], s, *carry);
+	if (toolong || b->overflow) {
+		while (r == 0 && p->checked < p->posted)
+			r = check_batch(p, e);
+		if (r == 0 && toolong)
+			r = hv_err_set(e, HV_EDATA, "'%s': line %lu: longer than %d bytes", file,
+			    *lineno + 1, HV_AUDIT_LINE_MAX);
+		return r < 0 ? r : HV_EDATA;
+	}
+	return 0;
 }
 
 static int
-verify_file(struct hv_audit_verify *v, const char *file, struct reading *rd,
-    struct batch *b, hv_audit_progress_fn progress, void *arg, struct hv_err *e)
+verify_file(struct pipeline *p, const char *file, struct hv_err *e)
 {
+	struct hv_audit_verify *v = p->v;
+	unsigned long lineno = 0;
+	size_t have = 0;
 	struct stat sb;
 	ssize_t n;
 	int fd, r = 0;
 
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", file);
-	/* Nothing off the files says where they start (a name can lie as
-	 * well as a line): the lines before the first are at most as many as
-	 * its file could hold. */
-	if (!v->started && !v->from_start && fstat(fd, &sb) == 0)
+	/* Nothing in the files says where they start that can be trusted (a
+	 * name can lie as well as a line): the lines before the first are at
+	 * most as many as its file could hold. */
+	if (!v->started && !v->from_start && p->posted == 0 && fstat(fd, &sb) == 0)
 		v->first_max = (uint64_t)sb.st_size / HV_AUDIT_LINE_MIN;
-	rd->name = file;
-	rd->have = 0;
-	rd->lineno = 0;
 	for (;;) {
+		char *buf = p->buf[p->posted % 2];
+
 		do
-			n = read(fd, rd->buf + rd->have, READ_BLOCK + HV_AUDIT_LINE_MAX - rd->have);
+			n = read(fd, buf + have, READ_BLOCK + HV_AUDIT_LINE_MAX - have);
 		while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			r = hv_err_errno(e, HV_EIO, errno, "cannot read '%s'", file);
@@ -541,43 +606,88 @@ verify_file(struct hv_audit_verify *v, const char *file, struct reading *rd,
 		}
 		if (n == 0)
 			break;
-		rd->have += (size_t)n;
-		if ((r = split_lines(v, rd, b, e)) < 0)
+		if ((r = split_block(p, file, &lineno, have + (size_t)n, &have, e)) < 0)
 			break;
-		if (progress != NULL)
-			progress(arg, file, rd->lineno);
 	}
 	close(fd);
-	if (r == 0 && rd->have > 0)
+	while (r == 0 && p->checked < p->posted)
+		r = check_batch(p, e);
+	if (r == 0 && have > 0)
 		r = hv_err_set(e, HV_EDATA, "'%s': line %lu: no newline at the end (torn?)",
-		    file, rd->lineno + 1);
+		    file, lineno + 1);
 	return r;
+}
+
+static void
+pipeline_init(struct pipeline *p, struct hv_audit_verify *v)
+{
+	memset(p, 0, sizeof *p);
+	p->v = v;
+	p->b[0] = hv_xcalloc(1, sizeof *p->b[0]);
+	p->b[1] = hv_xcalloc(1, sizeof *p->b[1]);
+	p->buf[0] = hv_xmalloc(READ_BLOCK + HV_AUDIT_LINE_MAX);
+	p->buf[1] = hv_xmalloc(READ_BLOCK + HV_AUDIT_LINE_MAX);
+	if (!v->have_key || v->failed)
+		return;
+	p->hmac = hv_hmac_new();
+	p->key = hv_secure_alloc(32);
+	memcpy(p->key, v->key, 32);
+	hv_hmac_setkey(p->hmac, p->key);
+	p->keyseq = v->keyseq;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->threaded = pthread_create(&p->th, NULL, mac_thread, p) == 0;
+	if (!p->threaded) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
+}
+
+/* Stop the MAC thread; take its key over when it is ahead of the
+ * verifier's and not past the next seq, so ours need not ratchet over
+ * the same seqs again. */
+static void
+pipeline_release(struct pipeline *p)
+{
+	struct hv_audit_verify *v = p->v;
+
+	if (p->threaded) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->th, NULL);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		if (p->keyseq >= v->keyseq && p->keyseq <= v->next) {
+			memcpy(v->key, p->key, 32);
+			v->keyseq = p->keyseq;
+			hv_hmac_setkey(v->hmac, v->key);
+		}
+	}
+	hv_hmac_free(p->hmac);
+	if (p->key != NULL)
+		hv_secure_free(p->key, 32);
+	free(p->b[0]);
+	free(p->b[1]);
+	free(p->buf[0]);
+	free(p->buf[1]);
 }
 
 int
 hv_audit_verify_files(struct hv_audit_verify *v, char *const *files,
     hv_audit_progress_fn progress, void *arg, struct hv_err *e)
 {
-	struct reading rd = { NULL, NULL, 0, 0 };
-	struct batch *b = hv_xcalloc(1, sizeof *b);
+	struct pipeline p;
 	size_t i;
 	int r = 0;
 
-	rd.buf = hv_xmalloc(READ_BLOCK + HV_AUDIT_LINE_MAX);
-	b->job.hmac = hv_hmac_new();
-	b->job.key = hv_secure_alloc(32);
-	b->job.l = b->l;
-	b->job.pr = b->pr;
-	b->job.line = b->line;
-	b->job.ok = b->ok;
+	pipeline_init(&p, v);
+	p.progress = progress;
+	p.arg = arg;
 	for (i = 0; r == 0 && files[i] != NULL; i++)
-		r = verify_file(v, files[i], &rd, b, progress, arg, e);
-	if (r == HV_EDATA && v->failed)
-		hv_err_wrap(e, "'%s'", files[i - 1]);
-	hv_hmac_free(b->job.hmac);
-	hv_secure_free(b->job.key, 32);
-	free(rd.buf);
-	free(b);
+		r = verify_file(&p, files[i], e);
+	pipeline_release(&p);
 	return r;
 }
 
