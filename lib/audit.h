@@ -470,9 +470,12 @@ typedef void (*hv_audit_progress_fn)(void *arg, const char *file, uint64_t lines
  * hv_audit_verify_line would, and stop at the first problem: HV_EDATA
  * naming it (a line over HV_AUDIT_LINE_MAX, a last line without its
  * newline, what the verifier finds), HV_ENOINPUT or HV_EIO naming the
- * file.  Files are read in large blocks, and with key0 the MACs are
- * checked on a second thread while this one hashes, so a verification
- * runs at about the speed of the disk.  Unless v starts at seq 0, the
+ * file.  Files are read in 4 MiB blocks, and with key0 the MACs are
+ * computed on a second thread (started and joined within the call: a
+ * sandbox must allow it) while this one reads, parses and hashes the next
+ * block: the chain of keys is one sequence, the line hashes another, and
+ * together they cost three times a plain SHA-256 of the file.  Unless v
+ * starts at seq 0, the
  * first line's seq may be no more than the first file could hold lines
  * (its size over HV_AUDIT_LINE_MIN; hv_audit_verify_limit): nothing else
  * the files say is to be trusted, a name no more than a line, so a later
