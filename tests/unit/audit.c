@@ -1288,6 +1288,69 @@ test_verify_files(void)
 	hv_config_free(&c);
 }
 
+/* A trail over two read blocks (4 MiB): the pipeline hands batches
+ * between threads, and a verdict in the second block is the same. */
+static void
+test_verify_blocks(void)
+{
+	struct hv_audit_verify_status s;
+	struct hv_audit_batch *b;
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	struct hv_audit_field f[] = { { "account", "someone.with.a.long.name@example.com" },
+	    { "team", "support-and-other-things" } };
+	char *files[] = { NULL, NULL }, *buf, *p, *q;
+	size_t len;
+	int i, j;
+	FILE *fp;
+
+	config_with(&c, "blocks", "[audit]\ncheckpoint_events = 5000\n");
+	b = hv_audit_batch_new(&c, NULL);
+	for (i = 0; i < 12; i++) {
+		for (j = 0; j < 1000; j++)
+			hv_audit_batch_log(b, "message.fetch", f, 2, HV_AUDIT_OK, NULL, &e);
+		hv_audit_batch_flush(b, &e);
+	}
+	hv_audit_batch_free(b);
+	load_keys("blocks", &k);
+	files[0] = c.paths.audit;
+	is_int(verify_paths(files, k.key0, k.pub, 1, c.paths.audit, &s, &e), 0,
+	    "a trail of over 4 MiB verifies");
+	ok(s.lines > 12000 && s.signatures >= 3, "all %llu lines, %llu signatures",
+	    (unsigned long long)s.lines, (unsigned long long)s.signatures);
+
+	/* A byte changed, then a line deleted, past the first block. */
+	fp = fopen(c.paths.audit, "r");
+	fseek(fp, 0, SEEK_END);
+	len = (size_t)ftell(fp);
+	rewind(fp);
+	buf = calloc(1, len + 1);
+	len = fread(buf, 1, len, fp);
+	fclose(fp);
+	ok(len > 4 * 1024 * 1024 + 100000, "the log is %zu bytes", len);
+	p = strstr(buf + 4 * 1024 * 1024 + 50000, "\n{") + 1;
+	q = strstr(p, "\"pid\":") + 6;
+	*q = *q == '9' ? '8' : (char)(*q + 1);
+	fp = fopen(c.paths.audit, "w");
+	fwrite(buf, 1, len, fp);
+	fclose(fp);
+	is_int(verify_paths(files, k.key0, NULL, 1, NULL, &s, &e), HV_EDATA,
+	    "a line modified in the second block");
+	ok(strstr(e.msg, "modified (its MAC does not match)") != NULL, "%s", e.msg);
+	*q = *q == '8' ? '9' : (char)(*q - 1);
+	q = strchr(p, '\n') + 1;
+	fp = fopen(c.paths.audit, "w");
+	fwrite(buf, 1, (size_t)(p - buf), fp);
+	fwrite(q, 1, len - (size_t)(q - buf), fp);
+	fclose(fp);
+	is_int(verify_paths(files, k.key0, NULL, 1, NULL, &s, &e), HV_EDATA,
+	    "a line deleted in the second block");
+	ok(strstr(e.msg, "deleted") != NULL, "%s", e.msg);
+	free(buf);
+	hv_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -1315,6 +1378,7 @@ main(void)
 	test_batch_concurrent();
 	test_batch_crash();
 	test_verify_files();
+	test_verify_blocks();
 	while (nlines > 0)
 		free(lines[--nlines]);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
