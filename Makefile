@@ -6,7 +6,7 @@ LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.
 	backup.o http_s3.o http_s3_list.o store_snapshot.o \
 	epoch.o purge.o spool.o store_erase.o store_purge.o store_team.o \
 	http.o http_curl.o http_multi.o json.o json_jq.o \
-	fetch.o gmail.o gmail_pool.o gmail_resumable.o keys.o loopback.o mime.o quota.o \
+	fetch.o follow.o pubsub.o gmail.o gmail_pool.o gmail_resumable.o keys.o loopback.o mime.o quota.o \
 	mem.o msg.o oauth.o store.o store_index.o store_roster.o sync.o team.o \
 	gmail_labels.o labels.o store_labels.o store_pause.o \
 	seal.o seal_io.o \
