@@ -24,8 +24,9 @@ UNIT += lock
 UNIT += gmail
 UNIT += cli
 UNIT += url
+UNIT += pubsub
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
-FUZZ += fuzz-gmail fuzz-resumable
+FUZZ += fuzz-gmail fuzz-resumable fuzz-pubsub
 
 # One object tree per compiler and sanitizer setting, so builds never mix.
 VARIANT_ = $(CC)
