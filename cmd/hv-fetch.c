@@ -106,14 +106,12 @@ main(int argc, char **argv)
 		hv_config_free(&c);
 		return hv_report(r, &e);
 	}
-	if (follow) {
-		r = hv_follow(&c, o.team, &io, &e);
-		memset(&st, 0, sizeof st);
-	} else
-		r = hv_fetch_run(&c, &o, &io, &st, &e);
+	memset(&st, 0, sizeof st);
+	r = follow ? hv_follow(&c, o.team, &io, &e) : hv_fetch_run(&c, &o, &io, &st, &e);
 	hv_team_unlock(lock);
 	hv_progress_end();
-	if (hv_verbosity >= 0 && (st.fetched || st.refetched || st.again || st.failed ||
+	/* A follower says what each of its runs did as it goes. */
+	if (!follow && hv_verbosity >= 0 && (st.fetched || st.refetched || st.again || st.failed ||
 	    hv_verbosity > 0))
 		hv_warnx("%s: fetched %ld, refetched %ld, still spooled %ld, skipped %ld, "
 		    "failed %ld; %ld calls, %.0f units%s", o.team, st.fetched, st.refetched,

@@ -237,7 +237,7 @@ watch(struct follow *f, struct hv_err *e)
 		/* Daily, as Google advises; sooner when the expiry is near,
 		 * but never in a loop. */
 		next = exp - now > 2 * f->day ? f->day : (exp - now) / 2;
-		f->next_watch = now + (next > 10 ? next : 10);
+		f->next_watch = now + (next > 10 || next >= f->day ? next : 10);
 		note(f, "%s: watching for %s, %lld s left, renewing in %lld s", f->team->name,
 		    f->team->source, exp - now, f->next_watch - now);
 	}
