@@ -119,11 +119,11 @@ lint-man:
 	mandoc -Tlint -Wwarning $(MAN1:%=man/%) $(MAN5:%=man/%) $(MAN7:%=man/%)
 
 # What install puts beside the binaries and man pages: systemd units and
-# timers, the wrapper hv-sync@.service runs, a cron file whose jobs are all
+# timers, the wrappers hv-sync@.service and hv-follow@.service run, a cron file whose jobs are all
 # commented out, the spool's parent on tmpfs, an example hv.conf, and bash
 # and zsh completion made from each tool's page.  Paths in them are this
 # PREFIX's.
-SYSTEMD = hv-sync@.service hv-sync@.timer hv-purge.service hv-purge.timer \
+SYSTEMD = hv-sync@.service hv-sync@.timer hv-follow@.service hv-purge.service hv-purge.timer \
 	hv-backup.service hv-backup.timer \
 	hv-audit-checkpoint.service hv-audit-checkpoint.timer \
 	hv-audit-verify.service hv-audit-verify.timer
@@ -138,6 +138,7 @@ extras:
 	mkdir -p $(D)/systemd $(D)/bash
 	for f in $(SYSTEMD); do $(SUBST) scripts/systemd/$$f >$(D)/systemd/$$f || exit; done
 	$(SUBST) scripts/hv-sync-team >$(D)/hv-sync-team
+	$(SUBST) scripts/hv-follow-team >$(D)/hv-follow-team
 	$(SUBST) scripts/hv.cron >$(D)/hv.cron
 	for f in $(BIN); do scripts/completion/gen bash man/$$f.1 >$(D)/bash/$$f || exit; done
 	scripts/completion/gen zsh $(BIN:%=man/%.1) >$(D)/_hv
@@ -149,6 +150,7 @@ install: all extras
 	for f in $(MAN5); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man5/$$f || exit; done
 	for f in $(MAN7); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man7/$$f || exit; done
 	install -m 755 $(D)/hv-sync-team $(DESTDIR)$(LIBEXECDIR)/hv-sync-team
+	install -m 755 $(D)/hv-follow-team $(DESTDIR)$(LIBEXECDIR)/hv-follow-team
 	install -m 644 scripts/hv.conf.example $(DESTDIR)$(DOCDIR)/examples/hv.conf
 	for f in $(SYSTEMD); do install -m 644 $(D)/systemd/$$f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f || exit; done
 	install -m 644 scripts/hv.tmpfiles $(DESTDIR)$(TMPFILESDIR)/hv.conf
@@ -163,7 +165,8 @@ uninstall:
 	for f in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
 	for f in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$f; done
 	for f in $(SYSTEMD); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f; done
-	rm -f $(DESTDIR)$(LIBEXECDIR)/hv-sync-team $(DESTDIR)$(DOCDIR)/examples/hv.conf \
+	rm -f $(DESTDIR)$(LIBEXECDIR)/hv-sync-team $(DESTDIR)$(LIBEXECDIR)/hv-follow-team \
+		$(DESTDIR)$(DOCDIR)/examples/hv.conf \
 		$(DESTDIR)$(TMPFILESDIR)/hv.conf $(DESTDIR)$(SYSCONFDIR)/cron.d/hv \
 		$(DESTDIR)$(ZSHCOMPDIR)/_hv
 	for d in $(LIBEXECDIR) $(DOCDIR)/examples $(DOCDIR); do \

@@ -128,6 +128,20 @@ ok 'and finds the rest' test "$(($(wc -l <sync.out) + $(wc -l <rest.out)))" -ge 
 ok 'a: 24 messages, each once' test "$(mailbox a@example.com)" = 'total=24 unique=24 dups=0 labels=0'
 ok 'b likewise' test "$(mailbox b@example.com)" = 'total=24 unique=24 dups=0 labels=0'
 
+# The wrapper hv-follow@.service runs: SIGTERM to it reaches hv-fetch,
+# hv-sync drains the pipe, both end, status 0.
+sed "s|@BINDIR@|$HV_BIN|g" "$HV_TOP/scripts/hv-follow-team" >follow-team
+chmod 755 follow-team
+: >sync.out
+./follow-team support >sync.out 2>>fetch.err &
+wrapper=$!
+deliver support@example.com "$(msg 30)"
+ok 'hv-follow-team: mail arrives' lines 1 50
+kill -TERM $wrapper
+wait $wrapper
+ok 'hv-follow-team: SIGTERM ends it with 0' test $? -eq 0
+ok 'hv-follow-team: no hv-fetch left holding the lock' hv-fetch -t support
+
 # The watch renewed before it expires: both clocks six days on, a day
 # standing for 2 s; without renewal it would run out within a day.
 emu POST /_emu/clock '{"advance":518400}' >/dev/null
