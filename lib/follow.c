@@ -549,3 +549,31 @@ hv_follow_watch_expiry(struct hv_store *s, const char *account, long long *expir
 	hv_buf_release(&v);
 	return rc;
 }
+
+int
+hv_follow_subscription_check(const struct hv_config *c, struct hv_auth *a,
+    const struct hv_team *t, struct hv_err *e)
+{
+	struct hv_buf url = HV_BUF_INIT(4096), token = HV_BUF_INIT(8192);
+	struct hv_http_request req = { 0 };
+	struct hv_http_response resp;
+	struct hv_http *h = NULL;
+	int rc;
+
+	hv_buf_init_secret(&token, 8192);
+	hv_http_response_init(&resp, 64 * 1024);
+	url_of(&url, c->google.pubsub, t->subscription, "");
+	req.method = "GET";
+	req.url = url.data;
+	if ((rc = hv_auth_token(a, t->source, &token, e)) == 0 &&
+	    (rc = hv_http_new(&h, c->google.ca_file, 30, e)) == 0) {
+		req.bearer = token.data;
+		if ((rc = hv_http_request(h, &req, &resp, e)) == 0)
+			rc = judge(&resp, t->subscription, e);
+	}
+	hv_http_free(h);
+	hv_http_response_release(&resp);
+	hv_buf_release(&token);
+	hv_buf_release(&url);
+	return rc;
+}

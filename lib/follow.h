@@ -36,6 +36,7 @@
 #ifndef HV_FOLLOW_H
 #define HV_FOLLOW_H
 
+#include "auth.h"
 #include "config.h"
 #include "err.h"
 #include "fetch.h"
@@ -53,5 +54,14 @@ int hv_follow(const struct hv_config *c, const char *team, const struct hv_fetch
  * last answered: 0, HV_ENOINPUT when none was made. */
 int hv_follow_watch_expiry(struct hv_store *s, const char *account, long long *expiry,
     struct hv_err *e);
+
+/*
+ * Whether team's subscription is there and the source's token may read
+ * it (GET {pubsub}/v1/{subscription}): 0; HV_EPERM when access is
+ * refused, HV_ECONFIG when it does not exist, HV_ETEMP when Google
+ * cannot be reached.  Blocks on the network.
+ */
+int hv_follow_subscription_check(const struct hv_config *c, struct hv_auth *a,
+    const struct hv_team *t, struct hv_err *e);
 
 #endif

@@ -157,5 +157,15 @@ ok 'nothing left unacknowledged' unacked 1
 stop
 ok 'exit 0 on TERM' test "$(cat rc.fetch)" -eq 0
 
+# hv-doctor: the watch's expiry (a week on), and the subscription.
+hv-doctor -j >doctor.out 2>&1
+grep '"follow"' doctor.out | sed 's/^/# /'
+ok 'hv-doctor: the watch is fine' sh -c "grep '\"follow\"' doctor.out | grep -q '\"ok\".*expires in'"
+ok 'hv-doctor: the subscription is reachable' sh -c "grep '\"follow\"' doctor.out | grep -q 'is reachable'"
+HV_TEST_CLOCK_OFFSET=$((518400 + 7 * 86400 - 3600)) hv-doctor -n -j >doctor.out 2>&1
+ok 'hv-doctor: a watch that ends within a day warns' sh -c "grep '\"follow\"' doctor.out | grep -q '\"warn\"'"
+HV_TEST_CLOCK_OFFSET=$((518400 + 8 * 86400)) hv-doctor -n -j >doctor.out 2>&1
+ok 'hv-doctor: an expired one fails' sh -c "grep '\"follow\"' doctor.out | grep -q 'FAIL\|\"fail\".*expired'"
+
 grep -v 'watching for\|fetched [0-9]*, refetched' fetch.err | sed 's/^/# /' | head -5
 done_testing
