@@ -191,6 +191,17 @@ main(async (t) => {
     t.is(r.json.receivedMessages.length, 2, 'maxMessages 2: two of three');
     await call('POST', '/subscriptions/follow:acknowledge', { ackIds: r.json.receivedMessages.map((m) => m.ackId) });
 
+    // proto3 JSON: an int32 may come as a decimal string
+    await call('POST', '/topics/mail:publish', { messages: [{ data: b64('s1') }, { data: b64('s2') }] });
+    r = await call('POST', '/subscriptions/follow:pull', { maxMessages: '1' });
+    t.is(r.json.receivedMessages && r.json.receivedMessages.length, 1, 'maxMessages "1" as a string: one message');
+    await call('POST', '/subscriptions/follow:acknowledge', { ackIds: r.json.receivedMessages.map((m) => m.ackId) });
+    r = await call('POST', '/subscriptions/follow:pull', { maxMessages: 5 });
+    // ack s2; m3 from above stays for the checks below (its lease runs out)
+    await call('POST', '/subscriptions/follow:acknowledge', { ackIds: r.json.receivedMessages.filter((m) => Buffer.from(m.message.data, 'base64').toString() === 's2').map((m) => m.ackId) });
+    await emu.ctl('POST', 'clock', { advance: 11 });
+    ps = await emu.token(U, [PUBSUB]);
+
     // a subscription sees only what is published after it exists
     await call('PUT', '/subscriptions/late', { topic: 'projects/hv-test/topics/mail' });
     r = await call('POST', '/subscriptions/late:pull', { maxMessages: 10, returnImmediately: true });

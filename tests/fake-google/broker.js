@@ -208,6 +208,25 @@ class Broker {
   }
 
   backlog(s) { return s.queue.length; }
+
+  // --state: topics, subscriptions with their messages and leases, settings.
+  save() {
+    return {
+      msgSeq: this.msgSeq, pullWaitMs: this.pullWaitMs, redeliverRate: this.redeliverRate,
+      topics: [...this.topics.values()],
+      subs: [...this.subs.values()].map((s) => ({ name: s.name, topic: s.topic, ackDeadlineSeconds: s.ackDeadlineSeconds,
+        queue: s.queue.map((e) => ({ msg: e.msg, at: e.at, leaseUntil: e.leaseUntil, ackId: e.ackId, deliveries: e.deliveries, extra: e.extra })) })),
+    };
+  }
+  load(snap) {
+    this.msgSeq = snap.msgSeq; this.pullWaitMs = snap.pullWaitMs; this.redeliverRate = snap.redeliverRate;
+    for (const t of snap.topics) this.topics.set(t.name, t);
+    for (const x of snap.subs) {
+      const s = { name: x.name, topic: x.topic, ackDeadlineSeconds: x.ackDeadlineSeconds, queue: x.queue, waiters: [] };
+      this.subs.set(s.name, s);
+      for (const e of s.queue) if (e.ackId) this.acks.set(e.ackId, { sub: s, entry: e });
+    }
+  }
 }
 
 module.exports = { Broker, GMAIL_PUSH, DELETED_TOPIC, RETENTION_S };

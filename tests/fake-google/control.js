@@ -314,6 +314,7 @@ async function handle(ctx, req) {
       if (name === 'log') return json(200, ctx.log.slice(-Number(req.query.get('n') || 1000)), null, false);
     } else if (req.method === 'DELETE' && name === 'stats') {
       Object.assign(ctx.stats, { calls: {}, units: {}, errors: {}, faults: {}, resumable: undefined });
+      for (const c of [ctx.broker.stats, ctx.watches.stats]) for (const k of Object.keys(c)) c[k] = 0;
       ctx.log.length = 0;
       return json(200, {});
     } else if (req.method === 'POST' && POST[name]) {

@@ -46,6 +46,8 @@ function body(req) {
   return b;
 }
 const ok = (req, obj) => json(200, obj, null, req.query.get('prettyPrint') !== 'false');
+// Proto3 JSON takes an int32 as a number or a decimal string.
+const int = (v) => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v);
 
 // ---- topics
 
@@ -145,7 +147,7 @@ function createSub(ctx, req, p) {
   if (typeof b.topic !== 'string' || !b.topic) throw PE.invalid('Invalid resource name given (name=' + (b.topic || '') + ').');
   const m = TOPIC_RE.exec(b.topic);
   if (!m) throw PE.invalid('Invalid [topics] name: (name=' + b.topic + ')');
-  const dl = ackDeadline(b.ackDeadlineSeconds);
+  const dl = ackDeadline(int(b.ackDeadlineSeconds));
   if (!ctx.broker.topics.has(b.topic)) throw PE.notFound(m[2]);
   const s = ctx.broker.createSub(name, b.topic, dl);
   if (!s) throw PE.exists(p[2]);
@@ -171,7 +173,7 @@ const MAX_PULL = 1000;
 async function pull(ctx, req, p) {
   const s = subOf(ctx, p);
   const b = body(req);
-  const max = b.maxMessages;
+  const max = int(b.maxMessages);
   if (max === undefined || max === null) throw PE.invalid('A required argument is missing in the request: (argument="max_messages").');
   if (!Number.isInteger(max) || max <= 0) throw PE.invalid('Invalid max_messages: ' + max + '. Must be a positive number.');
   const got = await ctx.broker.pull(s, Math.min(max, MAX_PULL), b.returnImmediately === true, req.gone, req.onClose);
@@ -194,7 +196,7 @@ function modifyAckDeadline(ctx, req, p) {
   const s = subOf(ctx, p);
   const b = body(req);
   const ids = ackIdsOf(b);
-  const sec = b.ackDeadlineSeconds === undefined ? 0 : b.ackDeadlineSeconds;
+  const sec = b.ackDeadlineSeconds === undefined ? 0 : int(b.ackDeadlineSeconds);
   if (!Number.isInteger(sec) || sec < 0 || sec > 600) throw PE.invalid('Invalid ack deadline given: ' + sec + '. Must be between 0 and 600 seconds.');
   ctx.broker.modifyAckDeadline(s, ids, sec);
   return ok(req, {});
@@ -222,6 +224,8 @@ const routes = [
   ['POST', PRJ + '/subscriptions/' + ID + VERB + 'pull', S + 'pull', pull],
   ['POST', PRJ + '/subscriptions/' + ID + VERB + 'acknowledge', S + 'acknowledge', acknowledge],
   ['POST', PRJ + '/subscriptions/' + ID + VERB + 'modifyAckDeadline', S + 'modifyAckDeadline', modifyAckDeadline],
-].map(([method, re, id, h]) => ({ method, re: new RegExp('^' + re + '$'), id, h, pubsub: true }));
+].map(([method, re, id, h]) => ({ method, re: new RegExp('^' + re + '$'), id, pubsub: true,
+  // Every call but a read changes what --state keeps (a pull leases).
+  h: method === 'GET' ? h : (c, r, p, a) => { c.persist.dirty(); return h(c, r, p, a); } }));
 
 module.exports = { routes, PE, TOPIC_RE, checkName };

@@ -187,6 +187,8 @@ function main() {
   ctx.broker = new Broker(clock, opts.seed);
   ctx.watches = new Watches(ctx);
   Mailbox.onRecord = (mb, rec) => ctx.watches.onRecord(mb, rec);
+  persist.parts.set('pubsub', { save: () => ctx.broker.save(), load: (s) => ctx.broker.load(s) });
+  persist.parts.set('watches', { save: () => ctx.watches.save(), load: (s) => ctx.watches.load(s) });
   persist.load();
 
   // Flow control as Google's front ends set it: a stream may send 1 MiB

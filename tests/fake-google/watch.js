@@ -84,6 +84,16 @@ class Watches {
     const b = this.ctx.broker;
     if (!b.topics.has(topic) || !b.gmailMayPublish(topic)) { this.stats.undeliverable++; return; }
     b.publish(topic, [{ data }]);
+    this.ctx.persist.dirty();
+    this.ctx.persist.flush();
+  }
+
+  // --state: the watches and the switches; pace timers start afresh.
+  save() { return { byUser: [...this.byUser.values()], checkProject: this.checkProject, faults: this.faults }; }
+  load(snap) {
+    for (const w of snap.byUser) this.byUser.set(w.email.toLowerCase(), w);
+    this.checkProject = !!snap.checkProject;
+    if (snap.faults) this.setFaults(snap.faults);
   }
 
   stop(email) {
@@ -143,6 +153,7 @@ function watch(ctx, req, p, auth) {
   const now = ctx.clock.now();
   const w = { email: mb.email, topic, labelIds: (b.labelIds || []).slice(), behavior, expiration: Math.floor(now) + WEEK_MS, since: mb.historyId };
   ctx.watches.byUser.set(mb.email.toLowerCase(), w);
+  ctx.persist.dirty();
   return ok(req, { historyId: String(mb.historyId), expiration: String(w.expiration) });
 }
 
@@ -150,6 +161,7 @@ function stop(ctx, req, p, auth) {
   const { mailboxOf } = require('./gmail');
   const mb = mailboxOf(ctx, auth, p[1]);
   ctx.watches.stop(mb.email);
+  ctx.persist.dirty();
   return empty(204);
 }
 
