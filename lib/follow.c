@@ -58,6 +58,7 @@ struct follow {
 	long day;			/* seconds, HV_TEST_FOLLOW_DAY in tests */
 	struct slot pull;
 	int pulling;
+	int pull_refused;		/* the last pull was answered 401 */
 	long long pull_started;
 	/* Ack ids of notifications for the source, acked after the next run
 	 * that ends well; and of others, acked at once. */
@@ -161,9 +162,22 @@ post_start(struct follow *f, const char *url, struct slot *s, struct hv_err *e)
 	s->done = 0;
 	hv_buf_reset(&s->resp.body);
 	s->resp.status = 0;
-	rc = hv_http_multi_start(f->http, &req, &s->resp, slot_done, s, e);
-	/* libcurl copied the header: the token need not outlive the call. */
+	/* The token stays in f->token: a 401 names it as the one refused. */
+	return hv_http_multi_start(f->http, &req, &s->resp, slot_done, s, e);
+}
+
+/* Google refused the token in f->token: ask for another, once. */
+static int
+token_renew(struct follow *f, struct hv_err *e)
+{
+	struct hv_buf refused;
+	int rc;
+
+	hv_buf_init_secret(&refused, 8192);
+	hv_buf_add(&refused, f->token.data ? f->token.data : "", f->token.len);
 	hv_buf_reset(&f->token);
+	rc = hv_auth_token_renew(f->auth, f->team->source, refused.data, &f->token, e);
+	hv_buf_release(&refused);
 	return rc;
 }
 
@@ -190,7 +204,7 @@ call(struct follow *f, const char *url, struct slot *s, const char *what, struct
 		}
 		if (s->resp.status != 401 || try > 0)
 			break;
-		if ((rc = hv_auth_token_renew(f->auth, f->team->source, "", &f->token, e)) < 0)
+		if ((rc = token_renew(f, e)) < 0)
 			return rc;
 	}
 	return judge(&s->resp, what, e);
@@ -347,8 +361,14 @@ pull_end(struct follow *f, struct hv_err *e)
 			return 0;
 		return rc;
 	}
+	/* A token that ran out while the pull was held: one more try. */
+	if (f->pull.resp.status == 401 && !f->pull_refused) {
+		f->pull_refused = 1;
+		return token_renew(f, e);
+	}
 	if ((rc = judge(&f->pull.resp, "pull", e)) < 0)
 		return rc;
+	f->pull_refused = 0;
 	return hv_pubsub_pull_parse(f->pull.resp.body.data, f->pull.resp.body.len, received, f,
 	    e);
 }
