@@ -407,8 +407,13 @@ turn(struct follow *f, struct hv_err *e)
 	int rc = 0, ready;
 	char drain[64];
 
-	if (now >= f->next_watch)
-		rc = watch(f, e);
+	if (now >= f->next_watch && (rc = watch(f, e)) < 0 && transient(rc)) {
+		/* A watch made earlier may still run: follow on meanwhile,
+		 * the safety poll covering what it misses. */
+		note(f, "%s (the watch is tried again in a minute)", e->msg);
+		f->next_watch = now + 60;
+		rc = 0;
+	}
 	if (rc == 0 && (f->want_run || now >= f->next_poll) && !stop)
 		rc = run(f, e);
 	if (rc == 0 && f->nothers > 0)

@@ -79,6 +79,14 @@ sed '/^subscription = /d' good.conf >half.conf
 expect_failure 78 'a topic without a subscription too' hv-fetch -c half.conf -t support
 ok 'saying so' grep -q 'following needs both' "$T/.err"
 
+# A permanent error ends the follower with its status: a topic Gmail
+# may not publish to (no grant for gmail-api-push@).
+emu POST /_emu/pubsub/topics '{"name":"projects/hv-test/topics/nogrant","grant":false}' >/dev/null
+sed 's|^topic = .*|topic = projects/hv-test/topics/nogrant|' good.conf >nogrant.conf
+expect_failure 77 'a topic without the publish grant: users.watch refused, exit 77' \
+    timeout 30 hv-fetch -c nogrant.conf --follow -t support
+ok 'saying so' grep -q 'users.watch: access refused' "$T/.err"
+
 deliver support@example.com "$(msg 1)"
 follow
 ok 'on start it catches up from the cursor' lines 1
