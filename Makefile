@@ -7,7 +7,7 @@ LIBOBJ = audit_append.o audit_format.o audit_read.o audit_repair.o audit_state.o
 	backup.o http_s3.o http_s3_list.o store_snapshot.o \
 	epoch.o purge.o spool.o store_erase.o store_purge.o store_team.o \
 	http.o http_curl.o http_multi.o json.o json_jq.o \
-	fetch.o gmail.o gmail_pool.o gmail_resumable.o keys.o loopback.o mime.o quota.o \
+	fetch.o follow.o pubsub.o gmail.o gmail_pool.o gmail_resumable.o keys.o loopback.o mime.o quota.o \
 	mem.o msg.o oauth.o store.o store_index.o store_roster.o sync.o team.o \
 	gmail_labels.o labels.o store_labels.o store_pause.o \
 	seal.o seal_io.o \
@@ -26,8 +26,9 @@ UNIT += gmail
 UNIT += cli
 UNIT += url
 UNIT += audit_query
+UNIT += pubsub
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
-FUZZ += fuzz-gmail fuzz-resumable
+FUZZ += fuzz-gmail fuzz-resumable fuzz-pubsub
 
 # One object tree per compiler and sanitizer setting, so builds never mix.
 VARIANT_ = $(CC)
@@ -120,11 +121,11 @@ lint-man:
 	mandoc -Tlint -Wwarning $(MAN1:%=man/%) $(MAN5:%=man/%) $(MAN7:%=man/%)
 
 # What install puts beside the binaries and man pages: systemd units and
-# timers, the wrapper hv-sync@.service runs, a cron file whose jobs are all
+# timers, the wrappers hv-sync@.service and hv-follow@.service run, a cron file whose jobs are all
 # commented out, the spool's parent on tmpfs, an example hv.conf, and bash
 # and zsh completion made from each tool's page.  Paths in them are this
 # PREFIX's.
-SYSTEMD = hv-sync@.service hv-sync@.timer hv-purge.service hv-purge.timer \
+SYSTEMD = hv-sync@.service hv-sync@.timer hv-follow@.service hv-purge.service hv-purge.timer \
 	hv-backup.service hv-backup.timer \
 	hv-audit-checkpoint.service hv-audit-checkpoint.timer \
 	hv-audit-verify.service hv-audit-verify.timer
@@ -139,6 +140,7 @@ extras:
 	mkdir -p $(D)/systemd $(D)/bash
 	for f in $(SYSTEMD); do $(SUBST) scripts/systemd/$$f >$(D)/systemd/$$f || exit; done
 	$(SUBST) scripts/hv-sync-team >$(D)/hv-sync-team
+	$(SUBST) scripts/hv-follow-team >$(D)/hv-follow-team
 	$(SUBST) scripts/hv.cron >$(D)/hv.cron
 	for f in $(BIN); do scripts/completion/gen bash man/$$f.1 >$(D)/bash/$$f || exit; done
 	scripts/completion/gen zsh $(BIN:%=man/%.1) >$(D)/_hv
@@ -150,6 +152,7 @@ install: all extras
 	for f in $(MAN5); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man5/$$f || exit; done
 	for f in $(MAN7); do install -m 644 man/$$f $(DESTDIR)$(MANDIR)/man7/$$f || exit; done
 	install -m 755 $(D)/hv-sync-team $(DESTDIR)$(LIBEXECDIR)/hv-sync-team
+	install -m 755 $(D)/hv-follow-team $(DESTDIR)$(LIBEXECDIR)/hv-follow-team
 	install -m 644 scripts/hv.conf.example $(DESTDIR)$(DOCDIR)/examples/hv.conf
 	for f in $(SYSTEMD); do install -m 644 $(D)/systemd/$$f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f || exit; done
 	install -m 644 scripts/hv.tmpfiles $(DESTDIR)$(TMPFILESDIR)/hv.conf
@@ -164,7 +167,8 @@ uninstall:
 	for f in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
 	for f in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$f; done
 	for f in $(SYSTEMD); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f; done
-	rm -f $(DESTDIR)$(LIBEXECDIR)/hv-sync-team $(DESTDIR)$(DOCDIR)/examples/hv.conf \
+	rm -f $(DESTDIR)$(LIBEXECDIR)/hv-sync-team $(DESTDIR)$(LIBEXECDIR)/hv-follow-team \
+		$(DESTDIR)$(DOCDIR)/examples/hv.conf \
 		$(DESTDIR)$(TMPFILESDIR)/hv.conf $(DESTDIR)$(SYSCONFDIR)/cron.d/hv \
 		$(DESTDIR)$(ZSHCOMPDIR)/_hv
 	for d in $(LIBEXECDIR) $(DOCDIR)/examples $(DOCDIR); do \

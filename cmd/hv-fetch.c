@@ -11,12 +11,14 @@
 #include "config.h"
 #include "err.h"
 #include "fetch.h"
+#include "follow.h"
 #include "lock.h"
 #include "msg.h"
 #include "banned.h"
 
 static const char usage_text[] =
     "usage: hv-fetch -t team [-w seconds] [--full] [--max n] [--query q] [--label id]\n"
+    "       hv-fetch -t team [-w seconds] --follow\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
 static int
@@ -51,6 +53,7 @@ main(int argc, char **argv)
 		{ "query", required_argument, NULL, 'Q' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "wait", required_argument, NULL, 'w' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hv_fetch_opts o = { 0 };
@@ -60,7 +63,7 @@ main(int argc, char **argv)
 	struct hv_err e = { 0 };
 	const char *config = NULL;
 	long wait = 0;
-	int ch, r;
+	int ch, r, follow = 0;
 	struct hv_fetch_io io = { emit, note, NULL };
 	char *end;
 
@@ -69,6 +72,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'F': o.full = 1; break;
+		case 'f': follow = 1; break;
 		case 'h': return hv_usage(usage_text, 0);
 		case 'L': o.label = optarg; break;
 		case 'm':
@@ -93,16 +97,21 @@ main(int argc, char **argv)
 		return hv_usage_error(usage_text, "takes no operands ('%s')", argv[optind]);
 	if (o.team == NULL)
 		return hv_usage_error(usage_text, "needs -t team");
+	if (follow && (o.full || o.max || o.query || o.label))
+		return hv_usage_error(usage_text, "--follow takes none of --full, --max, "
+		    "--query, --label");
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
 	if ((r = hv_team_lock(&c, o.team, HV_LOCK_FETCH, wait, &lock, &e)) < 0) {
 		hv_config_free(&c);
 		return hv_report(r, &e);
 	}
-	r = hv_fetch_run(&c, &o, &io, &st, &e);
+	memset(&st, 0, sizeof st);
+	r = follow ? hv_follow(&c, o.team, &io, &e) : hv_fetch_run(&c, &o, &io, &st, &e);
 	hv_team_unlock(lock);
 	hv_progress_end();
-	if (hv_verbosity >= 0 && (st.fetched || st.refetched || st.again || st.failed ||
+	/* A follower says what each of its runs did as it goes. */
+	if (!follow && hv_verbosity >= 0 && (st.fetched || st.refetched || st.again || st.failed ||
 	    hv_verbosity > 0))
 		hv_warnx("%s: fetched %ld, refetched %ld, still spooled %ld, skipped %ld, "
 		    "failed %ld; %ld calls, %.0f units%s", o.team, st.fetched, st.refetched,

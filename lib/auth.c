@@ -351,6 +351,10 @@ role_scopes(struct hv_auth *a, const char *account, const char *extra, int deleg
 				scope_add(scopes, "gmail.modify");
 			if (t->group != NULL && !delegated)
 				scope_add(scopes, "admin.directory.group.member.readonly");
+			/* hv-fetch --follow pulls the team's subscription with
+			 * the source's token: only where a team follows. */
+			if (t->subscription != NULL)
+				scope_add(scopes, "https://www.googleapis.com/auth/pubsub");
 		}
 		if (!team_member(a, t, account))
 			continue;

@@ -59,7 +59,9 @@ const uint8_t *hv_auth_key(const struct hv_auth *a, enum hv_auth_key which);
  * gmail.readonly for a team's source (and the Directory's group members,
  * read-only, when the team is a group's: without a service account the
  * source's own grant lists it), gmail.insert and gmail.labels for a
- * member, gmail.modify where the team syncs labels; extra (space-separated
+ * member, gmail.modify where the team syncs labels, Cloud Pub/Sub's
+ * (auth/pubsub) for the source of a team that follows (a subscription
+ * is set: hv-fetch --follow pulls it with the source's token); extra (space-separated
  * short or full names, may be NULL) is added.  A member of a team is one
  * its members line names, or one its group had when hv-sync last listed
  * it.  HV_ECONFIG when the account is in no team and extra is empty.

@@ -45,6 +45,8 @@ static const struct key keys[] = {
 	{ "google", "quota", K_STR, C(google.quota), 0 },
 	{ "google", "inflight", K_COUNT, C(google.inflight), 0 },
 	{ "google", "resumable_above", K_SIZE, C(google.resumable_above), 0 },
+	{ "google", "pubsub", K_STR, C(google.pubsub), 0 },
+	{ "google", "poll", K_DURATION, C(google.poll), 0 },
 	{ "spool", "ttl", K_DURATION, C(spool.ttl), 0 },
 	{ "spool", "epoch", K_DURATION, C(spool.epoch), 0 },
 	{ "spool", "allow_disk", K_BOOL, C(spool.allow_disk), 0 },
@@ -57,6 +59,9 @@ static const struct key keys[] = {
 	{ "team", "import", K_BOOL, T(import), 0 },
 	{ "team", "sync_labels", K_BOOL, T(sync_labels), 0 },
 	{ "team", "states", K_LIST, T(states), T(nstates) },
+	{ "team", "topic", K_STR, T(topic), 0 },
+	{ "team", "subscription", K_STR, T(subscription), 0 },
+	{ "team", "poll", K_DURATION, T(poll), 0 },
 	{ "backup", "to", K_LIST, C(backup.to), C(backup.nto) },
 	{ "backup", "endpoint", K_STR, C(backup.endpoint), 0 },
 	{ "backup", "region", K_STR, C(backup.region), 0 },
@@ -544,6 +549,10 @@ config_defaults(struct hv_config *c)
 	set_default(&c->google.client, "$XDG_CONFIG_HOME/hv/client_secret.json");
 	set_default(&c->google.quota, "2026");
 	set_default(&c->spool.keys, "keyring");
+	set_default(&c->google.pubsub, "https://pubsub.googleapis.com");
+	/* Five minutes: a dropped notification costs at most that. */
+	if (c->google.poll == 0)
+		c->google.poll = 300;
 	if (c->spool.ttl == 0)
 		c->spool.ttl = 600;
 	if (c->spool.epoch == 0)
@@ -589,6 +598,101 @@ check_states(struct hv_team *t, const char *name, struct hv_err *e)
 	return 0;
 }
 
+static int
+is_lower_digit_hyphen(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+static int
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A project id, n bytes: "my-project-123", or "example.com:my-project". */
+static int
+project_ok(const char *p, size_t n)
+{
+	const char *colon = memchr(p, ':', n);
+	size_t i, start = 0;
+
+	if (colon != NULL) {
+		/* A domain-scoped project: the domain is letters, digits, '.', '-'. */
+		for (i = 0; p + i < colon; i++)
+			if (!is_lower_digit_hyphen(p[i]) && p[i] != '.')
+				return 0;
+		start = (size_t)(colon - p) + 1;
+		if (start == 1)
+			return 0;
+	}
+	if (n - start < 6 || n - start > 30 || !(p[start] >= 'a' && p[start] <= 'z') ||
+	    p[n - 1] == '-')
+		return 0;
+	for (i = start; i < n; i++)
+		if (!is_lower_digit_hyphen(p[i]))
+			return 0;
+	return 1;
+}
+
+static int
+resource_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 3 || n > 255 || !is_alpha(s[0]) || strncmp(s, "goog", 4) == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!is_alpha(s[i]) && !(s[i] >= '0' && s[i] <= '9') && !strchr("-_.~+%", s[i]))
+			return 0;
+	return 1;
+}
+
+int
+hv_config_pubsub_name(const char *name, enum hv_config_pubsub kind, const char **why)
+{
+	const char *want = kind == HV_CONFIG_TOPIC ? "/topics/" : "/subscriptions/";
+	const char *p, *slash;
+
+	*why = kind == HV_CONFIG_TOPIC ? "is not projects/PROJECT/topics/TOPIC" :
+	    "is not projects/PROJECT/subscriptions/SUBSCRIPTION";
+	if (strncmp(name, "projects/", 9) != 0)
+		return HV_ECONFIG;
+	p = name + 9;
+	if ((slash = strchr(p, '/')) == NULL || strncmp(slash, want, strlen(want)) != 0)
+		return HV_ECONFIG;
+	if (!project_ok(p, (size_t)(slash - p))) {
+		*why = "has a bad project id (6 to 30 of a-z, 0-9 and '-', a letter first)";
+		return HV_ECONFIG;
+	}
+	if (!resource_ok(slash + strlen(want))) {
+		*why = "has a bad name (3 to 255 of A-Z a-z 0-9 - _ . ~ + %, a letter first, "
+		    "not goog...)";
+		return HV_ECONFIG;
+	}
+	return 0;
+}
+
+/* A followed team names both ends of Gmail's push, each in Google's shape. */
+static int
+check_follow(const struct hv_team *t, const char *name, struct hv_err *e)
+{
+	const char *why;
+
+	if ((t->topic == NULL) != (t->subscription == NULL))
+		return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s' has %s but no %s: "
+		    "following needs both", name, t->line, t->name,
+		    t->topic ? "a topic" : "a subscription", t->topic ? "subscription" : "topic");
+	if (t->topic != NULL && hv_config_pubsub_name(t->topic, HV_CONFIG_TOPIC, &why) < 0)
+		return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s': topic '%.300s' %s", name,
+		    t->line, t->name, t->topic, why);
+	if (t->subscription != NULL &&
+	    hv_config_pubsub_name(t->subscription, HV_CONFIG_SUBSCRIPTION, &why) < 0)
+		return hv_err_set(e, HV_ECONFIG, "%s:%d: team '%s': subscription '%.300s' %s",
+		    name, t->line, t->name, t->subscription, why);
+	return 0;
+}
+
 /* What a team needs, and the label default, once its section is read. */
 static int
 check_teams(struct hv_config *c, const char *name, struct hv_err *e)
@@ -612,8 +716,10 @@ check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 			    "name, as a label, %s", name, t->line, t->name, no);
 		if (t->label == NULL)
 			t->label = hv_xstrdup(t->name);
-		if ((r = check_states(t, name, e)) < 0)
+		if ((r = check_states(t, name, e)) < 0 || (r = check_follow(t, name, e)) < 0)
 			return r;
+		if (t->poll == 0)
+			t->poll = c->google.poll;
 	}
 	if (c->spool.epoch > c->spool.ttl)
 		return hv_err_set(e, HV_ECONFIG, "%s: spool epoch (%lds) is longer than "
@@ -646,6 +752,7 @@ check_urls(const struct hv_config *c, const char *name, struct hv_err *e)
 		{ "[google] oauth", c->google.oauth, HV_URL_BASE },
 		{ "[google] accounts", c->google.accounts, HV_URL_BASE },
 		{ "[google] directory", c->google.directory, HV_URL_BASE },
+		{ "[google] pubsub", c->google.pubsub, HV_URL_BASE },
 		{ "[backup] endpoint", c->backup.endpoint, HV_URL_ORIGIN },
 	};
 	const char *why;
@@ -797,6 +904,7 @@ hv_config_free(struct hv_config *c)
 	free(c->google.client);
 	free(c->google.quota);
 	free(c->spool.keys);
+	free(c->google.pubsub);
 	for (i = 0; i < c->nteams; i++) {
 		free(c->teams[i].name);
 		free(c->teams[i].source);
@@ -804,6 +912,8 @@ hv_config_free(struct hv_config *c)
 		free(c->teams[i].group);
 		free(c->teams[i].label);
 		free(c->teams[i].query);
+		free(c->teams[i].topic);
+		free(c->teams[i].subscription);
 		free_list(c->teams[i].states);
 	}
 	free(c->teams);

@@ -36,6 +36,11 @@ struct hv_team {
 	char *query;		/* extra Gmail search, or NULL */
 	int import;		/* 1: messages.import, 0: messages.insert */
 	int sync_labels;	/* hv-sync labels runs for the team */
+	/* hv-fetch --follow: Gmail publishes to topic, hv pulls subscription
+	 * (both NULL: the team is not followed); poll is the safety poll,
+	 * seconds (0: [google] poll). */
+	char *topic, *subscription;
+	long poll;
 	char **states;		/* NULL-terminated; default open pending closed */
 	size_t nstates;
 	int line;		/* where the section starts, for messages */
@@ -78,6 +83,8 @@ struct hv_config {
 		char *api, *oauth, *accounts, *directory, *ca_file, *client, *quota;
 		long inflight;	/* calls in flight per mailbox */
 		long resumable_above;	/* bytes; -1: never resumable ("off") */
+		char *pubsub;	/* Cloud Pub/Sub's endpoint */
+		long poll;	/* hv-fetch --follow's safety poll, seconds */
 	} google;
 	struct {
 		long ttl, epoch;	/* seconds */
@@ -111,6 +118,22 @@ int hv_config_load(struct hv_config *c, const char *path, struct hv_err *e);
 /* Parse text (len bytes) as the file named name; defaults first. */
 int hv_config_parse(struct hv_config *c, const char *name, const char *text,
     size_t len, struct hv_err *e);
+
+/* Cloud Pub/Sub resource names, for [team] topic and subscription. */
+enum hv_config_pubsub {
+	HV_CONFIG_TOPIC,		/* projects/P/topics/T */
+	HV_CONFIG_SUBSCRIPTION,		/* projects/P/subscriptions/S */
+};
+
+/*
+ * 0 when name has the shape Google gives the resource: "projects/",
+ * a project id (6 to 30 lowercase letters, digits and hyphens, a letter
+ * first; a domain-scoped "example.com:id" too), "/topics/" or
+ * "/subscriptions/", and a name of 3 to 255 characters from
+ * [A-Za-z0-9-_.~+%], a letter first, not starting with "goog".  Else
+ * HV_ECONFIG with *why set to a static phrase.
+ */
+int hv_config_pubsub_name(const char *name, enum hv_config_pubsub kind, const char **why);
 
 /* The team named name, or NULL. */
 const struct hv_team *hv_config_team(const struct hv_config *c, const char *name);

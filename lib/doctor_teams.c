@@ -2,7 +2,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "doctor_int.h"
+#include "follow.h"
 #include "index.h"
 #include "spool.h"
 #include "banned.h"
@@ -77,6 +79,47 @@ check_team(struct doctor *d, struct hv_store *s, struct hv_spool *sp,
 	    "%s, %lld pending, %s", t->name, fetched, copied, ts.pending, file);
 }
 
+/*
+ * A team that follows: its watch (Gmail stops publishing when it
+ * expires, and only the follower renews it) and its subscription.
+ */
+static int
+check_follow(struct doctor *d, struct hv_auth *a, const struct hv_team *t)
+{
+	struct hv_err e = { 0 };
+	char left[32], fix[512];
+	long long exp = 0, now = d->o->now;
+	int r;
+
+	snprintf(fix, sizeof fix, "start the follower: systemctl enable --now "
+	    "hv-follow@%s.service, and read what hv-fetch --follow -t %s says", t->name,
+	    t->name);
+	r = hv_follow_watch_expiry(hv_auth_store(a), t->source, &exp, &e);
+	if (r == HV_ENOINPUT)
+		r = doctor_say(d, "follow", HV_DOCTOR_FAIL, 0, fix, "%s: %s was never watched",
+		    t->name, t->source);
+	else if (r < 0)
+		r = doctor_say(d, "follow", HV_DOCTOR_FAIL, r, "as the message says", "%s: %s",
+		    t->name, e.msg);
+	else if (exp <= now)
+		r = doctor_say(d, "follow", HV_DOCTOR_FAIL, 0, fix, "%s: the watch on %s has "
+		    "expired: Gmail sends no notifications", t->name, t->source);
+	else {
+		doctor_age(left, sizeof left, exp - now);
+		r = doctor_say(d, "follow", exp - now < 86400 ? HV_DOCTOR_WARN : HV_DOCTOR_OK,
+		    0, exp - now < 86400 ? fix : NULL, "%s: the watch on %s expires in %s",
+		    t->name, t->source, left);
+	}
+	if (r != 0 || d->o->offline)
+		return r;
+	memset(&e, 0, sizeof e);
+	if ((r = hv_follow_subscription_check(&d->c, a, t, &e)) < 0)
+		return doctor_say(d, "follow", HV_DOCTOR_FAIL, r, "check the subscription and "
+		    "its grant (hv-fetch(1), FOLLOWING)", "%s: %s", t->name, e.msg);
+	return doctor_say(d, "follow", HV_DOCTOR_OK, 0, NULL, "%s: %s is reachable", t->name,
+	    t->subscription);
+}
+
 int
 doctor_teams(struct doctor *d)
 {
@@ -96,8 +139,11 @@ doctor_teams(struct doctor *d)
 	if (access(d->c.paths.spool, F_OK) < 0 ||
 	    hv_spool_open(&sp, &d->c, d->o->now, &on_disk, &e) < 0)
 		sp = NULL;
-	for (i = 0; i < d->c.nteams && d->stop == 0; i++)
+	for (i = 0; i < d->c.nteams && d->stop == 0; i++) {
 		check_team(d, hv_auth_store(a), sp, &d->c.teams[i]);
+		if (d->c.teams[i].subscription != NULL && d->stop == 0)
+			d->stop = check_follow(d, a, &d->c.teams[i]);
+	}
 	hv_spool_close(sp);
 	return d->stop;
 }

@@ -539,6 +539,8 @@ start_gets(struct run *r, struct slot *slots, size_t window, size_t from, size_t
 	struct hv_err e;
 	int go, rc;
 
+	if (r->opts->stop != NULL && *r->opts->stop)
+		r->st->cut = 1;
 	while (*next < r->n && *next < from + window && !r->st->cut &&
 	    !hv_gmail_pool_broken(r->pool, NULL)) {
 		s = &slots[*next % window];

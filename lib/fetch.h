@@ -14,6 +14,7 @@
 #ifndef HV_FETCH_H
 #define HV_FETCH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,10 @@ struct hv_fetch_opts {
 	long max;		/* at most this many messages (0: no bound) */
 	const char *query;	/* Gmail search, instead of the team's */
 	const char *label;	/* only messages with this label id */
+	/* When it reads non-zero (a signal handler sets it), no new message
+	 * is started: those under way are finished and written out, the run
+	 * ends early (st->cut) and the cursor stays.  NULL: never. */
+	const volatile sig_atomic_t *stop;
 };
 
 struct hv_fetch_stats {

@@ -10,7 +10,7 @@
 skip() { _n=$((_n + 1)); echo "ok $_n # SKIP $1"; }
 # The tools are what cmd/ holds, so a new one is checked without a word here.
 TOOLS=$(cd "$HV_TOP/cmd" && ls *.c | sed 's/\.c$//')
-UNITS="hv-sync@.service hv-sync@.timer hv-purge.service hv-purge.timer
+UNITS="hv-sync@.service hv-sync@.timer hv-follow@.service hv-purge.service hv-purge.timer
 hv-backup.service hv-backup.timer hv-audit-checkpoint.service
 hv-audit-checkpoint.timer hv-audit-verify.service hv-audit-verify.timer"
 R=$T/root
@@ -38,7 +38,8 @@ for p in "$HV_TOP"/man/*.[157]; do
 done
 ok 'every tool in bin, 0755' modes 755 $bins
 ok 'every page in man1, man5, man7, 0644' modes 644 $man1
-ok 'the wrapper in libexec, 0755' modes 755 "$R/usr/libexec/hv/hv-sync-team"
+ok 'the wrappers in libexec, 0755' modes 755 "$R/usr/libexec/hv/hv-sync-team" \
+	"$R/usr/libexec/hv/hv-follow-team"
 ok 'the example hv.conf, 0644' modes 644 "$R/usr/share/doc/hv/examples/hv.conf"
 units=
 for u in $UNITS; do units="$units $R/usr/lib/systemd/system/$u"; done
@@ -64,7 +65,11 @@ ok 'the example parses (only its master key is missing)' \
 
 # Units: the tools at PREFIX, the hv user, hardened, the spool on /run.
 ok 'units run the tools from PREFIX and the wrapper from libexec' \
-	grep -q '^ExecStart=/usr/libexec/hv/hv-sync-team -w 30 %i$' "$R/usr/lib/systemd/system/hv-sync@.service"
+	grep -q '^ExecStart=/usr/libexec/hv/hv-sync-team -w 30 %i$' "$R/usr/lib/systemd/system/hv-sync@.service" &&
+	grep -q '^ExecStart=/usr/libexec/hv/hv-follow-team %i$' "$R/usr/lib/systemd/system/hv-follow@.service"
+ok 'the follower restarts on failure, signalling hv-fetch alone' \
+	grep -q '^Restart=on-failure$' "$R/usr/lib/systemd/system/hv-follow@.service" &&
+	grep -q '^KillMode=mixed$' "$R/usr/lib/systemd/system/hv-follow@.service"
 bad=
 for u in $UNITS; do
 	case $u in *.service) ;; *) continue ;; esac
@@ -86,6 +91,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	cd "$P/lib/systemd/system" || exit 1
 	cp hv-sync@.service hv-sync@test.service
 	cp hv-sync@.timer hv-sync@test.timer
+	cp hv-follow@.service hv-follow@test.service
 	MANPATH=$P/share/man systemd-analyze verify $(ls | grep -v '@\.') >"$T/verify" 2>&1
 	rc=$?
 	ok 'systemd-analyze verify accepts every unit and timer, silently' \

@@ -96,6 +96,20 @@ static const struct {
 	{ TEAM "label = \"a\tb\"\n", "t:4: label 'a\tb' holds a control character" },
 	{ TEAM "label = " L226 "\n", "t:4: label '" L100 "' is longer than Gmail takes (225 "
 	    "characters)" },
+	{ TEAM "topic = projects/my-project/topics/t1\n", "t:1: team 'a' has a topic but no "
+	    "subscription: following needs both" },
+	{ TEAM "subscription = projects/my-project/subscriptions/s1\n", "t:1: team 'a' has a "
+	    "subscription but no topic: following needs both" },
+	{ TEAM "topic = projects/my-project/subscriptions/t1\nsubscription = "
+	    "projects/my-project/subscriptions/s1\n", "t:1: team 'a': topic "
+	    "'projects/my-project/subscriptions/t1' is not projects/PROJECT/topics/TOPIC" },
+	{ TEAM "topic = projects/P/topics/t1\nsubscription = projects/P/subscriptions/s1\n",
+	    "t:1: team 'a': topic 'projects/P/topics/t1' has a bad project id (6 to 30 of a-z, "
+	    "0-9 and '-', a letter first)" },
+	{ TEAM "poll = 0\n", "t:4: bad duration '0' (say 90s, 10m, 4h or 7d)" },
+	{ "[google]\npubsub = http://pubsub.example\n", "t: [google] pubsub "
+	    "'http://pubsub.example' is plain http to a host that is not loopback (127.0.0.0/8, ::1, "
+	    "localhost): say https" },
 	{ "[google]\nresumable_above = 5MB\n", "t:2: bad size '5MB' (say 5M, 512K, 6291456 or off)" },
 	{ "[google]\nresumable_above = 0\n", "t:2: bad size '0' (say 5M, 512K, 6291456 or off)" },
 	{ "[google]\nresumable_above = -5M\n", "t:2: bad size '-5M' (say 5M, 512K, 6291456 or off)" },
@@ -280,7 +294,25 @@ main(void)
 	    "bad sizes refused");
 	is_int(hv_config_parse(&c, "t", "", 0, &e), 0, "an empty config");
 	ok(c.google.resumable_above == 5L * 1024 * 1024, "resumable_above defaults to 5 MiB");
+	is_str(c.google.pubsub, "https://pubsub.googleapis.com", "pubsub's default");
+	is_int(c.google.poll, 300, "the safety poll defaults to 5 minutes");
 	hv_config_free(&c);
+	{
+		static const char f[] = "[google]\npoll = 2m\n" TEAM
+		    "topic = projects/my-project/topics/topic1\n"
+		    "subscription = projects/my-project/subscriptions/sub1\n"
+		    "[team \"b\"]\nsource = s@x\nmembers = m@x\n"
+		    "topic = projects/my-project/topics/topic1\n"
+		    "subscription = projects/my-project/subscriptions/sub2\npoll = 30s\n";
+
+		if (!ok(hv_config_parse(&c, "t", f, strlen(f), &e) == 0, "two teams that follow"))
+			printf("#   %s\n", e.msg);
+		is_int(c.teams[0].poll, 120, "a team's poll is [google]'s when unset");
+		is_int(c.teams[1].poll, 30, "or its own");
+		is_str(c.teams[1].subscription, "projects/my-project/subscriptions/sub2",
+		    "the subscription");
+		hv_config_free(&c);
+	}
 	is_int(hv_config_parse(&c, "t", "[google]\nresumable_above = off\n", 31, &e), 0,
 	    "resumable_above = off");
 	ok(c.google.resumable_above == -1, "off is -1: never resumable");
