@@ -479,7 +479,11 @@ seccomp_calls(struct prog *p, unsigned flags)
 		allow_list(p, bind_calls, sizeof bind_calls / sizeof bind_calls[0]);
 }
 
-/* HV_SANDBOX_TRAP=1: name the call, make it fail with ENOSYS, go on. */
+/* HV_SANDBOX_TRAP=1: name the call on stderr, make it fail with ENOSYS,
+ * go on; HV_SANDBOX_TRAP=/PATH: append the line to that file instead, to
+ * collect what a whole test suite misses. */
+static int trap_fd = STDERR_FILENO;
+
 static void
 on_sigsys(int sig, siginfo_t *si, void *uc)
 {
@@ -490,7 +494,7 @@ on_sigsys(int sig, siginfo_t *si, void *uc)
 	n = snprintf(msg, sizeof msg, "%s: sandbox: system call %d refused\n",
 	    hv_progname ? hv_progname : "hv", si->si_syscall);
 	if (n > 0)
-		(void)!write(STDERR_FILENO, msg, (size_t)n);
+		(void)!write(trap_fd, msg, (size_t)n);
 #if defined(__x86_64__)
 	((ucontext_t *)uc)->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
 #else
@@ -510,8 +514,10 @@ seccomp_enter(const struct hv_sandbox *sb, struct hv_err *e)
 
 	memset(&p, 0, sizeof p);
 	p.deny = SECCOMP_RET_KILL_PROCESS;
-	if (trap != NULL && strcmp(trap, "1") == 0) {
+	if (trap != NULL && (strcmp(trap, "1") == 0 || trap[0] == '/')) {
 		p.deny = SECCOMP_RET_TRAP;
+		if (trap[0] == '/')
+			trap_fd = open(trap, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		memset(&sa, 0, sizeof sa);
 		sa.sa_sigaction = on_sigsys;
 		sa.sa_flags = SA_SIGINFO;

@@ -115,9 +115,25 @@ const char *hv_sandbox_status(void);
 void hv_sandbox_policy(struct hv_sandbox *sb, const struct hv_config *c, const char *tool,
     const char *cmd);
 
-/* hv_sandbox_policy, hv_sandbox_enter, hv_sandbox_release, for a command
- * that names no files of its own. */
+/* hv_sandbox_policy, files (NULL-terminated, or NULL: the files its
+ * command line names, to be read) added, hv_sandbox_enter,
+ * hv_sandbox_release. */
 int hv_sandbox_apply(const struct hv_config *c, const char *tool, const char *cmd,
-    struct hv_err *e);
+    const char *const *files, struct hv_err *e);
+
+/* hv-backup's: hv_sandbox_apply with its identity file (-i, or NULL) read
+ * and the restore target (--to, or NULL) written. */
+int hv_sandbox_backup(const struct hv_config *c, const char *cmd, const char *identity,
+    const char *to, struct hv_err *e);
+
+/* hv-audit's: hv_sandbox_apply with verify's files (argv, NULL-terminated)
+ * and the -k and -p files (or NULL) read. */
+int hv_sandbox_audit(const struct hv_config *c, const char *cmd, char *const *argv,
+    const char *key0, const char *pubkey, struct hv_err *e);
+
+/* hv-seal's, in auto mode (it may run with no configuration): in read
+ * (NULL or "-": stdin), out written (NULL or "-": stdout; a regular file
+ * by way of a temporary name beside it), nothing else. */
+int hv_sandbox_seal(const char *in, const char *out, struct hv_err *e);
 
 #endif

@@ -2,8 +2,10 @@
  * What each tool and command may touch (hv(7) SECURITY).  The table is
  * the manual page's, line for line: change both together.
  */
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "http_curl.h"
 #include "keys.h"
@@ -129,6 +131,8 @@ scratch(struct hv_sandbox *sb, const struct hv_config *c)
 		hv_sandbox_write(sb, tmp != NULL && *tmp == '/' ? tmp : "/tmp");
 }
 
+static void read_abs(struct hv_sandbox *sb, const char *path);
+
 static unsigned
 needs(const char *tool, const char *cmd)
 {
@@ -201,12 +205,95 @@ hv_sandbox_policy(struct hv_sandbox *sb, const struct hv_config *c, const char *
 
 int
 hv_sandbox_apply(const struct hv_config *c, const char *tool, const char *cmd,
-    struct hv_err *e)
+    const char *const *files, struct hv_err *e)
 {
 	struct hv_sandbox sb;
 	int r;
 
 	hv_sandbox_policy(&sb, c, tool, cmd);
+	/* Relative names are made absolute; "-" is stdin, already open. */
+	for (; files != NULL && *files != NULL; files++)
+		read_abs(&sb, *files);
+	r = hv_sandbox_enter(&sb, e);
+	hv_sandbox_release(&sb);
+	return r;
+}
+
+int
+hv_sandbox_backup(const struct hv_config *c, const char *cmd, const char *identity,
+    const char *to, struct hv_err *e)
+{
+	struct hv_sandbox sb;
+	char *abs;
+	int r;
+
+	hv_sandbox_policy(&sb, c, "hv-backup", cmd);
+	read_abs(&sb, identity);
+	if (to != NULL) {
+		abs = to[0] == '/' ? hv_xstrdup(to) : realpath(".", NULL);
+		/* A relative --to is written from the working directory. */
+		if (abs != NULL && to[0] != '/')
+			hv_sandbox_write(&sb, abs);
+		else
+			hv_sandbox_write_parent(&sb, abs);
+		free(abs);
+	}
+	r = hv_sandbox_enter(&sb, e);
+	hv_sandbox_release(&sb);
+	return r;
+}
+
+static void
+read_abs(struct hv_sandbox *sb, const char *path)
+{
+	char *abs;
+
+	if (path != NULL && (abs = realpath(path, NULL)) != NULL) {
+		hv_sandbox_read(sb, abs);
+		free(abs);
+	}
+}
+
+int
+hv_sandbox_audit(const struct hv_config *c, const char *cmd, char *const *argv,
+    const char *key0, const char *pubkey, struct hv_err *e)
+{
+	struct hv_sandbox sb;
+	int r;
+
+	hv_sandbox_policy(&sb, c, "hv-audit", cmd);
+	for (; strcmp(cmd, "verify") == 0 && argv != NULL && *argv != NULL; argv++)
+		read_abs(&sb, *argv);
+	read_abs(&sb, key0);
+	read_abs(&sb, pubkey);
+	r = hv_sandbox_enter(&sb, e);
+	hv_sandbox_release(&sb);
+	return r;
+}
+
+int
+hv_sandbox_seal(const char *in, const char *out, struct hv_err *e)
+{
+	struct hv_sandbox sb;
+	struct stat st;
+	char *abs, *dir;
+	int r;
+
+	hv_sandbox_policy(&sb, NULL, "hv-seal", NULL);
+	if (in != NULL && strcmp(in, "-") != 0)
+		read_abs(&sb, in);
+	if (out != NULL && strcmp(out, "-") != 0) {
+		if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+			abs = realpath(out, NULL);
+			hv_sandbox_write(&sb, abs);
+		} else {
+			dir = hv_xstrdup(out);
+			abs = realpath(strrchr(dir, '/') ? dirname(dir) : ".", NULL);
+			free(dir);
+			hv_sandbox_write(&sb, abs);
+		}
+		free(abs);
+	}
 	r = hv_sandbox_enter(&sb, e);
 	hv_sandbox_release(&sb);
 	return r;
