@@ -87,8 +87,9 @@ int hv_sandbox_connect_url(struct hv_sandbox *sb, const char *url);
  *
  * For tests: HV_SANDBOX_TRAP=1 turns the kill into a message naming the
  * system call ("sandbox: system call 59 refused") and ENOSYS, to grow the
- * allow-list; HV_TEST_SANDBOX_PROBE=open:PATH | connect:HOST:PORT | exec:PATH
- * tries that once inside and says on stderr what happened.
+ * allow-list; HV_TEST_SANDBOX_PROBE=open:PATH | write:PATH | connect:HOST:PORT |
+ * exec:PATH tries that once inside and says on stderr what happened
+ * ("sandbox probe open:/etc/passwd: Permission denied").
  */
 int hv_sandbox_enter(const struct hv_sandbox *sb, struct hv_err *e);
 

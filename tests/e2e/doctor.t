@@ -50,7 +50,8 @@ ok 'with labels.list, once each, and nothing else' test "$(jq -c .calls stats.js
 ok 'the team' has ok team 'support: last fetch'
 ok 'the backup and its verification' sh -c "grep -q \"^ok   backup: '$T/bk': the newest backup\" healthy.out &&
     grep -q \"^ok   backup: '$T/bk': hv-.*\\.hvb verified\" healthy.out"
-ok 'the sandbox, said not built' grep -q '^warn sandbox: not built yet' healthy.out
+ok 'the sandbox in force, required' grep -q '^ok   sandbox: required: Landlock ABI [0-9]* (files, TCP ports), seccomp' healthy.out
+ok 'hv-doctor itself under it' grep -q 'hv-doctor runs under: landlock abi [0-9]* (files, tcp), seccomp, no_new_privs' healthy.out
 
 emu DELETE /_emu/stats >/dev/null
 expect_success '-n' hv-doctor -n
