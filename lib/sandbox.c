@@ -132,14 +132,27 @@ hv_sandbox_mode_parse(const char *s, enum hv_sandbox_mode *mode)
 	return 0;
 }
 
+/* A relative path is the working directory's, as the tool will open it. */
 static int
 add_path(char **list, size_t *n, const char *path)
 {
-	if (path == NULL || *path != '/')
+	char cwd[4096], *abs;
+	size_t len;
+
+	if (path == NULL || *path == '\0')
 		return 0;
 	if (*n == HV_SANDBOX_PATHS)
 		return HV_EINTERNAL;
-	list[(*n)++] = hv_xstrdup(path);
+	if (*path == '/') {
+		list[(*n)++] = hv_xstrdup(path);
+		return 0;
+	}
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return 0;
+	len = strlen(cwd) + strlen(path) + 2;
+	abs = hv_xmalloc(len);
+	snprintf(abs, len, "%s/%s", cwd, path);
+	list[(*n)++] = abs;
 	return 0;
 }
 
@@ -158,7 +171,7 @@ hv_sandbox_write(struct hv_sandbox *sb, const char *path)
 int
 hv_sandbox_write_dir(struct hv_sandbox *sb, const char *dir)
 {
-	if (dir == NULL || *dir != '/')
+	if (dir == NULL || *dir == '\0')
 		return 0;
 	/* A directory it cannot make the tool cannot make either: it says why. */
 	(void)hv_mkdirs(dir, NULL);
@@ -171,10 +184,11 @@ hv_sandbox_write_parent(struct hv_sandbox *sb, const char *file)
 	char *dir, *slash;
 	int r;
 
-	if (file == NULL || *file != '/')
+	if (file == NULL || *file == '\0')
 		return 0;
 	dir = hv_xstrdup(file);
-	slash = strrchr(dir, '/');
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return free(dir), hv_sandbox_write_dir(sb, ".");
 	if (slash == dir)
 		slash[1] = '\0';
 	else
@@ -516,8 +530,6 @@ seccomp_enter(const struct hv_sandbox *sb, struct hv_err *e)
 	p.deny = SECCOMP_RET_KILL_PROCESS;
 	if (trap != NULL && (strcmp(trap, "1") == 0 || trap[0] == '/')) {
 		p.deny = SECCOMP_RET_TRAP;
-		if (trap[0] == '/')
-			trap_fd = open(trap, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		memset(&sa, 0, sizeof sa);
 		sa.sa_sigaction = on_sigsys;
 		sa.sa_flags = SA_SIGINFO;
@@ -560,11 +572,19 @@ seccomp_works(void)
 #endif
 }
 
+/* Asked once: inside the sandbox the filter refuses the questions. */
 void
 hv_sandbox_probe(int *landlock, int *seccomp)
 {
-	*landlock = landlock_abi();
-	*seccomp = seccomp_works();
+	static int asked, abi, sec;
+
+	if (!asked) {
+		abi = landlock_abi();
+		sec = seccomp_works();
+		asked = 1;
+	}
+	*landlock = abi;
+	*seccomp = sec;
 }
 
 const char *
@@ -644,6 +664,7 @@ required_missing(int abi, int sec, struct hv_err *e)
 int
 hv_sandbox_enter(const struct hv_sandbox *sb, struct hv_err *e)
 {
+	const char *trap;
 	int abi, sec, r, n;
 
 	if (sb->mode == HV_SANDBOX_OFF) {
@@ -654,6 +675,9 @@ hv_sandbox_enter(const struct hv_sandbox *sb, struct hv_err *e)
 	if (sb->mode == HV_SANDBOX_REQUIRED && (r = required_missing(abi, sec, e)) < 0)
 		return r;
 	/* Both need it, and it keeps a set-uid program from undoing them. */
+	trap = getenv("HV_SANDBOX_TRAP");
+	if (trap != NULL && trap[0] == '/' && trap_fd == STDERR_FILENO)
+		trap_fd = open(trap, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return hv_err_errno(e, HV_EUNAVAIL, errno, "sandbox: no_new_privs");
 	if (abi > 0 && (r = landlock_enter(sb, abi, e)) < 0)

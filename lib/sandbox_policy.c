@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "http_curl.h"
 #include "keys.h"
@@ -25,6 +26,7 @@ enum need {
 	N_AUDIT_READ = 1 << 8,	/* the audit trail's directory, read only */
 	N_NONE = 1 << 9,	/* nothing of the configuration */
 	N_UNSANDBOXED = 1 << 10,	/* runs commands: see hv(7) */
+	N_SPOOL_LOOK = 1 << 11,	/* the spool, or its parent while it is missing */
 };
 
 static const struct {
@@ -41,7 +43,8 @@ static const struct {
 	{ "hv-sync", "*", N_KEYS | N_STATE | N_SPOOL | N_GOOGLE },
 	{ "hv-purge", "erase", N_KEYS | N_STATE | N_SPOOL | N_SCRATCH },
 	{ "hv-purge", "*", N_KEYS | N_STATE | N_SPOOL },
-	{ "hv-audit", "verify", N_AUDIT_READ },
+	{ "hv-audit", "query", N_AUDIT_READ },
+	{ "hv-audit", "tail", N_AUDIT_READ },
 	{ "hv-audit", "watch", N_UNSANDBOXED },
 	{ "hv-audit", "*", N_KEYS | N_STATE },
 	{ "hv-backup", "create", N_KEYS | N_STATE | N_BACKUP | N_SCRATCH },
@@ -49,7 +52,7 @@ static const struct {
 	{ "hv-backup", "restore", N_KEYS | N_STATE | N_BACKUP | N_SCRATCH },
 	{ "hv-backup", "*", N_KEYS | N_STATE | N_BACKUP },
 	{ "hv-doctor", "config", N_NONE },
-	{ "hv-doctor", "*", N_KEYS | N_STATE | N_SPOOL | N_GOOGLE | N_BACKUP },
+	{ "hv-doctor", "*", N_KEYS | N_STATE | N_SPOOL_LOOK | N_GOOGLE | N_BACKUP },
 	{ "hv-seal", "*", N_NONE },
 };
 
@@ -133,6 +136,18 @@ scratch(struct hv_sandbox *sb, const struct hv_config *c)
 
 static void read_abs(struct hv_sandbox *sb, const char *path);
 
+static void
+spool_parent(struct hv_sandbox *sb, const char *spool)
+{
+	char *dir = hv_xstrdup(spool), *slash = strrchr(dir, '/');
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		hv_sandbox_write(sb, dir);
+	}
+	free(dir);
+}
+
 static unsigned
 needs(const char *tool, const char *cmd)
 {
@@ -168,6 +183,12 @@ from_config(struct hv_sandbox *sb, const struct hv_config *c, unsigned need)
 	}
 	if (need & N_SPOOL)
 		hv_sandbox_write_dir(sb, c->paths.spool);
+	/* hv-doctor makes a missing spool only where it may be (tmpfs), and
+	 * decides that itself: nothing is made for it here. */
+	if ((need & N_SPOOL_LOOK) && access(c->paths.spool, F_OK) == 0)
+		hv_sandbox_write(sb, c->paths.spool);
+	else if (need & N_SPOOL_LOOK)
+		spool_parent(sb, c->paths.spool);
 	if (need & N_GOOGLE)
 		google(sb, c);
 	if (need & N_BACKUP)

@@ -167,13 +167,13 @@ ok 'saying so' has FAIL backup "'$T/bk': no backup (every 1h)"
 # The configuration as resolved, each value with its origin.
 expect_success 'hv-doctor config' hv-doctor config
 ok 'a value set in the file, with file:line' grep -qxF "$HV_CONFIG:2	paths.state=$T/state/hv.db" "$T/.out"
-ok 'a team key' grep -qxF "$HV_CONFIG:19	team.support.members=alice@example.com bob@example.com" "$T/.out"
+ok 'a team key' grep -qxF "$HV_CONFIG:21	team.support.members=alice@example.com bob@example.com" "$T/.out"
 ok 'a default says so' grep -qxF "default	spool.ttl=10m" "$T/.out"
 ok 'a team default' grep -qxF "default	team.support.import=yes" "$T/.out"
 ok 'no secret: not the master key' sh -c "! grep -qF \"\$(cut -c1-20 master.key)\" '$T/.out'"
 ok 'the key source as written' grep -qxF "$HV_CONFIG:6	keys.master=$T/master.key" "$T/.out"
 expect_success 'config -j' hv-doctor -j config
-ok 'one object a value' test "$(jq -r 'select(.key == "backup.every") | .origin + " " + .value' "$T/.out")" = "$HV_CONFIG:24 1h"
+ok 'one object a value' test "$(jq -r 'select(.key == "backup.every") | .origin + " " + .value' "$T/.out")" = "$HV_CONFIG:26 1h"
 sed "s|^master = .*|master = command:touch $T/ran|" "$HV_CONFIG" >cmd.conf
 expect_success 'a command key source' hv-doctor -c cmd.conf config
 ok 'is shown as written' grep -qF "keys.master=command:touch $T/ran" "$T/.out"

@@ -46,10 +46,12 @@ ok 'hv-fetch: nor can it read outside its paths' said 'Permission denied'
 probe "open:/etc/shadow" hv-fetch -t support
 ok 'hv-fetch: nor /etc/shadow, even as root' said 'Permission denied'
 
-probe "write:$T/state/probe2" hv-audit verify
-ok 'hv-audit verify: reads the trail, writes nothing' said 'Permission denied'
-probe "open:$T/state/audit.log" hv-audit verify
-ok 'hv-audit verify: reads the trail' said 'allowed'
+probe "write:$T/state/probe2" hv-audit query
+ok 'hv-audit query: reads the trail, writes nothing' said 'Permission denied'
+probe "open:$T/state/audit.log" hv-audit query
+ok 'hv-audit query: reads the trail' said 'allowed'
+probe "open:$T/master.key" hv-audit query
+ok 'hv-audit query: and no key' said 'Permission denied'
 probe "write:$T/state/probe3" hv-audit log test.sandbox
 ok 'hv-audit log: writes the trail' said 'allowed'
 
