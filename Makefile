@@ -13,7 +13,7 @@ LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.
 	lock.o syslabel.o \
 	doctor.o doctor_accounts.o doctor_audit.o doctor_backup.o doctor_files.o \
 	doctor_spool.o doctor_teams.o \
-	audit_optout.o audit_rules.o
+	audit_optout.o audit_rules.o url.o
 LIBOBJ += cli.o sandbox.o sandbox_policy.o
 BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge hv-doctor
 MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-doctor.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1
@@ -23,6 +23,7 @@ UNIT = audit buf config crypto err json keys seal mime spool backup purge oauth 
 UNIT += lock
 UNIT += gmail
 UNIT += cli
+UNIT += url
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
 FUZZ += fuzz-gmail fuzz-resumable
 

@@ -940,8 +940,12 @@ trail_open(struct trail *t, const struct hv_config *c, const struct ident *id,
 	else
 		who(&t->id);
 	dir = dir_of(t->p.log);
-	r = hv_mkdirs(dir, e);
+	/* The trail's keys live beside it: the directory is the user's alone. */
+	if ((r = hv_mkdirs(dir, e)) == 0)
+		r = hv_path_private(dir, e);
 	free(dir);
+	if (r == 0 && access(t->p.log, F_OK) == 0)
+		r = hv_path_private(t->p.log, e);
 	if (r < 0)
 		return r;
 	t->lockfd = open(t->p.lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -1819,6 +1823,7 @@ hv_audit_files(const char *log, char ***files, struct hv_err *e)
 {
 	const char *base = strrchr(log, '/') ? strrchr(log, '/') + 1 : log;
 	size_t blen = strlen(base), n = 0, i;
+	int r;
 	struct rotated *rot = NULL;
 	struct dirent *d;
 	char *dir = dir_of(log), **list;
@@ -1827,9 +1832,9 @@ hv_audit_files(const char *log, char ***files, struct hv_err *e)
 
 	*files = NULL;
 	if ((dp = opendir(dir)) == NULL) {
-		hv_err_errno(e, HV_ENOINPUT, errno, "cannot read '%s'", dir);
+		r = hv_err_errno(e, HV_ENOINPUT, errno, "cannot read '%s'", dir);
 		free(dir);
-		return HV_ENOINPUT;
+		return r;
 	}
 	while ((d = readdir(dp)) != NULL) {
 		if (strncmp(d->d_name, base, blen) != 0 || d->d_name[blen] != '.' ||

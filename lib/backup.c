@@ -324,11 +324,12 @@ scratch_file(const struct ctx *x, char **path, int *fd, struct hv_err *e)
 	*path = hv_xmalloc(n);
 	snprintf(*path, n, "%s/hv-backup.XXXXXX", x->scratch);
 	if ((*fd = mkostemp(*path, O_CLOEXEC)) < 0) {
-		hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create a file in '%s'",
+		int r = hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create a file in '%s'",
 		    x->scratch);
+
 		free(*path);
 		*path = NULL;
-		return HV_ECANTCREAT;
+		return r;
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "file.h"
 #include "mem.h"
 #include "syslabel.h"
+#include "url.h"
 #include "banned.h"
 
 enum kind { K_STR, K_PATH, K_KEYSRC, K_DURATION, K_BOOL, K_LIST, K_COUNT, K_LABEL, K_SIZE };
@@ -632,6 +633,31 @@ check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 	return 0;
 }
 
+/*
+ * Every URL hv sends requests to, by the one policy (lib/url.c), when the
+ * file is read: an http:// typo or a user@ in a URL fails every run at
+ * once with 78, rather than at its first request, or after it.
+ */
+static int
+check_urls(const struct hv_config *c, const char *name, struct hv_err *e)
+{
+	const struct { const char *key, *url; unsigned flags; } u[] = {
+		{ "[google] api", c->google.api, HV_URL_BASE },
+		{ "[google] oauth", c->google.oauth, HV_URL_BASE },
+		{ "[google] accounts", c->google.accounts, HV_URL_BASE },
+		{ "[google] directory", c->google.directory, HV_URL_BASE },
+		{ "[backup] endpoint", c->backup.endpoint, HV_URL_ORIGIN },
+	};
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof u / sizeof u[0]; i++)
+		if (u[i].url != NULL && hv_url_check(u[i].url, u[i].flags, &why) < 0)
+			return hv_err_set(e, HV_ECONFIG, "%s: %s '%.200s' %s", name,
+			    u[i].key, u[i].url, why);
+	return 0;
+}
+
 int
 hv_config_parse(struct hv_config *c, const char *name, const char *text,
     size_t len, struct hv_err *e)
@@ -666,11 +692,28 @@ hv_config_parse(struct hv_config *c, const char *name, const char *text,
 	if (r == 0) {
 		/* Checks judge the values in force, defaults included. */
 		config_defaults(c);
-		r = check_teams(c, name, e);
+		if ((r = check_teams(c, name, e)) == 0)
+			r = check_urls(c, name, e);
 	}
 	if (r < 0)
 		hv_config_free(c);
 	return r;
+}
+
+/* A CA bundle decides whom hv believes to be Google: as trusted as the
+ * config that names it.  A missing one is for libcurl to report, when a
+ * tool that talks to anyone loads it. */
+static int
+check_trusted(const struct hv_config *c, struct hv_err *e)
+{
+	const char *ca[] = { c->google.ca_file, c->backup.ca_file };
+	const char *key[] = { "[google] ca_file", "[backup] ca_file" };
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (ca[i] != NULL && access(ca[i], F_OK) == 0 && hv_path_trusted(ca[i], e) < 0)
+			return hv_err_wrap(e, "%s", key[i]);
+	return 0;
 }
 
 static int
@@ -686,8 +729,16 @@ config_read(struct hv_config *c, const char *path, struct hv_err *e)
 			    path, HV_CONFIG_MAX);
 		return r;
 	}
+	/* A config names commands (master = command:...) and keys: no one
+	 * else may have written it, or a directory above it. */
+	if ((r = hv_path_trusted(path, e)) < 0) {
+		hv_buf_release(&b);
+		return hv_err_wrap(e, "hv.conf");
+	}
 	r = hv_config_parse(c, path, b.data ? b.data : "", b.len, e);
 	hv_buf_release(&b);
+	if (r == 0 && (r = check_trusted(c, e)) < 0)
+		hv_config_free(c);
 	if (r == 0)
 		c->file = hv_xstrdup(path);
 	return r;

@@ -195,11 +195,14 @@ file_get(const struct hv_epochs *ep, long long n, uint8_t key[HV_EPOCH_KEY_LEN],
 	key_path(ep, n, path, sizeof path);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return hv_err_set(e, HV_EPERM, "epoch key file '%s' is not the user's "
-		    "own or others can read it: refused", path);
+		return hv_err_set(e, HV_EPERM, "epoch key file '%s' is not a file: refused",
+		    path);
+	}
+	if (hv_file_mode_ok(path, &st, 1, e) < 0) {
+		close(fd);
+		return hv_err_wrap(e, "epoch key file");
 	}
 	got = hv_read_full(fd, key, HV_EPOCH_KEY_LEN);
 	close(fd);
@@ -378,8 +381,7 @@ each_file(struct hv_epochs *ep, const char *name, int dfd,
 		ki.n = -1;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
-	ki.unsafe = !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0;
+	ki.unsafe = !S_ISREG(st.st_mode) || hv_file_mode_ok(path, &st, 1, NULL) < 0;
 	return fn(&ki, arg);
 }
 

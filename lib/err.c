@@ -38,6 +38,7 @@ hv_err_errno(struct hv_err *e, int code, int errnum, const char *fmt, ...)
 	va_list ap;
 	size_t n;
 
+	code = hv_status_errno(errnum, code);
 	if (e == NULL)
 		return code;
 	e->code = code;
@@ -47,6 +48,23 @@ hv_err_errno(struct hv_err *e, int code, int errnum, const char *fmt, ...)
 	n = strlen(e->msg);
 	snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(errnum));
 	return code;
+}
+
+int
+hv_status_errno(int errnum, int code)
+{
+	switch (errnum) {
+	case EACCES: case EPERM:
+		return HV_EPERM;
+	case EROFS:
+		return HV_ECANTCREAT;
+	case ENOSPC: case EDQUOT: case EIO:
+		return HV_EIO;
+	case EMFILE: case ENFILE: case ENOMEM: case ENOBUFS:
+		return HV_ETEMP;
+	default:
+		return code;
+	}
 }
 
 int
@@ -76,6 +94,7 @@ hv_exit_code(int status)
 	case HV_EUSAGE:		return 64;
 	case HV_EDATA:		return 65;
 	case HV_ENOINPUT:	return 66;
+	case HV_ENOHOST:	return 68;
 	case HV_EUNAVAIL:	return 69;
 	case HV_ECANTCREAT:	return 73;
 	case HV_EIO:		return 74;

@@ -18,6 +18,7 @@ enum hv_status {
 	HV_EUSAGE = -64,	/* bad command line */
 	HV_EDATA = -65,		/* bad data: tampered, corrupt, malformed */
 	HV_ENOINPUT = -66,	/* input missing or unreadable */
+	HV_ENOHOST = -68,	/* a host name that does not resolve */
 	HV_EUNAVAIL = -69,	/* service unavailable */
 	HV_EINTERNAL = -70,	/* a bug or an impossible state */
 	HV_ECANTCREAT = -73,	/* cannot create an output */
@@ -40,9 +41,27 @@ struct hv_err {
 int hv_err_set(struct hv_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* As hv_err_set, then appends ": " and strerror(errnum). */
+/*
+ * As hv_err_set, then appends ": " and strerror(errnum).  The code set and
+ * returned is hv_status_errno(errnum, code), so callers must return what
+ * this returns (or e->code), not the code they passed.
+ */
 int hv_err_errno(struct hv_err *e, int code, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/*
+ * The one mapping of errno onto the table; code is what the caller would
+ * say of a failure it knows no more about (HV_ENOINPUT opening an input,
+ * HV_ECANTCREAT creating an output, HV_EIO reading or writing):
+ *	EACCES EPERM			HV_EPERM	(77: the path's modes)
+ *	EROFS				HV_ECANTCREAT	(73: nothing can be made there)
+ *	ENOSPC EDQUOT EIO		HV_EIO		(74: the disk, full or failing)
+ *	EMFILE ENFILE ENOMEM ENOBUFS	HV_ETEMP	(75: a later run has them)
+ *	anything else (ENOENT...)	code
+ * A full disk is 74 wherever it shows (open, write, SQLite): one status for
+ * one cause a person must cure, said as "No space left on device".
+ */
+int hv_status_errno(int errnum, int code);
 
 /* Prefix the existing message with "what: ", keeping its code. */
 int hv_err_wrap(struct hv_err *e, const char *fmt, ...)

@@ -93,11 +93,12 @@ hv_atomic_begin(struct hv_atomic *a, const char *path, mode_t mode, struct hv_er
 			break;
 	}
 	if (a->fd < 0) {
-		hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create '%s'", a->tmp);
+		int r = hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create '%s'", a->tmp);
+
 		free(a->path);
 		free(a->tmp);
 		a->path = a->tmp = NULL;
-		return HV_ECANTCREAT;
+		return r;
 	}
 	return 0;
 }
@@ -108,24 +109,23 @@ hv_atomic_commit(struct hv_atomic *a, struct hv_err *e)
 	int r = HV_EIO;
 
 	if (fsync(a->fd) < 0) {
-		hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
 		goto out;
 	}
 	if (close(a->fd) < 0) {
 		a->fd = -1;
-		hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", a->tmp);
 		goto out;
 	}
 	a->fd = -1;
 	if (rename(a->tmp, a->path) < 0) {
-		hv_err_errno(e, HV_ECANTCREAT, errno, "cannot rename to '%s'", a->path);
-		r = HV_ECANTCREAT;
+		r = hv_err_errno(e, HV_ECANTCREAT, errno, "cannot rename to '%s'", a->path);
 		goto out;
 	}
 	free(a->tmp);
 	a->tmp = NULL;
 	if (fsync_dir_of(a->path) < 0) {
-		hv_err_errno(e, HV_EIO, errno, "cannot sync the directory of '%s'", a->path);
+		r = hv_err_errno(e, HV_EIO, errno, "cannot sync the directory of '%s'", a->path);
 		goto out;
 	}
 	r = 0;
@@ -233,6 +233,74 @@ hv_file_read(const char *path, struct hv_buf *b, struct hv_err *e)
 }
 
 int
+hv_file_mode_ok(const char *path, const struct stat *st, int private, struct hv_err *e)
+{
+	mode_t m = st->st_mode & 07777;
+	int dir = S_ISDIR(st->st_mode);
+
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return hv_err_set(e, HV_EPERM, "'%s' belongs to another user (uid %u), "
+		    "not to uid %u or root", path, (unsigned)st->st_uid, (unsigned)geteuid());
+	if (private && (m & 077) != 0)
+		return hv_err_set(e, HV_EPERM, "'%s' is %s by others (mode %04o): chmod %s %s",
+		    path, m & 044 ? "readable" : m & 022 ? "writable" : "usable",
+		    (unsigned)m, dir ? "700" : "600", path);
+	if ((m & 022) != 0 && !(dir && (m & S_ISVTX) && st->st_uid == 0))
+		return hv_err_set(e, HV_EPERM, "'%s' is writable by others (mode %04o): "
+		    "chmod go-w %s", path, (unsigned)m, path);
+	return 0;
+}
+
+/* Every directory above real, an absolute path without links, up to /. */
+static int
+parents_ok(char *real, struct hv_err *e)
+{
+	struct stat st;
+	char *slash;
+	int r;
+
+	while ((slash = strrchr(real, '/')) != NULL) {
+		slash[slash == real] = '\0';
+		if (stat(real, &st) < 0)
+			return hv_err_errno(e, HV_ENOINPUT, errno, "cannot stat '%s'", real);
+		if ((r = hv_file_mode_ok(real, &st, 0, e)) < 0 || slash == real)
+			return r;
+	}
+	return 0;
+}
+
+static int
+path_check(const char *path, int private, struct hv_err *e)
+{
+	struct stat st;
+	char *real;
+	int r;
+
+	if (stat(path, &st) < 0)
+		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot stat '%s'", path);
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return 0;
+	if ((real = realpath(path, NULL)) == NULL)
+		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot resolve '%s'", path);
+	if ((r = hv_file_mode_ok(real, &st, private, e)) == 0)
+		r = parents_ok(real, e);
+	free(real);
+	return r;
+}
+
+int
+hv_path_trusted(const char *path, struct hv_err *e)
+{
+	return path_check(path, 0, e);
+}
+
+int
+hv_path_private(const char *path, struct hv_err *e)
+{
+	return path_check(path, 1, e);
+}
+
+int
 hv_file_read_secret(const char *path, struct hv_buf *b, struct hv_err *e)
 {
 	struct stat st;
@@ -244,16 +312,10 @@ hv_file_read_secret(const char *path, struct hv_buf *b, struct hv_err *e)
 		r = hv_err_errno(e, HV_EIO, errno, "cannot stat '%s'", path);
 		goto out;
 	}
-	if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
-		hv_err_set(e, HV_EPERM, "'%s' is readable by others (mode %04o): "
-		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+	/* The file as opened, then the directories above it by name. */
+	if (S_ISREG(st.st_mode) && ((r = hv_file_mode_ok(path, &st, 1, e)) < 0 ||
+	    (fd != STDIN_FILENO && (r = hv_path_trusted(path, e)) < 0)))
 		goto out;
-	}
-	if (S_ISREG(st.st_mode) && st.st_uid != geteuid() && st.st_uid != 0) {
-		hv_err_set(e, HV_EPERM, "'%s' belongs to another user (uid %u)",
-		    path, (unsigned)st.st_uid);
-		goto out;
-	}
 	r = read_fd(fd, path, b, e);
 out:
 	if (fd != STDIN_FILENO)
@@ -270,10 +332,11 @@ hv_lock_acquire(const char *path, int *fd, struct hv_err *e)
 	while (flock(*fd, LOCK_EX) < 0) {
 		if (errno == EINTR)
 			continue;
-		hv_err_errno(e, HV_EIO, errno, "cannot lock '%s'", path);
+		int r = hv_err_errno(e, HV_EIO, errno, "cannot lock '%s'", path);
+
 		close(*fd);
 		*fd = -1;
-		return HV_EIO;
+		return r;
 	}
 	return 0;
 }

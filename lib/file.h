@@ -53,11 +53,42 @@ int hv_file_read(const char *path, struct hv_buf *b, struct hv_err *e);
 
 /*
  * Read a secret (key, identity, credentials) into b.  A regular file must
- * belong to the user (or root) and be unreadable by group and others:
- * HV_EPERM otherwise, naming the file and its mode.  Pipes and other
+ * belong to the user (or root) and be unreadable by group and others, and
+ * the directories above it pass hv_path_trusted: HV_EPERM otherwise,
+ * naming the path and the chmod that fixes it.  Pipes and other
  * descriptors (/dev/fd/N) are accepted as they are.
  */
 int hv_file_read_secret(const char *path, struct hv_buf *b, struct hv_err *e);
+
+/*
+ * Strict modes, as ssh's StrictModes.  hv_path_trusted: path (a file that
+ * steers what hv runs or trusts: hv.conf, a key) and every directory above
+ * it up to /, symbolic links resolved, belong to the user or root and are
+ * not writable by group or others.  A directory owned by root with the
+ * sticky bit set (/tmp, /dev/shm) is let be writable: there others may add
+ * names but not rename or remove ours, so what lies below stays ours.
+ * HV_EPERM otherwise, naming the path and the chmod (or chown) that fixes
+ * it; a missing path as hv_status_errno says (HV_ENOINPUT).  Anything but
+ * a regular file or a directory (a pipe, /dev/fd/N) is accepted as it is.
+ */
+int hv_path_trusted(const char *path, struct hv_err *e);
+
+/*
+ * As hv_path_trusted, and path itself gives group and others no access at
+ * all: a secret (chmod 600) or a directory of them, as the state and audit
+ * directories are (chmod 700).
+ */
+int hv_path_private(const char *path, struct hv_err *e);
+
+/*
+ * The same rule for one file or directory already stat'ed (fstat of an
+ * open descriptor, so that what is judged is what is read): owner the
+ * user or root; private: no access for group or others; else not writable
+ * by them (a root-owned sticky directory excepted).  HV_EPERM with the
+ * chmod, naming path; e may be NULL.
+ */
+struct stat;
+int hv_file_mode_ok(const char *path, const struct stat *st, int private, struct hv_err *e);
 
 /* Write all n bytes, retrying on EINTR and short writes: 0 or -1 (errno). */
 int hv_write_all(int fd, const void *p, size_t n);

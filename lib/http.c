@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include "http.h"
 #include "http_curl.h"
 #include "mem.h"
+#include "url.h"
 #include "banned.h"
 
 struct hv_http {
@@ -26,7 +28,7 @@ hv_http_new(struct hv_http **out, const char *ca_file, long timeout, struct hv_e
 	h = hv_xcalloc(1, sizeof *h);
 	if ((h->curl = curl_easy_init()) == NULL) {
 		free(h);
-		return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+		return hv_err_set(e, HV_ETEMP, "cannot initialise libcurl: out of memory");
 	}
 	http_policy_init(&h->policy, ca_file, timeout);
 	*out = h;
@@ -74,29 +76,31 @@ hv_http_response_release(struct hv_http_response *r)
 	hv_buf_release(&r->body);
 }
 
-static int
-host_is_loopback(const char *host, size_t n)
-{
-	return (n == 9 && strncmp(host, "127.0.0.1", 9) == 0) ||
-	    (n == 9 && strncmp(host, "localhost", 9) == 0) ||
-	    (n == 5 && strncmp(host, "[::1]", 5) == 0);
-}
-
 int
 hv_http_url_allowed(const char *url)
 {
-	const char *host, *end;
+	char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL, *opts = NULL;
+	CURLU *u;
+	int ok;
 
-	if (strncmp(url, "https://", 8) == 0)
-		return url[8] != '\0';
-	if (strncmp(url, "http://", 7) != 0)
+	if (hv_curl_load(NULL) < 0 || (u = curl_url()) == NULL)
 		return 0;
-	host = url + 7;
-	if (*host == '[')
-		end = strchr(host, ']') ? strchr(host, ']') + 1 : host;
-	else
-		end = host + strcspn(host, ":/?#");
-	return host_is_loopback(host, (size_t)(end - host));
+	/* No guessing of a scheme, and no default one: the text says https. */
+	ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_NO_PASSWORD &&
+	    curl_url_get(u, CURLUPART_OPTIONS, &opts, 0) == CURLUE_NO_OPTIONS &&
+	    *host != '\0' && (strcmp(scheme, "https") == 0 ||
+	    (strcmp(scheme, "http") == 0 && hv_url_host_loopback(host, strlen(host))));
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	curl_free(pass);
+	curl_free(opts);
+	curl_url_cleanup(u);
+	return ok;
 }
 
 static size_t
@@ -235,25 +239,50 @@ build_headers(const struct hv_http_request *req)
 }
 
 int
-http_curl_error(CURLcode c, const char *errbuf, const char *method, const char *url,
-    struct hv_err *e)
+hv_http_status(int curlcode)
 {
-	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(c);
-
-	switch (c) {
+	switch ((CURLcode)curlcode) {
+	case CURLE_OK:
+		return 0;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return HV_ENOHOST;
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_SSL_CACERT_BADFILE:
+		return HV_ECONFIG;
 	case CURLE_WRITE_ERROR:
-		return hv_err_set(e, HV_EPROTO, "%s %s: answer larger than expected", method, url);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
-		return hv_err_set(e, HV_EPROTO, "%s %s: TLS: %s", method, url, why);
-	case CURLE_OUT_OF_MEMORY:
-		return hv_err_set(e, HV_EINTERNAL, "%s %s: %s", method, url, why);
+		return HV_EPROTO;
+	case CURLE_FAILED_INIT:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+		return HV_EINTERNAL;
 	default:
-		return hv_err_set(e, HV_ETEMP, "%s %s: %s", method, url, why);
+		return HV_ETEMP;
 	}
+}
+
+int
+http_curl_error(CURLcode c, const char *errbuf, const char *method, const char *url,
+    struct hv_err *e)
+{
+	int errnum = errno;
+	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(c);
+	int r = hv_http_status(c);
+
+	/* libcurl says "error setting certificate file" of a CA bundle it
+	 * could not open for want of a descriptor, too: that one passes. */
+	if (c == CURLE_SSL_CACERT_BADFILE && hv_status_errno(errnum, r) == HV_ETEMP)
+		r = HV_ETEMP;
+
+	if (c == CURLE_WRITE_ERROR)
+		return hv_err_set(e, r, "%s %s: answer larger than expected", method, url);
+	if (r == HV_EPROTO)
+		return hv_err_set(e, r, "%s %s: TLS: %s", method, url, why);
+	return hv_err_set(e, r, "%s %s: %s", method, url, why);
 }
 
 int
@@ -266,8 +295,8 @@ http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
 
 	*headers = NULL;
 	if (!hv_http_url_allowed(req->url))
-		return hv_err_set(e, HV_EUSAGE, "refusing '%s': only https, or http "
-		    "to a loopback test server", req->url);
+		return hv_err_set(e, HV_ECONFIG, "refusing '%s': only https, or http "
+		    "to a loopback test server, and no user@", req->url);
 	hv_buf_reset(&resp->body);
 	resp->status = 0;
 	resp->retry_after = -1;

@@ -5,9 +5,8 @@
  * peer's certificate and host name, asks for TLS 1.2 or later, and refuses
  * plain http:// unless the host is loopback (the local test emulator).
  * Bodies are bounded: a response larger than the caller's buffer allows is
- * HV_EPROTO, never cut silently.  Failures map onto the exit-code table:
- * a refused or reset connection, a timeout or a 5xx/429 is HV_ETEMP (retry
- * later), a certificate that does not verify HV_EPROTO.
+ * HV_EPROTO, never cut silently.  Failures map onto the exit-code table
+ * through hv_http_status().
  */
 #ifndef HV_HTTP_H
 #define HV_HTTP_H
@@ -67,7 +66,7 @@ void hv_http_response_release(struct hv_http_response *r);
  * Perform a request and fill resp.  Returns 0 when an HTTP answer arrived,
  * whatever its status (the caller judges 4xx and 5xx from the body);
  * HV_ETEMP for a network failure or timeout, HV_EPROTO for a TLS failure
- * or an answer over the body cap, HV_EUSAGE for a URL the policy refuses.
+ * or an answer over the body cap, HV_ECONFIG for a URL the policy refuses.
  * Blocks until done.
  */
 int hv_http_request(struct hv_http *h, const struct hv_http_request *req,
@@ -122,7 +121,24 @@ int hv_http_escape(struct hv_buf *b, const char *s);
 /* Decode %XX and '+' of a query-string value into b: HV_EDATA when bad. */
 int hv_http_unescape(struct hv_buf *b, const char *s, size_t n);
 
-/* 1 when url is allowed by the policy (https, or http on loopback). */
+/*
+ * 1 when url is allowed by the policy (lib/url.h: https, or http on
+ * loopback, no user information), read by libcurl's own URL parser, so the
+ * host judged is the host a transfer would connect to.  Loads libcurl.
+ */
 int hv_http_url_allowed(const char *url);
+
+/*
+ * The one mapping of a libcurl result (a CURLcode) onto the table:
+ *	COULDNT_RESOLVE_HOST, _PROXY		HV_ENOHOST	(68: a name to fix)
+ *	URL_MALFORMAT, UNSUPPORTED_PROTOCOL	HV_ECONFIG	(78)
+ *	SSL_CACERT_BADFILE			HV_ECONFIG	(78: ca_file)
+ *	PEER_FAILED_VERIFICATION, SSL_*		HV_EPROTO	(76)
+ *	WRITE_ERROR (an answer over its cap)	HV_EPROTO	(76)
+ *	FAILED_INIT, BAD_FUNCTION_ARGUMENT	HV_EINTERNAL	(70)
+ *	OUT_OF_MEMORY, anything else		HV_ETEMP	(75: connect, timeout,
+ *						reset: a later run may pass)
+ */
+int hv_http_status(int curlcode);
 
 #endif

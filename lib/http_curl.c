@@ -1,4 +1,5 @@
 #include <dlfcn.h>
+#include <errno.h>
 #include <stddef.h>
 
 #include "http_curl.h"
@@ -32,6 +33,10 @@ static const struct {
 	{ "curl_multi_poll", offsetof(struct hv_curl, multi_poll) },
 	{ "curl_multi_info_read", offsetof(struct hv_curl, multi_info_read) },
 	{ "curl_multi_strerror", offsetof(struct hv_curl, multi_strerror) },
+	{ "curl_url", offsetof(struct hv_curl, url) },
+	{ "curl_url_cleanup", offsetof(struct hv_curl, url_cleanup) },
+	{ "curl_url_set", offsetof(struct hv_curl, url_set) },
+	{ "curl_url_get", offsetof(struct hv_curl, url_get) },
 };
 
 int
@@ -44,8 +49,12 @@ hv_curl_load(struct hv_err *e)
 	if (loaded)
 		return 0;
 	/* The soname the build linked against: the same ABI, found the same way. */
+	/* dlerror() is text only; errno says whether a later run may load it
+	 * (out of descriptors or memory: 75) or it is not there (69). */
+	errno = 0;
 	if ((lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return hv_err_set(e, HV_EUNAVAIL, "cannot load libcurl: %s", dlerror());
+		return hv_err_set(e, hv_status_errno(errno, HV_EUNAVAIL),
+		    "cannot load libcurl: %s", dlerror());
 	for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
 		if ((fn = dlsym(lib, syms[i].name)) == NULL)
 			return hv_err_set(e, HV_EUNAVAIL, "libcurl lacks %s", syms[i].name);

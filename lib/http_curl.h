@@ -39,6 +39,10 @@ struct hv_curl {
 	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
 	CURLMsg *(*multi_info_read)(CURLM *, int *);
 	const char *(*multi_strerror)(CURLMcode);
+	CURLU *(*url)(void);
+	void (*url_cleanup)(CURLU *);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned int);
 };
 
 extern struct hv_curl hv_curl;
@@ -68,14 +72,14 @@ struct http_reader {
  * Set up c for req under the one policy (lib/http.c), its answer into
  * resp, a body in parts read through rd (which must live as long as the
  * transfer): *headers gets the header list, for http_easy_release() once
- * the transfer is over.  HV_EUSAGE for a URL the policy refuses.
+ * the transfer is over.  HV_ECONFIG for a URL the policy refuses.
  */
 int http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
     const struct hv_http_request *req, struct hv_http_response *resp,
     struct http_reader *rd, struct curl_slist **headers, struct hv_err *e);
 void http_easy_release(CURL *c, struct curl_slist *headers);
 
-/* A failed transfer as the module reports it (HV_ETEMP, HV_EPROTO...). */
+/* A failed transfer as the module reports it: hv_http_status(c) and why. */
 int http_curl_error(CURLcode c, const char *errbuf, const char *method, const char *url,
     struct hv_err *e);
 
@@ -104,5 +108,9 @@ int http_curl_error(CURLcode c, const char *errbuf, const char *method, const ch
 #define curl_multi_poll		hv_curl.multi_poll
 #define curl_multi_info_read	hv_curl.multi_info_read
 #define curl_multi_strerror	hv_curl.multi_strerror
+#define curl_url		hv_curl.url
+#define curl_url_cleanup	hv_curl.url_cleanup
+#define curl_url_set		hv_curl.url_set
+#define curl_url_get		hv_curl.url_get
 
 #endif

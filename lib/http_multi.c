@@ -39,7 +39,7 @@ hv_http_multi_new(struct hv_http_multi **out, const char *ca_file, long timeout,
 	m = hv_xcalloc(1, sizeof *m);
 	if ((m->multi = curl_multi_init()) == NULL) {
 		free(m);
-		return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+		return hv_err_set(e, HV_ETEMP, "cannot initialise libcurl: out of memory");
 	}
 	curl_multi_setopt(m->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	http_policy_init(&m->policy, ca_file, timeout);
@@ -107,7 +107,7 @@ hv_http_multi_start(struct hv_http_multi *m, const struct hv_http_request *req,
 		x = hv_xcalloc(1, sizeof *x);
 		if ((x->easy = curl_easy_init()) == NULL) {
 			free(x);
-			return hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+			return hv_err_set(e, HV_ETEMP, "cannot initialise libcurl: out of memory");
 		}
 	}
 	if ((r = http_easy_prepare(x->easy, &m->policy, x->errbuf, req, resp, &x->reader,
@@ -181,8 +181,10 @@ hv_http_multi_wait(struct hv_http_multi *m, long ms, int fd, int *fd_ready, stru
 	mc = curl_multi_poll(m->multi, fd >= 0 ? &extra : NULL, fd >= 0 ? 1 : 0, (int)ms, &n);
 	if (mc == CURLM_OK)
 		mc = curl_multi_perform(m->multi, &still);
+	/* Out of memory passes with a later run; anything else is a bug. */
 	if (mc != CURLM_OK)
-		return hv_err_set(e, HV_EINTERNAL, "libcurl: %s", curl_multi_strerror(mc));
+		return hv_err_set(e, mc == CURLM_OUT_OF_MEMORY ? HV_ETEMP : HV_EINTERNAL,
+		    "libcurl: %s", curl_multi_strerror(mc));
 	if (fd >= 0 && fd_ready != NULL)
 		*fd_ready = (extra.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)) != 0;
 	collect(m);

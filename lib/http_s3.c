@@ -18,6 +18,7 @@
 #include "http_curl.h"
 #include "http_s3.h"
 #include "mem.h"
+#include "url.h"
 #include "banned.h"
 
 #define ERR_BODY_MAX (64 * 1024)	/* an error or a small answer */
@@ -158,16 +159,14 @@ out:
 	return r;
 }
 
+/* Path-style addressing: the endpoint is a scheme and an authority,
+ * judged by both parsers (lib/url.c and libcurl's). */
 static int
 endpoint_ok(const char *url)
 {
-	const char *host;
+	const char *why;
 
-	if (!hv_http_url_allowed(url))
-		return 0;
-	host = strstr(url, "://") + 3;
-	/* Path-style addressing: the endpoint is a scheme and an authority. */
-	return *host != '\0' && strpbrk(host, "/?#@ ") == NULL;
+	return hv_url_check(url, HV_URL_ORIGIN, &why) == 0 && hv_http_url_allowed(url);
 }
 
 int
@@ -206,7 +205,7 @@ hv_s3_new(struct hv_s3 **out, const char *endpoint, const char *region,
 	if ((r = load_credentials(s, credentials, e)) < 0)
 		goto fail;
 	if ((s->curl = curl_easy_init()) == NULL) {
-		r = hv_err_set(e, HV_EINTERNAL, "cannot initialise libcurl");
+		r = hv_err_set(e, HV_ETEMP, "cannot initialise libcurl: out of memory");
 		goto fail;
 	}
 	*out = s;
@@ -436,6 +435,8 @@ curl_error(struct hv_s3 *s, CURLcode c, struct req *q, const char *what, struct 
 {
 	const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(c);
 
+	/* The module's one mapping (hv_http_status), with what S3 adds: a
+	 * write to the local file that failed, a file that changed. */
 	switch (c) {
 	case CURLE_WRITE_ERROR:
 		if (q->write_failed)
@@ -444,16 +445,10 @@ curl_error(struct hv_s3 *s, CURLcode c, struct req *q, const char *what, struct 
 	case CURLE_ABORTED_BY_CALLBACK:
 	case CURLE_READ_ERROR:
 		return hv_err_set(e, HV_EIO, "%s: the file changed while it was sent", what);
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-		return hv_err_set(e, HV_EPROTO, "%s: TLS: %s", what, why);
-	case CURLE_OUT_OF_MEMORY:
-		return hv_err_set(e, HV_EINTERNAL, "%s: %s", what, why);
 	default:
-		return hv_err_set(e, HV_ETEMP, "%s: %s", what, why);
+		if (hv_http_status(c) == HV_EPROTO)
+			return hv_err_set(e, HV_EPROTO, "%s: TLS: %s", what, why);
+		return hv_err_set(e, hv_http_status(c), "%s: %s", what, why);
 	}
 }
 

@@ -34,16 +34,6 @@ static const char *const role_doing[] = {
 	"being fetched", "being synced", "having its labels synced",
 };
 
-static int
-open_status(int errnum)
-{
-	switch (errnum) {
-	case EACCES: case EPERM: case EROFS: return HV_EPERM;
-	case EMFILE: case ENFILE: case ENOMEM: return HV_ETEMP;
-	default: return HV_ECANTCREAT;
-	}
-}
-
 /* <state dir>/locks/, made 0700 where missing. */
 static int
 lock_dir(const struct hv_config *c, struct hv_buf *path, struct hv_err *e)
@@ -91,7 +81,7 @@ lock_open(const char *path, int *fd, struct hv_err *e)
 	/* O_NONBLOCK: a FIFO planted under the name must not hang us. */
 	*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (*fd < 0)
-		return hv_err_errno(e, open_status(errno), errno, "cannot open lock '%s'", path);
+		return hv_err_errno(e, HV_ECANTCREAT, errno, "cannot open lock '%s'", path);
 	if (fstat(*fd, &st) < 0)
 		return hv_err_errno(e, HV_EIO, errno, "cannot stat lock '%s'", path);
 	if (!S_ISREG(st.st_mode))

@@ -36,9 +36,10 @@ hv_loopback_open(struct hv_loopback *l, struct hv_err *e)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(l->fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(l->fd, 8) < 0 ||
 	    getsockname(l->fd, (struct sockaddr *)&a, &len) < 0) {
-		hv_err_errno(e, HV_EUNAVAIL, errno, "cannot listen on 127.0.0.1");
+		int r = hv_err_errno(e, HV_EUNAVAIL, errno, "cannot listen on 127.0.0.1");
+
 		hv_loopback_close(l);
-		return HV_EUNAVAIL;
+		return r;
 	}
 	l->port = ntohs(a.sin_port);
 	return 0;

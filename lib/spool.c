@@ -52,10 +52,10 @@ check_root(const char *root, struct hv_err *e)
 		return hv_err_errno(e, HV_EIO, errno, "cannot stat spool '%s'", root);
 	if (!S_ISDIR(st.st_mode))
 		return hv_err_set(e, HV_ECONFIG, "spool '%s' is not a directory", root);
-	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
-		return hv_err_set(e, HV_EPERM, "spool '%s' is open to others (mode %03o): "
-		    "it must be the user's own, 0700", root, (unsigned)st.st_mode & 0777);
-	return 0;
+	if (st.st_uid != geteuid())
+		return hv_err_set(e, HV_EPERM, "spool '%s' belongs to uid %u, not to uid %u",
+		    root, (unsigned)st.st_uid, (unsigned)geteuid());
+	return hv_path_private(root, e) < 0 ? hv_err_wrap(e, "spool") : 0;
 }
 
 int

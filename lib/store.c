@@ -84,15 +84,39 @@ static const char *const migrations[] = {
 _Static_assert(NMIGRATIONS == HV_STORE_VERSION, "HV_STORE_VERSION is the last migration");
 
 int
+hv_store_status(int code, int errnum)
+{
+	switch (code & 0xff) {
+	case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_NOMEM:
+		return HV_ETEMP;
+	case SQLITE_CORRUPT: case SQLITE_NOTADB:
+		return HV_EDATA;
+	case SQLITE_READONLY: case SQLITE_PERM: case SQLITE_AUTH:
+		return HV_EPERM;
+	case SQLITE_FULL:
+		return HV_EIO;
+	case SQLITE_CANTOPEN:
+		return hv_status_errno(errnum, HV_ECANTCREAT);
+	case SQLITE_IOERR:
+		return code == SQLITE_IOERR_NOMEM ? HV_ETEMP : hv_status_errno(errnum, HV_EIO);
+	default:
+		return HV_EINTERNAL;
+	}
+}
+
+int
 store_fail(struct hv_store *s, struct hv_err *e, const char *what)
 {
-	int code = sqlite3_errcode(s->db);
-	int r = code == SQLITE_BUSY || code == SQLITE_LOCKED ? HV_ETEMP :
-	    code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? HV_EDATA :
-	    code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_AUTH ? HV_EPERM :
-	    code == SQLITE_FULL || code == SQLITE_IOERR ? HV_EIO : HV_EINTERNAL;
+	int code = sqlite3_extended_errcode(s->db), errnum = sqlite3_system_errno(s->db);
+	int r = hv_store_status(code, errnum);
 
-	return hv_err_set(e, r, "state database: %s: %s", what, sqlite3_errmsg(s->db));
+	/* SQLite says "unable to open database file" of its journal too:
+	 * the errno under it says which way, and the path where. */
+	if (errnum != 0 && ((code & 0xff) == SQLITE_CANTOPEN || (code & 0xff) == SQLITE_IOERR))
+		return hv_err_set(e, r, "state database '%s': %s: %s: %s",
+		    s->path ? s->path : "?", what, sqlite3_errmsg(s->db), strerror(errnum));
+	return hv_err_set(e, r, "state database '%s': %s: %s", s->path ? s->path : "?",
+	    what, sqlite3_errmsg(s->db));
 }
 
 int
@@ -225,6 +249,23 @@ create_file(const char *path, struct hv_err *e)
 	return 0;
 }
 
+/* The file holds sealed secrets, its directory their journal: neither
+ * may be open to others, nor replaceable by them (lib/file.h). */
+static int
+check_modes(const char *path, struct hv_err *e)
+{
+	char *dir = hv_xstrdup(path), *slash = strrchr(dir, '/');
+	int r;
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	r = hv_path_private(slash != NULL ? dir : ".", e);
+	free(dir);
+	return r < 0 ? r : hv_path_private(path, e);
+}
+
 int
 hv_store_open(struct hv_store **out, const char *path, int create, struct hv_err *e)
 {
@@ -236,7 +277,10 @@ hv_store_open(struct hv_store **out, const char *path, int create, struct hv_err
 		return r;
 	if (!create && access(path, F_OK) < 0)
 		return hv_err_errno(e, HV_ENOINPUT, errno, "state database '%s'", path);
+	if ((r = check_modes(path, e)) < 0)
+		return r;
 	s = hv_xcalloc(1, sizeof *s);
+	s->path = hv_xstrdup(path);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
 	    NULL) != SQLITE_OK) {
 		r = store_fail(s, e, path);
@@ -267,6 +311,7 @@ hv_store_close(struct hv_store *s)
 		sqlite3_finalize(s->stmts[i].st);
 	free(s->stmts);
 	sqlite3_close_v2(s->db);
+	free(s->path);
 	free(s);
 }
 

@@ -20,6 +20,21 @@ struct hv_store;
 
 #define HV_STORE_VERSION 5
 
+/*
+ * The one mapping of a SQLite result code (extended or primary) and the
+ * errno of the system call under it (sqlite3_system_errno) onto the table:
+ *	BUSY LOCKED NOMEM, IOERR_NOMEM	HV_ETEMP	(75)
+ *	CORRUPT NOTADB			HV_EDATA	(65)
+ *	READONLY PERM AUTH		HV_EPERM	(77)
+ *	FULL				HV_EIO		(74)
+ *	CANTOPEN			hv_status_errno(errnum, HV_ECANTCREAT):
+ *					a directory hv may not write (EACCES) 77,
+ *					a missing one 73, no descriptors 75
+ *	IOERR				hv_status_errno(errnum, HV_EIO)
+ *	anything else			HV_EINTERNAL
+ */
+int hv_store_status(int code, int errnum);
+
 /* Open (creating when asked) the store at path and bring its schema up to
  * date.  HV_ENOINPUT when it does not exist and create is 0. */
 int hv_store_open(struct hv_store **s, const char *path, int create, struct hv_err *e);

@@ -23,10 +23,11 @@ struct hv_store {
 	sqlite3 *db;
 	struct store_stmt *stmts;	/* owned: the statement cache */
 	size_t nstmts, capstmts;
+	char *path;			/* owned: the file, for messages */
 };
 
-/* Fill e from SQLite's last error on s, mapped to a status: busy is
- * HV_ETEMP, corrupt HV_EDATA, read-only HV_EPERM, full HV_EIO. */
+/* Fill e from SQLite's last error on s, naming its file, mapped to a
+ * status by hv_store_status(). */
 int store_fail(struct hv_store *s, struct hv_err *e, const char *what);
 
 /* Run SQL that returns no rows. */

@@ -38,10 +38,17 @@ hv_store_snapshot(struct hv_store *s, const char *path, struct hv_err *e)
 static int
 check_fail(sqlite3 *db, const char *path, struct hv_err *e)
 {
-	int code = sqlite3_errcode(db);
+	int code = sqlite3_errcode(db), r;
 
-	return hv_err_set(e, code == SQLITE_CANTOPEN ? HV_ENOINPUT : code == SQLITE_BUSY ?
-	    HV_ETEMP : HV_EDATA, "'%s': %s", path, sqlite3_errmsg(db));
+	/* A snapshot is an input: what does not open is missing (or not ours
+	 * to read), and anything SQLite does not like in it is bad data. */
+	if (code == SQLITE_CANTOPEN)
+		r = hv_status_errno(sqlite3_system_errno(db), HV_ENOINPUT);
+	else if (code == SQLITE_BUSY || code == SQLITE_NOMEM)
+		r = HV_ETEMP;
+	else
+		r = HV_EDATA;
+	return hv_err_set(e, r, "'%s': %s", path, sqlite3_errmsg(db));
 }
 
 /* The first column of the first row of sql, as text, into out. */

@@ -140,8 +140,13 @@ ok 'hv-sync-team: both tools for the team, with -w; the stdout of hv-sync passed
 	[ "$(last_out)" = '{"result":"ok"}' ]
 expect_failure 69 'hv-sync-team: a failed hv-fetch is the status' \
 	env FETCH_RC=69 "$S/hv-sync-team" support
-expect_failure 75 'hv-sync-team: the last tool to fail is the status (75)' \
+expect_failure 75 'hv-sync-team: hv-sync stepped aside and hv-fetch met SIGPIPE: 75' \
 	env SYNC_RC=75 FETCH_RC=141 "$S/hv-sync-team" support
+expect_failure 68 'hv-sync-team: a 68 from hv-fetch is not hidden behind a 75 from hv-sync' \
+	env SYNC_RC=75 FETCH_RC=68 "$S/hv-sync-team" support
+expect_failure 77 'hv-sync-team: nor a 77 from hv-sync behind a 75 from hv-fetch' \
+	env SYNC_RC=77 FETCH_RC=75 "$S/hv-sync-team" support
+expect_failure 75 'hv-sync-team: 75 and 0 is 75' env FETCH_RC=75 "$S/hv-sync-team" support
 expect_failure 75 'hv-sync-team -q: 75' env SYNC_RC=75 "$S/hv-sync-team" -q support
 ok 'hv-sync-team -q: nothing on stderr for 75' [ ! -s "$T/.err" ]
 expect_success 'hv-sync-team -q: 0' "$S/hv-sync-team" -q support

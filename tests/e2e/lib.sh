@@ -13,6 +13,9 @@ HV_TOP=${HV_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 HV_BIN=${HV_BIN:-$HV_TOP/bin}
 PATH=$HV_BIN:$PATH
 export PATH HV_BIN HV_TOP
+# Files 0600 and directories 0700, as hv makes its own: the tools refuse a
+# config others may write and keys others may read (hv(7), strict modes),
+# and $T sits in a sticky /tmp that only root owns, which they allow.
 umask 077
 T=$(mktemp -d "${TMPDIR:-/tmp}/hv-test.XXXXXX")
 # HV_TEST_KEEP=1 keeps the scratch directory for a look afterwards.

@@ -225,7 +225,7 @@ test_refusals(void)
 	chmod(c.paths.spool, 0755);
 	is_int(hv_spool_open(&sp, &c, hv_now(), &on_disk, &e), HV_EPERM,
 	    "a root others can enter is refused");
-	ok(strstr(e.msg, "0700") != NULL, "saying so: %s", e.msg);
+	ok(strstr(e.msg, "chmod 700") != NULL, "saying so: %s", e.msg);
 
 	disk = !is_tmpfs("/var/tmp") ? "/var/tmp" : !is_tmpfs(".") ? "." : NULL;
 	if (disk != NULL) {
