@@ -317,6 +317,8 @@ ll_rules(int ruleset, const struct hv_sandbox *sb, int abi, uint64_t fs, struct 
 		r = ll_path(ruleset, sb->read[i], LL_READ, fs, e);
 	for (i = 0; r == 0 && i < sb->nwrite; i++)
 		r = ll_path(ruleset, sb->write[i], LL_WRITE, fs, e);
+	if (r == 0 && SB_SANITIZED)
+		r = ll_path(ruleset, "/proc", LL_READ, fs, e);
 	if (abi < 4)
 		return r;
 	for (i = 0; r == 0 && i < sb->nconnect; i++)
@@ -425,11 +427,11 @@ static const long base_calls[] = {
 	SYS_kill, SYS_tgkill, SYS_tkill, SYS_clone, SYS_getrandom, SYS_membarrier,
 	SYS_pipe2, SYS_dup, SYS_dup3, SYS_ppoll, SYS_pselect6, SYS_epoll_create1,
 	SYS_epoll_ctl, SYS_epoll_pwait, SYS_eventfd2,
-	SYS_keyctl, SYS_add_key, SYS_request_key,
+	SYS_keyctl, SYS_add_key, SYS_request_key, SYS_memfd_create,
 #ifdef SYS_open	/* the calls aarch64 never had */
 	SYS_open, SYS_stat, SYS_lstat, SYS_access, SYS_readlink, SYS_rename,
 	SYS_link, SYS_unlink, SYS_mkdir, SYS_rmdir, SYS_chmod, SYS_pipe, SYS_dup2,
-	SYS_poll, SYS_select, SYS_epoll_wait, SYS_time, SYS_alarm, SYS_getpgrp,
+	SYS_poll, SYS_select, SYS_epoll_wait, SYS_time, SYS_alarm, SYS_getpgrp, SYS_getdents,
 #endif
 #ifdef SYS_faccessat2
 	SYS_faccessat2,
@@ -481,6 +483,12 @@ seccomp_calls(struct prog *p, unsigned flags)
 	/* glibc >= 2.34 tries clone3 first and falls back to clone on ENOSYS;
 	 * clone3 passes its flags in memory the filter cannot read. */
 	refuse(p, SYS_clone3, ENOSYS);
+#ifdef SYS_fork
+	/* glibc forks with clone; fork(2) itself is the sanitizers' way to
+	 * start llvm-symbolizer, which could not run here anyway: they fall
+	 * back to their own symbolizer. */
+	refuse(p, SYS_fork, ENOSYS);
+#endif
 	if (flags & HV_SANDBOX_NET) {
 		/* IP only: no UNIX sockets to local daemons, no netlink (root could
 		 * change routes with it); glibc copes with both refused. */
