@@ -23,6 +23,7 @@ UNIT = audit buf config crypto err json keys seal mime spool backup purge oauth 
 UNIT += lock
 UNIT += gmail
 UNIT += cli
+UNIT += sandbox
 UNIT += url
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
 FUZZ += fuzz-gmail fuzz-resumable
