@@ -1,7 +1,8 @@
 # hv: see README.  Targets: all check check-pkg install uninstall clean demo bench fuzz.
 include config.mk
 
-LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.o crypto_sign.o \
+LIBOBJ = audit_append.o audit_format.o audit_read.o audit_repair.o audit_state.o audit_verify.o \
+	auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.o crypto_sign.o \
 	directory.o err.o file.o \
 	backup.o http_s3.o http_s3_list.o store_snapshot.o \
 	epoch.o purge.o spool.o store_erase.o store_purge.o store_team.o \
@@ -13,7 +14,7 @@ LIBOBJ = audit.o auth.o auth_grant.o buf.o clock.o config.o crashpoint.o crypto.
 	lock.o syslabel.o \
 	doctor.o doctor_accounts.o doctor_audit.o doctor_backup.o doctor_files.o \
 	doctor_spool.o doctor_teams.o \
-	audit_optout.o audit_rules.o url.o
+	audit_optout.o audit_rules.o url.o audit_query.o audit_export.o audit_follow.o
 LIBOBJ += cli.o sandbox.o sandbox_policy.o
 BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge hv-doctor
 MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-doctor.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1
@@ -25,6 +26,7 @@ UNIT += gmail
 UNIT += cli
 UNIT += sandbox
 UNIT += url
+UNIT += audit_query
 FUZZ = fuzz-audit fuzz-config fuzz-json fuzz-keys fuzz-seal fuzz-s3-list fuzz-oauth fuzz-mime
 FUZZ += fuzz-gmail fuzz-resumable
 

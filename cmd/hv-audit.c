@@ -3,26 +3,22 @@
  * hv-audit(5).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "audit_optout.h"
+#include "audit_query.h"
 #include "audit_rules.h"
 #include "auth.h"
 #include "cli.h"
 #include "config.h"
-#include "crypto.h"
 #include "err.h"
-#include "file.h"
 #include "json_jq.h"
 #include "keys.h"
 #include "mem.h"
@@ -43,15 +39,6 @@ static const char usage_text[] =
     "       hv-audit msgid message-id\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
-#define DEFAULT_REDACT \
-    "{time: (.time[0:13] + \":00:00Z\"), tool, action, outcome, user: .pseudonym}"
-#define IDENTITIES \
-    "((.target.account? // .user // \"\") | tostring), " \
-    "((.user, (.target | objects | .[])) | strings)"
-#define OUT_FLUSH (64 * 1024)
-#define OUT_MAX (16 * 1024 * 1024)
-#define POLL_USEC 200000
-
 struct opts {
 	const char *config;
 	const char *outcome, *error;
@@ -63,99 +50,26 @@ struct opts {
 	int follow, json, yes;
 };
 
+/* Set by SIGINT and SIGTERM: tail -f and watch end. */
 static volatile sig_atomic_t stop;
 
 /* ---- shared pieces ---- */
 
 static int
-write_out(struct hv_buf *b, int force)
+write_stdout(void *arg, const char *data, size_t len)
 {
-	if (b->len == 0 || (!force && b->len < OUT_FLUSH))
-		return 0;
-	if (fwrite(b->data, 1, b->len, stdout) != b->len)
-		return HV_EIO;
-	hv_buf_reset(b);
-	return 0;
+	(void)arg;
+	return fwrite(data, 1, len, stdout) == len ? 0 : HV_EIO;
 }
 
-/* A time bound: RFC 3339 UTC, a date, or a duration ago ("90m"). */
-static int
-parse_bound(const char *arg, char out[28], struct hv_err *e)
+static void
+warn_line(void *arg, const char *msg)
 {
-	time_t t;
-	long ago;
-
-	if (arg == NULL) {
-		out[0] = '\0';
-		return 0;
-	}
-	if (hv_audit_parse_time(arg, strlen(arg), &t) < 0) {
-		if (hv_parse_duration(arg, &ago) < 0)
-			return hv_err_set(e, HV_EUSAGE, "bad time '%s' (say 2026-05-01, "
-			    "2026-05-01T12:00:00Z or 90m for 90 minutes ago)", arg);
-		t = time(NULL) - ago;
-	}
-	hv_audit_format_time(out, t, 0);
-	return 0;
+	(void)arg;
+	hv_warnx("%s", msg);
 }
 
-/* Is the line's time within [since, until)?  -1 when it has none. */
-static int
-in_window(const char *line, size_t len, const char *since, const char *until)
-{
-	struct hv_audit_line l;
-
-	if (since[0] == '\0' && until[0] == '\0')
-		return 1;
-	if (hv_audit_parse(&l, line, len, NULL) < 0)
-		return -1;
-	if (since[0] != '\0' && memcmp(l.time, since, 27) < 0)
-		return 0;
-	if (until[0] != '\0' && memcmp(l.time, until, 27) >= 0)
-		return 0;
-	return 1;
-}
-
-typedef int (*line_fn)(void *arg, const char *file, unsigned long lineno,
-    const char *line, size_t len, struct hv_err *e);
-
-/*
- * Every line of every file, in order.  A bad line (too long, torn) is
- * reported and skipped; the result is then HV_EDATA, unless something
- * worse happened.
- */
-static int
-each_line(char **files, line_fn fn, void *arg, struct hv_err *e)
-{
-	struct hv_audit_reader *rd;
-	struct hv_err le;
-	const char *line;
-	unsigned long lineno;
-	size_t len, i;
-	int fd, n, r = 0;
-
-	for (i = 0; files[i] != NULL; i++) {
-		if ((fd = open(files[i], O_RDONLY | O_CLOEXEC)) < 0)
-			return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", files[i]);
-		rd = hv_audit_reader_new(fd, files[i]);
-		while ((n = hv_audit_read_line(rd, 0, &line, &len, &lineno, &le)) != 0) {
-			if (n == HV_EDATA) {
-				hv_warnx("%s", le.msg);
-				r = hv_err_set(e, HV_EDATA, "%s", le.msg);
-				continue;
-			}
-			if (n < 0 || (n = fn(arg, files[i], lineno, line, len, e)) < 0) {
-				r = n;
-				break;
-			}
-		}
-		hv_audit_reader_free(rd);
-		close(fd);
-		if (r < 0 && r != HV_EDATA)
-			break;
-	}
-	return r;
-}
+static const struct hv_audit_sink to_stdout = { write_stdout, warn_line, NULL };
 
 static int
 load_config(struct hv_config *c, const struct opts *o, struct hv_err *e)
@@ -214,38 +128,11 @@ cmd_log(const struct hv_config *c, const struct opts *o, int argc, char **argv,
 
 /* ---- verify ---- */
 
-static int
-read_key0(const char *path, uint8_t key[32], struct hv_err *e)
-{
-	struct hv_buf b;
-	int r;
-
-	hv_buf_init_secret(&b, HV_KEY_TEXT_MAX + 2);
-	if ((r = hv_file_read_secret(path, &b, e)) == 0 &&
-	    (r = hv_key_decode(b.data ? b.data : "", b.len, HV_KEY_SYMMETRIC, key, e)) < 0)
-		hv_err_wrap(e, "'%s'", path);
-	hv_buf_release(&b);
-	return r;
-}
-
-static int
-read_pubkey(const char *arg, uint8_t pub[32], struct hv_err *e)
-{
-	struct hv_buf b = HV_BUF_INIT(256);
-	int r;
-
-	if (strncmp(arg, "hvsig1", 6) == 0)
-		return hv_audit_pubkey_decode(arg, strlen(arg), pub, e);
-	if ((r = hv_file_read(arg, &b, e)) == 0)
-		r = hv_audit_pubkey_decode(b.data ? b.data : "", b.len, pub, e);
-	hv_buf_release(&b);
-	return r;
-}
-
 struct verify_keys {
 	uint8_t *key0;		/* secure, or NULL */
 	uint8_t pub[32];
 	int have_pub;
+	int anchored;		/* a key given from off this host (-k or -p) */
 };
 
 /* -k, else the first key still beside the log; -p, else the state's. */
@@ -258,20 +145,22 @@ verify_keys(const struct hv_config *c, const struct opts *o, int own,
 	int r = 0;
 
 	k->key0 = hv_secure_alloc(32);
-	if (o->key0 == NULL && own) {
+	if (c->paths.audit != NULL) {
 		key0 = hv_xmalloc(strlen(c->paths.audit) + 6);
 		snprintf(key0, strlen(c->paths.audit) + 6, "%s.key0", c->paths.audit);
+	}
+	k->anchored = o->pubkey != NULL || (o->key0 != NULL &&
+	    (c->paths.audit == NULL || !hv_audit_key0_beside(o->key0, c->paths.audit)));
+	if (o->key0 == NULL && own && access(key0, F_OK) == 0)
 		/* Advice, not an error: -q (a cron job) silences it. */
-		if (access(key0, F_OK) == 0)
-			hv_info(0, "the first key '%s' is still on this host: move it off "
-			    "(and use -k), or forward integrity does not hold", key0);
-		else {
-			free(key0);
-			key0 = NULL;
-		}
+		hv_info(0, "the first key '%s' is still on this host: move it off "
+		    "(and use -k), or forward integrity does not hold", key0);
+	else if (o->key0 == NULL) {
+		free(key0);
+		key0 = NULL;
 	}
 	if (o->key0 != NULL || key0 != NULL)
-		r = read_key0(o->key0 ? o->key0 : key0, k->key0, e);
+		r = hv_audit_key0_read(o->key0 ? o->key0 : key0, k->key0, e);
 	else {
 		hv_secure_free(k->key0, 32);
 		k->key0 = NULL;
@@ -279,7 +168,7 @@ verify_keys(const struct hv_config *c, const struct opts *o, int own,
 	}
 	free(key0);
 	if (r == 0 && o->pubkey != NULL)
-		r = read_pubkey(o->pubkey, k->pub, e);
+		r = hv_audit_pubkey_read(o->pubkey, k->pub, e);
 	else if (r == 0 && own && hv_audit_pubkey(c, &text, NULL) == 0)
 		r = hv_audit_pubkey_decode(text.data, text.len, k->pub, e);
 	else if (r == 0)
@@ -289,53 +178,12 @@ verify_keys(const struct hv_config *c, const struct opts *o, int own,
 	return r;
 }
 
-static int
-verify_one(void *arg, const char *file, unsigned long lineno, const char *line,
-    size_t len, struct hv_err *e)
+/* A large trail takes a while: say how far, at a terminal. */
+static void
+verify_progress(void *arg, const char *file, uint64_t lines)
 {
-	int r = hv_audit_verify_line(arg, line, len, e);
-
-	/* A large trail takes a while: say how far, at a terminal. */
-	if (lineno % 1024 == 0)
-		hv_progress("'%s': %lu lines verified", file, lineno);
-	if (r < 0)
-		hv_err_wrap(e, "'%s'", file);
-	return r;
-}
-
-/* What the state and the freshness bound say about the end. */
-static int
-verify_tail(const struct hv_config *c, const struct opts *o, int own,
-    const struct hv_audit_verify_status *s, struct hv_err *e)
-{
-	uint8_t hash[32];
-	uint64_t next;
-	char when[28];
-	time_t now = time(NULL);
-
-	if (own && hv_audit_state_tail(c->paths.audit, &next, hash, NULL) == 0) {
-		if (next > s->last_seq + 1)
-			return hv_err_set(e, HV_EDATA, "seq %llu: tail cut (the log ends at "
-			    "seq %llu; its state has written up to seq %llu)",
-			    (unsigned long long)s->last_seq + 1,
-			    (unsigned long long)s->last_seq, (unsigned long long)next - 1);
-		if (next != s->last_seq + 1 || memcmp(hash, s->last_hash, 32) != 0)
-			return hv_err_set(e, HV_EDATA, "seq %llu: modified (the last line "
-			    "is not the one its state wrote)", (unsigned long long)s->last_seq);
-	}
-	if (o->max_age <= 0)
-		return 0;
-	if (!s->have_checkpoint)
-		return hv_err_set(e, HV_EDATA, "seq %llu: tail cut? no checkpoint at all",
-		    (unsigned long long)s->last_seq + 1);
-	if (now - s->checkpoint_time > o->max_age) {
-		hv_audit_format_time(when, s->checkpoint_time, 0);
-		return hv_err_set(e, HV_EDATA, "seq %llu: tail cut? the last checkpoint "
-		    "(seq %llu, %.19sZ) is older than --max-age",
-		    (unsigned long long)s->last_seq + 1,
-		    (unsigned long long)s->checkpoint_seq, when);
-	}
-	return 0;
+	(void)arg;
+	hv_progress("'%s': %llu lines verified", file, (unsigned long long)lines);
 }
 
 /* Each gap a repair accounted for, every time: a loss is never forgotten. */
@@ -352,15 +200,24 @@ report_gaps(const struct hv_audit_verify *v)
 		    (unsigned long long)g.last_lost, g.time, g.user, (unsigned long long)seq);
 }
 
+static void
+record_tamper(const struct hv_config *c, const char *why)
+{
+	struct hv_audit_field f[] = { { "file", c->paths.audit }, };
+	struct hv_err le = { 0 };
+
+	if (hv_audit_log(c, HV_AUDIT_TAMPER, f, 1, HV_AUDIT_FAIL, why, &le) < 0)
+		hv_warnx("cannot record the tampering: %s", le.msg);
+}
+
 static int
 cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **argv,
     struct hv_err *e)
 {
-	struct verify_keys k = { NULL, { 0 }, 0 };
+	struct verify_keys k = { NULL, { 0 }, 0, 0 };
 	struct hv_audit_verify_status s;
 	struct hv_audit_verify *v = NULL;
-	struct hv_err le = { 0 };
-	char **files = NULL, *name;
+	char **files = NULL;
 	int own = argc == 0, r;
 
 	if (own)
@@ -372,7 +229,7 @@ cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **arg
 	if (r < 0)
 		goto out;
 	v = hv_audit_verify_new(k.key0, k.have_pub ? k.pub : NULL, own);
-	r = each_line(own ? files : argv, verify_one, v, e);
+	r = hv_audit_verify_files(v, own ? files : argv, verify_progress, NULL, e);
 	hv_progress_end();
 	if (r == 0 && (r = hv_audit_verify_end(v, e)) < 0)
 		hv_err_wrap(e, "'%s'", own ? c->paths.audit : argv[argc - 1]);
@@ -380,20 +237,22 @@ cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **arg
 	report_gaps(v);
 	if (r == 0 && s.lines == 0)
 		r = hv_err_set(e, HV_EDATA, "no lines to verify");
-	if (r == 0)
-		r = verify_tail(c, o, own, &s, e);
+	if (r == 0 && own)
+		r = hv_audit_verify_state(v, c->paths.audit, e);
+	if (r == 0 && o->max_age > 0)
+		r = hv_audit_verify_fresh(&s, o->max_age, time(NULL), e);
 	if (r == 0)
 		hv_info(1, "intact: %llu lines, seq %llu to %llu, %llu signatures checked%s",
 		    (unsigned long long)s.lines, (unsigned long long)s.first_seq,
 		    (unsigned long long)s.last_seq, (unsigned long long)s.signatures,
 		    k.key0 ? ", MACs checked" : "");
-	if (r == HV_EDATA && own) {
-		struct hv_audit_field f[] = { { "file", c->paths.audit }, };
-
-		name = e->msg;
-		if (hv_audit_log(c, HV_AUDIT_TAMPER, f, 1, HV_AUDIT_FAIL, name, &le) < 0)
-			hv_warnx("cannot record the tampering: %s", le.msg);
-	}
+	/* Keys found on this host prove nothing against whoever holds it: a
+	 * trail deleted and made again verifies with its own.  Said even
+	 * with -q, and still exit 0 (see hv-audit(1)). */
+	if (r == 0 && !k.anchored)
+		hv_warnx("no off-host anchor: pass -k and -p with copies kept off this host");
+	if (r == HV_EDATA && own)
+		record_tamper(c, e->msg);
 out:
 	hv_audit_verify_free(v);
 	hv_secure_free(k.key0, 32);
@@ -403,64 +262,19 @@ out:
 
 /* ---- query ---- */
 
-struct query {
-	struct hv_jq *q;
-	struct hv_buf out;
-	char since[28], until[28];
-	int bad;
-};
-
-static int
-query_one(void *arg, const char *file, unsigned long lineno, const char *line,
-    size_t len, struct hv_err *e)
-{
-	struct query *q = arg;
-	struct hv_err le;
-	int w = in_window(line, len, q->since, q->until), r;
-
-	if (w == 0)
-		return 0;
-	if (w < 0) {
-		hv_warnx("'%s': line %lu: not an hv-audit(5) line", file, lineno);
-		q->bad = 1;
-		return 0;
-	}
-	if ((r = hv_jq_run(q->q, line, len, NULL, &q->out, NULL, &le)) < 0) {
-		if (r != HV_EDATA)
-			return hv_err_set(e, r, "%s", le.msg);
-		hv_warnx("'%s': line %lu: %s", file, lineno, le.msg);
-		q->bad = 1;
-	}
-	if (write_out(&q->out, 0) < 0)
-		return hv_err_errno(e, HV_EIO, errno, "cannot write to stdout");
-	return 0;
-}
-
 static int
 cmd_query(const struct hv_config *c, const struct opts *o, int argc, char **argv,
     struct hv_err *e)
 {
-	struct query q = { NULL, HV_BUF_INIT(OUT_MAX), "", "", 0 };
-	char **files = NULL;
+	char since[28], until[28];
 	int r;
 
 	if (argc > 1)
 		return hv_err_set(e, HV_EUSAGE, "query takes one filter");
-	if ((r = parse_bound(o->since, q.since, e)) < 0 ||
-	    (r = parse_bound(o->until, q.until, e)) < 0 ||
-	    (r = hv_jq_compile(&q.q, argc ? argv[0] : ".", e)) < 0 ||
-	    (r = hv_audit_files(c->paths.audit, &files, e)) < 0)
-		goto out;
-	r = each_line(files, query_one, &q, e);
-	if (write_out(&q.out, 1) < 0 && r == 0)
-		r = hv_err_errno(e, HV_EIO, errno, "cannot write to stdout");
-	if (r == 0 && q.bad)
-		r = hv_err_set(e, HV_EDATA, "some lines could not be read (above)");
-out:
-	hv_jq_free(q.q);
-	hv_buf_release(&q.out);
-	hv_audit_files_free(files);
-	return r;
+	if ((r = hv_audit_time_bound(o->since, time(NULL), since, e)) < 0 ||
+	    (r = hv_audit_time_bound(o->until, time(NULL), until, e)) < 0)
+		return r;
+	return hv_audit_query(c->paths.audit, argc ? argv[0] : ".", since, until, &to_stdout, e);
 }
 
 /* ---- tail and following ---- */
@@ -472,95 +286,12 @@ on_signal(int sig)
 	stop = 1;
 }
 
-/* The offset where the last n lines of fd begin. */
-static off_t
-last_lines(int fd, long n)
+/* Followed output reaches a pipe as it comes, not when a buffer fills. */
+static void
+flush_stdout(void *arg)
 {
-	char buf[8192];
-	off_t end = lseek(fd, 0, SEEK_END), pos = end;
-	ssize_t got, i;
-	long seen = 0;
-
-	while (pos > 0) {
-		size_t want = pos < (off_t)sizeof buf ? (size_t)pos : sizeof buf;
-
-		pos -= (off_t)want;
-		if ((got = pread(fd, buf, want, pos)) <= 0)
-			return 0;
-		for (i = got - 1; i >= 0; i--)
-			if (buf[i] == '\n' && pos + i != end - 1 && ++seen == n)
-				return pos + i + 1;
-	}
-	return 0;
-}
-
-/* Has path been replaced (rotated) since fd was opened? */
-static int
-replaced(const char *path, int fd)
-{
-	struct stat a, b;
-
-	if (stat(path, &a) < 0 || fstat(fd, &b) < 0)
-		return 0;
-	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
-}
-
-typedef int (*event_fn)(void *arg, const char *line, size_t len, struct hv_err *e);
-
-/*
- * Hand fn the lines of the log: the last n (n > 0), all (n == 0) or only
- * those to come (n < 0); with follow, wait for more, across rotations,
- * until a signal.
- */
-static int
-follow_log(const char *log, long n_last, int follow, event_fn fn, void *arg,
-    struct hv_err *e)
-{
-	struct hv_audit_reader *rd;
-	struct hv_err le;
-	const char *line;
-	unsigned long lineno;
-	size_t len;
-	int fd, n, r = 0;
-
-	if ((fd = open(log, O_RDONLY | O_CLOEXEC)) < 0)
-		return hv_err_errno(e, HV_ENOINPUT, errno, "cannot open '%s'", log);
-	if (n_last > 0)
-		lseek(fd, last_lines(fd, n_last), SEEK_SET);
-	else if (n_last < 0)
-		lseek(fd, 0, SEEK_END);
-	rd = hv_audit_reader_new(fd, log);
-	while (!stop) {
-		n = hv_audit_read_line(rd, follow, &line, &len, &lineno, &le);
-		if (n == HV_EDATA) {
-			hv_warnx("%s", le.msg);
-			continue;
-		}
-		if (n < 0 || (n > 0 && (r = fn(arg, line, len, e)) < 0)) {
-			r = n < 0 ? hv_err_set(e, n, "%s", le.msg) : r;
-			break;
-		}
-		if (n > 0)
-			continue;
-		if (!follow)
-			break;
-		if (replaced(log, fd)) {
-			int nfd = open(log, O_RDONLY | O_CLOEXEC);
-
-			if (nfd < 0)
-				continue;
-			hv_audit_reader_free(rd);
-			close(fd);
-			fd = nfd;
-			rd = hv_audit_reader_new(fd, log);
-			continue;
-		}
-		fflush(stdout);
-		usleep(POLL_USEC);
-	}
-	hv_audit_reader_free(rd);
-	close(fd);
-	return r;
+	(void)arg;
+	fflush(stdout);
 }
 
 static int
@@ -577,8 +308,8 @@ cmd_tail(const struct hv_config *c, const struct opts *o, int argc, struct hv_er
 {
 	if (argc > 0)
 		return hv_err_set(e, HV_EUSAGE, "tail takes no operands");
-	return follow_log(c->paths.audit, o->count > 0 ? o->count : 10, o->follow,
-	    print_line, NULL, e);
+	return hv_audit_follow(c->paths.audit, o->count > 0 ? o->count : 10, o->follow,
+	    &stop, print_line, NULL, flush_stdout, warn_line, e);
 }
 
 /* ---- opt-out ---- */
@@ -619,100 +350,29 @@ cmd_optout(const struct hv_config *c, const struct opts *o, int argc, char **arg
 
 /* ---- export ---- */
 
-struct export {
-	struct hv_jq *ids, *redact;
-	struct hv_buf optout, out, strs;
-	uint8_t *key;
-	char since[28], until[28];
-	unsigned long events;
-	int bad;
-};
-
-static int
-export_one(void *arg, const char *file, unsigned long lineno, const char *line,
-    size_t len, struct hv_err *e)
-{
-	struct export *x = arg;
-	struct hv_audit_line l;
-	struct hv_err le;
-	uint8_t mac[32];
-	char pseudonym[33];
-	const char *set[] = { "pseudonym", pseudonym, NULL }, *p;
-	size_t n, i;
-	int r;
-
-	if (hv_audit_parse(&l, line, len, &le) < 0) {
-		hv_warnx("'%s': line %lu: %s", file, lineno, le.msg);
-		x->bad = 1;
-		return 0;
-	}
-	if (l.checkpoint || in_window(line, len, x->since, x->until) != 1)
-		return 0;
-	hv_buf_reset(&x->strs);
-	if ((r = hv_jq_strings(x->ids, line, len, &x->strs, &n, &le)) < 0 || n == 0) {
-		hv_warnx("'%s': line %lu: %s", file, lineno, r < 0 ? le.msg : "no user");
-		x->bad = 1;
-		return 0;
-	}
-	for (p = x->strs.data, i = 0; i < n; p += strlen(p) + 1, i++)
-		if (i > 0 && hv_audit_optout_has(&x->optout, p))
-			return 0;
-	hv_hmac_sha256(mac, x->key, 32, x->strs.data, strlen(x->strs.data));
-	for (i = 0; i < 16; i++)
-		snprintf(pseudonym + 2 * i, 3, "%02x", mac[i]);
-	if ((r = hv_jq_run(x->redact, line, len, set, &x->out, NULL, &le)) < 0) {
-		hv_warnx("'%s': line %lu: %s", file, lineno, le.msg);
-		x->bad = 1;
-	}
-	x->events++;
-	if (write_out(&x->out, 0) < 0)
-		return hv_err_errno(e, HV_EIO, errno, "cannot write to stdout");
-	return 0;
-}
-
 static int
 cmd_export(const struct hv_config *c, const struct opts *o, int argc, struct hv_err *e)
 {
-	struct export x = { NULL, NULL, HV_BUF_INIT(16 * 1024 * 1024), HV_BUF_INIT(OUT_MAX),
-	    HV_BUF_INIT(HV_AUDIT_LINE_MAX * 2), NULL, "", "", 0, 0 };
-	char **files = NULL, *path = hv_audit_optout_path(c), count[24];
+	char since[28], until[28], count[24], *path = hv_audit_optout_path(c);
 	struct hv_audit_field f[] = { { "events", count } };
-	size_t n;
+	uint8_t *key = hv_secure_alloc(32);
+	unsigned long events = 0;
+	struct hv_err le;
 	int r;
 
-	x.key = hv_secure_alloc(32);
-	if (argc > 0) {
+	if (argc > 0)
 		r = hv_err_set(e, HV_EUSAGE, "export takes no operands");
-		goto out;
-	}
-	if ((r = parse_bound(o->since, x.since, e)) < 0 ||
-	    (r = parse_bound(o->until, x.until, e)) < 0 ||
-	    (r = hv_jq_compile(&x.redact, o->redact ? o->redact : DEFAULT_REDACT, e)) < 0 ||
-	    (r = hv_jq_compile(&x.ids, IDENTITIES, e)) < 0 ||
-	    (r = hv_audit_optout_read(path, &x.optout, &n, e)) < 0 ||
-	    (r = purpose_key(c, "audit-pseudonym", x.key, e)) < 0 ||
-	    (r = hv_audit_files(c->paths.audit, &files, e)) < 0)
-		goto out;
-	r = each_line(files, export_one, &x, e);
-	if (write_out(&x.out, 1) < 0 && r == 0)
-		r = hv_err_errno(e, HV_EIO, errno, "cannot write to stdout");
-	snprintf(count, sizeof count, "%lu", x.events);
-	if (r == 0 || r == HV_EDATA) {
-		struct hv_err le;
-
-		if (hv_audit_log(c, HV_AUDIT_EXPORT, f, 1, HV_AUDIT_OK, NULL, &le) < 0)
-			r = hv_err_set(e, le.code, "%s", le.msg);
-	}
-	if (r == 0 && x.bad)
-		r = hv_err_set(e, HV_EDATA, "some lines could not be exported (above)");
-out:
-	hv_jq_free(x.ids);
-	hv_jq_free(x.redact);
-	hv_buf_release(&x.optout);
-	hv_buf_release(&x.out);
-	hv_buf_release(&x.strs);
-	hv_secure_free(x.key, 32);
-	hv_audit_files_free(files);
+	else if ((r = hv_audit_time_bound(o->since, time(NULL), since, e)) == 0 &&
+	    (r = hv_audit_time_bound(o->until, time(NULL), until, e)) == 0 &&
+	    (r = purpose_key(c, "audit-pseudonym", key, e)) == 0)
+		r = hv_audit_export(c->paths.audit, path, key, o->redact, since, until,
+		    &to_stdout, &events, e);
+	/* An export that ran is recorded, even when some lines were bad. */
+	snprintf(count, sizeof count, "%lu", events);
+	if ((r == 0 || r == HV_EDATA) &&
+	    hv_audit_log(c, HV_AUDIT_EXPORT, f, 1, HV_AUDIT_OK, NULL, &le) < 0)
+		r = hv_err_set(e, le.code, "%s", le.msg);
+	hv_secure_free(key, 32);
 	free(path);
 	return r;
 }
@@ -784,8 +444,8 @@ cmd_watch(const struct hv_config *c, const struct opts *o, int argc, char **argv
 		sa.sa_handler = on_signal;
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
-		r = follow_log(c->paths.audit, o->from >= 0 ? 0 : -1, 1,
-		    watch_one, &w, e);
+		r = hv_audit_follow(c->paths.audit, o->from >= 0 ? 0 : -1, 1, &stop,
+		    watch_one, &w, flush_stdout, warn_line, e);
 	}
 	hv_audit_rules_free(w.rules);
 	return r;

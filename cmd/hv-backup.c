@@ -19,13 +19,13 @@
 static const char usage_text[] =
     "usage: hv-backup create\n"
     "       hv-backup list [-j]\n"
-    "       hv-backup verify -i identity [name]\n"
-    "       hv-backup restore -i identity [--to path] [--force] name\n"
+    "       hv-backup verify -i identity [-p pubkey] [name]\n"
+    "       hv-backup restore -i identity [-p pubkey] [--to path] [--force] name\n"
     "       hv-backup prune\n"
     "common options: [-c config] [-v | -q] [-h] [-V]\n";
 
 struct opts {
-	const char *config, *identity, *to;
+	const char *config, *identity, *to, *pubkey;
 	int force, json;
 };
 
@@ -112,18 +112,18 @@ run(const char *cmd, int argc, char **argv, const struct opts *o, struct out *ou
 		return r;
 	if (strcmp(cmd, "list") == 0)
 		out->json = o->json || !isatty(STDOUT_FILENO);
-	if ((r = hv_sandbox_backup(&c, cmd, o->identity, o->to, e)) < 0)
+	if ((r = hv_sandbox_backup(&c, cmd, o->identity, o->pubkey, o->to, e)) < 0)
 		;
 	else if (strcmp(cmd, "create") == 0)
 		r = hv_backup_create(&c, on_entry, out, e);
 	else if (strcmp(cmd, "list") == 0)
 		r = hv_backup_list(&c, on_entry, out, e);
 	else if (strcmp(cmd, "verify") == 0)
-		r = hv_backup_verify(&c, argc > 0 ? argv[0] : NULL, o->identity, on_entry,
-		    out, e);
+		r = hv_backup_verify(&c, argc > 0 ? argv[0] : NULL, o->identity, o->pubkey,
+		    on_entry, out, e);
 	else if (strcmp(cmd, "restore") == 0)
-		r = hv_backup_restore(&c, argv[0], o->identity, o->to, o->force, on_entry,
-		    out, e);
+		r = hv_backup_restore(&c, argv[0], o->identity, o->pubkey, o->to, o->force,
+		    on_entry, out, e);
 	else
 		r = hv_backup_prune(&c, on_entry, out, e);
 	hv_config_free(&c);
@@ -140,6 +140,8 @@ args_bad(const char *cmd, int argc, const struct opts *o)
 		return "--to and --force are for restore only";
 	if (o->identity != NULL && !restore && !verify)
 		return "-i is for verify and restore only";
+	if (o->pubkey != NULL && !restore && !verify)
+		return "-p is for verify and restore only";
 	if (o->json && strcmp(cmd, "list") != 0)
 		return "-j is for list only";
 	if (restore)
@@ -169,13 +171,14 @@ main(int argc, char **argv)
 
 	hv_init(argv[0]);
 	/* Permuting: options before or after the command (cli.h). */
-	while ((c = getopt_long(argc, argv, "c:fhi:jqt:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fhi:jp:qt:vV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.config = optarg; break;
 		case 'f': o.force = 1; break;
 		case 'h': return hv_usage(usage_text, 0);
 		case 'i': o.identity = optarg; break;
 		case 'j': o.json = 1; break;
+		case 'p': o.pubkey = optarg; break;
 		case 'q': hv_verbosity--; break;
 		case 't': o.to = optarg; break;
 		case 'v': hv_verbosity++; break;

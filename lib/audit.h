@@ -90,6 +90,8 @@
 #define HV_AUDIT_MSG_FETCH	"message.fetch"	/* [account, msgid, team] */
 #define HV_AUDIT_MSG_IMPORT	"message.import" /* [account, msgid, team] */
 #define HV_AUDIT_MSG_SKIP	"message.skip"	/* [account, msgid, team] */
+#define HV_AUDIT_MSG_CONFLICT	"message.conflict" /* [account, msgid, team] another
+					 * message's Message-ID, other content */
 #define HV_AUDIT_SPOOL_PURGE	"spool.purge"	/* [file] a spool file unlinked */
 #define HV_AUDIT_SPOOL_OVERDUE	"spool.overdue"	/* [file] found past its deadline */
 #define HV_AUDIT_SPOOL_DISK	"spool.disk"	/* [path] spool found on disk */
@@ -259,6 +261,15 @@ int hv_audit_rotate(const struct hv_config *c, char **rotated, struct hv_err *e)
 
 /* The checkpoint public key as text ("hvsig1..."), for a verifier. */
 int hv_audit_pubkey(const struct hv_config *c, struct hv_buf *out, struct hv_err *e);
+
+/*
+ * Sign n bytes of msg with the trail's checkpoint key (Ed25519), so that
+ * what the host made (its backups) can be told from what others made: the
+ * key whose public half hv_audit_pubkey() prints.  HV_ENOINPUT when there
+ * is no trail yet.
+ */
+int hv_audit_sign(const struct hv_config *c, const void *msg, size_t n,
+    uint8_t sig[64], struct hv_err *e);
 
 /* Decode "hvsig1..." text (len bytes, white space around allowed). */
 int hv_audit_pubkey_decode(const char *text, size_t len, uint8_t pub[32],
@@ -441,12 +452,69 @@ struct hv_audit_verify;
 struct hv_audit_verify *hv_audit_verify_new(const uint8_t *key0,
     const uint8_t *pub, int from_start);
 
+/*
+ * The highest seq the first line may have (a file that does not start the
+ * trail).  With key0 the verifier ratchets the key over every seq before
+ * it, one HMAC each, so a forged seq near 2^64 would hold it for ever: a
+ * first line past the limit fails at once (HV_EDATA).  By default
+ * HV_AUDIT_REPAIR_MAX; hv_audit_verify_files() sets it from its files.
+ */
+void hv_audit_verify_limit(struct hv_audit_verify *v, uint64_t first_seq_max);
+
 /* Feed one line (no newline); 0 so far so good, HV_EDATA on a problem. */
 int hv_audit_verify_line(struct hv_audit_verify *v, const char *line, size_t len,
     struct hv_err *e);
 
 /* The end of the trail: 0 or HV_EDATA for a problem still pending. */
 int hv_audit_verify_end(struct hv_audit_verify *v, struct hv_err *e);
+
+#define HV_AUDIT_LINE_MIN 211	/* bytes of the shortest line hv_audit_parse
+				 * takes, its newline included */
+
+struct hv_audit_verify_status;
+
+/* Told how far a verification is: lines of file done so far. */
+typedef void (*hv_audit_progress_fn)(void *arg, const char *file, uint64_t lines);
+
+/*
+ * Feed every line of files (NULL-terminated, in trail order) to v, as
+ * hv_audit_verify_line would, and stop at the first problem: HV_EDATA
+ * naming it (a line over HV_AUDIT_LINE_MAX, a last line without its
+ * newline, what the verifier finds), HV_ENOINPUT or HV_EIO naming the
+ * file.  Files are read in 4 MiB blocks, and with key0 the MACs are
+ * computed on a second thread (started and joined within the call: a
+ * sandbox must allow it) while this one reads, parses and hashes the next
+ * block: the chain of keys is one sequence, the line hashes another, and
+ * together they cost three times a plain SHA-256 of the file.  Unless v
+ * starts at seq 0, the
+ * first line's seq may be no more than the first file could hold lines
+ * (its size over HV_AUDIT_LINE_MIN; hv_audit_verify_limit): nothing else
+ * the files say is to be trusted, a name no more than a line, so a later
+ * file is verified with key0 together with the files before it, from the
+ * first.  progress may be NULL.
+ * Call hv_audit_verify_end() after.
+ */
+int hv_audit_verify_files(struct hv_audit_verify *v, char *const *files,
+    hv_audit_progress_fn progress, void *arg, struct hv_err *e);
+
+/*
+ * The end verified against the appender's state beside log: its next seq
+ * and the hash of the last line must be what v accepted last (else a cut
+ * tail or a modified last line, HV_EDATA), and with key0 its MAC key must
+ * be the one key0 ratchets to at that seq, so a state rewritten to hide
+ * lines cut after the last checkpoint is caught (the intruder holds only
+ * the key of the seq the state had).  HV_EDATA too when there is no state
+ * (a trail is never without one).  Call after hv_audit_verify_end().
+ */
+int hv_audit_verify_state(struct hv_audit_verify *v, const char *log, struct hv_err *e);
+
+/*
+ * Freshness: 0 when the last checkpoint in s is at most max_age seconds
+ * older than now; HV_EDATA ("tail cut?") when it is older or there is
+ * none.
+ */
+int hv_audit_verify_fresh(const struct hv_audit_verify_status *s, long max_age, time_t now,
+    struct hv_err *e);
 
 struct hv_audit_verify_status {
 	uint64_t lines;		/* lines accepted */

@@ -67,6 +67,12 @@ check_grant(struct hv_auth *a, const char *account, const char *scopes,
 	return r;
 }
 
+static int
+redirect_ours(const char *target, void *state)
+{
+	return hv_oauth_redirect_ours(target, state);
+}
+
 int
 hv_auth_login(struct hv_auth *a, const char *account, const char *scopes,
     void (*show_url)(const char *url, void *arg), void *arg, int paste_fd,
@@ -96,7 +102,8 @@ hv_auth_login(struct hv_auth *a, const char *account, const char *scopes,
 		goto out;
 	}
 	show_url(url.data, arg);
-	if ((r = hv_loopback_wait(&l, paste_fd, timeout, &target, e)) < 0 ||
+	if ((r = hv_loopback_wait(&l, paste_fd, timeout, redirect_ours, pkce.state,
+	    &target, e)) < 0 ||
 	    (r = hv_oauth_redirect_code(target.data, pkce.state, &code, e)) < 0 ||
 	    (r = auth_http(a, &h, e)) < 0 ||
 	    (r = hv_oauth_exchange_code(h, a->cfg->google.oauth, &client, code.data,

@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "audit.h"
 #include "backup.h"
 #include "clock.h"
+#include "crypto.h"
 #include "crypto_sign.h"
 #include "file.h"
 #include "http_s3.h"
@@ -28,6 +31,10 @@
 #define TMPFS_MAGIC_ 0x01021994
 #define RAMFS_MAGIC_ 0x858458f6
 #define DAY 86400LL
+/* Plaintext scratch files: "hv-snapshot.PID.XXXXXX", so a later run can
+ * tell one whose maker was killed (VACUUM INTO, an opened backup) and
+ * remove it. Sealed scratch files are "hv-backup.XXXXXX". */
+#define PLAIN_PREFIX "hv-snapshot."
 
 struct target {
 	const char *spec;	/* borrowed from the config */
@@ -217,34 +224,108 @@ is_tmpfs(const char *dir)
 	    ((unsigned long)sf.f_type == TMPFS_MAGIC_ || (unsigned long)sf.f_type == RAMFS_MAGIC_);
 }
 
-/* Where plaintext may sit for a moment: tmpfs, or disk when allowed. */
+/*
+ * Where plaintext may sit for a moment: the spool's directory,
+ * $XDG_RUNTIME_DIR or /dev/shm when on tmpfs, else $TMPDIR or /tmp when
+ * [spool] allow_disk.  cand[] gets up to 4; *spool_parent is the caller's
+ * to free.  Returns how many.
+ */
+static size_t
+scratch_candidates(const struct hv_config *c, const char *cand[4], char **spool_parent)
+{
+	char *s;
+	size_t n = 0;
+
+	*spool_parent = hv_xstrdup(c->paths.spool ? c->paths.spool : "");
+	if ((s = strrchr(*spool_parent, '/')) != NULL)
+		*s = '\0';
+	cand[n++] = *spool_parent;
+	if (getenv("XDG_RUNTIME_DIR") != NULL)
+		cand[n++] = getenv("XDG_RUNTIME_DIR");
+	cand[n++] = "/dev/shm";
+	if (c->spool.allow_disk)
+		cand[n++] = getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ?
+		    getenv("TMPDIR") : "/tmp";
+	return n;
+}
+
 static int
 scratch_dir(struct ctx *x, struct hv_err *e)
 {
 	const char *cand[4];
-	char *spool_parent = hv_xstrdup(x->c->paths.spool ? x->c->paths.spool : ""), *s;
-	size_t i;
+	char *spool_parent;
+	size_t i, n = scratch_candidates(x->c, cand, &spool_parent);
 
-	if ((s = strrchr(spool_parent, '/')) != NULL)
-		*s = '\0';
-	cand[0] = spool_parent;
-	cand[1] = getenv("XDG_RUNTIME_DIR");
-	cand[2] = "/dev/shm";
-	cand[3] = NULL;
-	for (i = 0; i < 3; i++)
-		if (cand[i] != NULL && cand[i][0] == '/' && is_tmpfs(cand[i])) {
+	for (i = 0; i < n && x->scratch == NULL; i++)
+		if (cand[i][0] == '/' && is_tmpfs(cand[i]))
 			x->scratch = hv_xstrdup(cand[i]);
-			break;
-		}
-	free(spool_parent);
 	if (x->scratch == NULL && x->c->spool.allow_disk)
-		x->scratch = hv_xstrdup(getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ?
-		    getenv("TMPDIR") : "/tmp");
+		x->scratch = hv_xstrdup(cand[n - 1]);
+	free(spool_parent);
 	if (x->scratch == NULL)
 		return hv_err_set(e, HV_ECONFIG, "no tmpfs for the plaintext snapshot (tried "
 		    "the spool's directory, $XDG_RUNTIME_DIR, /dev/shm): mount one, or "
 		    "set [spool] allow_disk = yes");
 	return 0;
+}
+
+/*
+ * Whether the plaintext file name, "hv-snapshot.PID.XXXXXX" (or SQLite's
+ * -journal beside it), belongs to no running process: its maker was killed
+ * before it could unlink it.
+ */
+static int
+snapshot_orphaned(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, PLAIN_PREFIX, strlen(PLAIN_PREFIX)) != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(name + strlen(PLAIN_PREFIX), &end, 10);
+	if (errno != 0 || end == name + strlen(PLAIN_PREFIX) || *end != '.' || pid <= 0 ||
+	    pid > INT_MAX)
+		return 1;
+	return pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static size_t
+snapshots_remove_in(const char *dir, int all)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, PLAIN_PREFIX, strlen(PLAIN_PREFIX)) != 0 ||
+		    (!all && !snapshot_orphaned(de->d_name)))
+			continue;
+		/* Only our own regular files: the directory may be shared. */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+size_t
+hv_backup_snapshots_remove(const struct hv_config *c, int all)
+{
+	const char *cand[4];
+	char *spool_parent;
+	size_t i, n = scratch_candidates(c, cand, &spool_parent), removed = 0;
+
+	for (i = 0; i < n; i++)
+		if (cand[i][0] == '/')
+			removed += snapshots_remove_in(cand[i], all);
+	free(spool_parent);
+	return removed;
 }
 
 static int
@@ -316,13 +397,17 @@ step(struct ctx *x, const char *name, const char *target, const char *what)
 		(void)x->fn(&b, x->arg);
 }
 
+/* A new 0600 scratch file; plain: it will hold plaintext. */
 static int
-scratch_file(const struct ctx *x, char **path, int *fd, struct hv_err *e)
+scratch_file(const struct ctx *x, int plain, char **path, int *fd, struct hv_err *e)
 {
-	size_t n = strlen(x->scratch) + 32;
+	size_t n = strlen(x->scratch) + 64;
 
 	*path = hv_xmalloc(n);
-	snprintf(*path, n, "%s/hv-backup.XXXXXX", x->scratch);
+	if (plain)
+		snprintf(*path, n, "%s/" PLAIN_PREFIX "%ld.XXXXXX", x->scratch, (long)getpid());
+	else
+		snprintf(*path, n, "%s/hv-backup.XXXXXX", x->scratch);
 	if ((*fd = mkostemp(*path, O_CLOEXEC)) < 0) {
 		int r = hv_err_errno(e, HV_ECANTCREAT, errno, "cannot create a file in '%s'",
 		    x->scratch);
@@ -497,6 +582,145 @@ target_put(struct ctx *x, const struct target *t, const char *name, int fd,
 	return s3_put(x, t, name, fd, size, sha, e);
 }
 
+/* ---- signatures ---- */
+
+/*
+ * A backup in recipient mode can be sealed by anyone who knows the
+ * recipient (as with age): the signature, NAME.sig beside it, says this
+ * host made it.  It is made with the audit trail's checkpoint key over the
+ * backup's name and the SHA-256 of its sealed bytes, so neither another
+ * backup's signature nor a re-sealed copy passes.
+ */
+#define SIG_SUFFIX ".sig"
+#define SIG_MAGIC "hvbsig1 "
+#define SIG_TEXT_MAX 256
+
+static int target_fetch(struct ctx *x, const struct target *t, const char *name, int *fd,
+    char **tmp, struct hv_err *e);
+static int target_delete(struct ctx *x, const struct target *t, const char *name,
+    struct hv_err *e);
+
+static void
+sig_name(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s" SIG_SUFFIX, name);
+}
+
+static void
+sig_message(struct hv_buf *m, const char *name, const char *sha)
+{
+	hv_buf_addf(m, "hv-backup-signature/v1\n%s\n%s\n", name, sha);
+}
+
+/* The signature text of backup name whose sealed bytes have SHA-256 sha. */
+static int
+sig_make(const struct hv_config *c, const char *name, const char *sha, struct hv_buf *text,
+    struct hv_err *e)
+{
+	struct hv_buf m = HV_BUF_INIT(512);
+	uint8_t sig[HV_ED25519_SIG];
+	int r;
+
+	sig_message(&m, name, sha);
+	if ((r = hv_audit_sign(c, m.data, m.len, sig, e)) < 0)
+		hv_err_wrap(e, "cannot sign %s with the checkpoint key", name);
+	else if (hv_buf_adds(text, SIG_MAGIC) < 0 || hv_b64url_encode(text, sig, sizeof sig) < 0 ||
+	    hv_buf_add(text, "\n", 1) < 0)
+		r = hv_err_set(e, HV_EINTERNAL, "signature too long");
+	hv_buf_release(&m);
+	return r;
+}
+
+/* 0 when text is a good signature by pub of name with sealed SHA-256 sha. */
+static int
+sig_check(const uint8_t pub[HV_ED25519_PUB], const char *name, const char *sha,
+    const char *text, size_t len, struct hv_err *e)
+{
+	struct hv_buf m = HV_BUF_INIT(512);
+	uint8_t sig[HV_ED25519_SIG];
+	size_t n;
+	int r;
+
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (len < sizeof SIG_MAGIC - 1 || memcmp(text, SIG_MAGIC, sizeof SIG_MAGIC - 1) != 0 ||
+	    hv_b64url_decode(text + sizeof SIG_MAGIC - 1, len - (sizeof SIG_MAGIC - 1), sig,
+	    sizeof sig, &n) < 0 || n != sizeof sig)
+		return hv_err_set(e, HV_EDATA, "%s" SIG_SUFFIX ": not a backup signature", name);
+	sig_message(&m, name, sha);
+	r = hv_ed25519_verify(pub, sig, m.data, m.len, NULL);
+	hv_buf_release(&m);
+	if (r == HV_EDATA)
+		return hv_err_set(e, HV_EDATA, "%s: not signed by the checkpoint key given: "
+		    "made or sealed again elsewhere", name);
+	return r < 0 ? hv_err_set(e, r, "%s: cannot check its signature", name) : 0;
+}
+
+/* Write the signature of name to target t, read back like a backup. */
+static int
+sig_put(struct ctx *x, const struct target *t, const char *name, const struct hv_buf *text,
+    struct hv_err *e)
+{
+	char signame[HV_BACKUP_NAME_LEN + sizeof SIG_SUFFIX], sha[65], *tmp = NULL;
+	long long size;
+	int fd = -1, r;
+
+	sig_name(signame, sizeof signame, name);
+	if ((r = scratch_file(x, 0, &tmp, &fd, e)) < 0)
+		return r;
+	if (hv_write_all(fd, text->data, text->len) < 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot write '%s'", tmp);
+	else if ((r = fd_digest(fd, tmp, &size, sha, e)) == 0)
+		r = target_put(x, t, signame, fd, size, sha, e);
+	scratch_drop(&tmp, &fd);
+	return r;
+}
+
+/* Check on target t the signature of name, whose sealed bytes are at in. */
+static int
+sig_verify(struct ctx *x, const struct target *t, const char *name, int in,
+    const uint8_t pub[HV_ED25519_PUB], struct hv_err *e)
+{
+	char signame[HV_BACKUP_NAME_LEN + sizeof SIG_SUFFIX], sha[65], *tmp = NULL;
+	char text[SIG_TEXT_MAX];
+	long long size;
+	ssize_t got;
+	int fd = -1, r;
+
+	if ((r = fd_digest(in, name, &size, sha, e)) < 0)
+		return r;
+	sig_name(signame, sizeof signame, name);
+	if ((r = target_fetch(x, t, signame, &fd, &tmp, e)) < 0)
+		return r == HV_ENOINPUT ? hv_err_set(e, HV_EDATA, "%s: no signature (%s): "
+		    "not made by hv-backup create with signatures", name, signame) : r;
+	if ((got = pread(fd, text, sizeof text, 0)) < 0)
+		r = hv_err_errno(e, HV_EIO, errno, "cannot read %s", signame);
+	else
+		r = sig_check(pub, name, sha, text, (size_t)got, e);
+	if (tmp != NULL)
+		scratch_drop(&tmp, &fd);
+	else
+		close(fd);
+	return r;
+}
+
+/* A checkpoint public key, "hvsig1..." or a file that holds one. */
+static int
+pubkey_read(const char *arg, uint8_t pub[HV_ED25519_PUB], struct hv_err *e)
+{
+	struct hv_buf b = HV_BUF_INIT(256);
+	int r;
+
+	if (strncmp(arg, "hvsig1", 6) == 0)
+		return hv_audit_pubkey_decode(arg, strlen(arg), pub, e);
+	if ((r = hv_file_read(arg, &b, e)) == 0)
+		r = hv_audit_pubkey_decode(b.data ? b.data : "", b.len, pub, e);
+	hv_buf_release(&b);
+	if (r == HV_EDATA)
+		hv_err_wrap(e, "'%s'", arg);
+	return r;
+}
+
 /* ---- create ---- */
 
 static int
@@ -518,7 +742,7 @@ seal_snapshot(struct ctx *x, const char *name, int *sealed_fd, char **sealed,
 			r = HV_ECONFIG;
 		return r;
 	}
-	if ((r = scratch_file(x, &plain, &pfd, e)) < 0)
+	if ((r = scratch_file(x, 1, &plain, &pfd, e)) < 0)
 		goto out;
 	close(pfd);
 	pfd = -1;
@@ -534,7 +758,7 @@ seal_snapshot(struct ctx *x, const char *name, int *sealed_fd, char **sealed,
 	}
 	/* The name is hv's own, so the plaintext is gone as soon as it is read. */
 	unlink(plain);
-	if ((r = scratch_file(x, sealed, sealed_fd, e)) < 0)
+	if ((r = scratch_file(x, 0, sealed, sealed_fd, e)) < 0)
 		goto out;
 	snprintf(ctx, sizeof ctx, "backup:%s", name);
 	r = hv_seal_fd(k, ctx, strlen(ctx), pfd, *sealed_fd, e);
@@ -558,15 +782,21 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 	struct hv_backup_entry b;
 	struct hv_err te;
 	char name[HV_BACKUP_NAME_LEN + 1], sha[65], *sealed = NULL;
+	struct hv_buf sig = HV_BUF_INIT(SIG_TEXT_MAX);
 	long long now_us = hv_now_us(), now = now_us / 1000000, size;
 	int r, fd = -1, tr;
 	size_t i;
 
-	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now_us)) < 0)
+	/* The trail first: its checkpoint key signs the backup. */
+	if ((r = ctx_init(&x, c, fn, arg, e)) < 0 || (r = make_name(name, now_us)) < 0 ||
+	    (r = hv_audit_ready(c, e)) < 0)
 		goto out;
+	/* A run killed in VACUUM INTO left its plaintext copy behind. */
+	(void)hv_backup_snapshots_remove(c, 0);
 	step(&x, name, NULL, "making a snapshot and sealing it");
 	if ((r = seal_snapshot(&x, name, &fd, &sealed, e)) < 0 ||
-	    (r = fd_digest(fd, sealed, &size, sha, e)) < 0) {
+	    (r = fd_digest(fd, sealed, &size, sha, e)) < 0 ||
+	    (r = sig_make(c, name, sha, &sig, e)) < 0) {
 		(void)audit(&x, HV_AUDIT_BACKUP, name, NULL, r, e->msg, NULL);
 		goto out;
 	}
@@ -574,6 +804,9 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 		memset(&te, 0, sizeof te);
 		step(&x, name, x.t[i].spec, "writing and reading back");
 		tr = target_put(&x, &x.t[i], name, fd, size, sha, &te);
+		/* Unsigned, it would not pass verify -p: not a backup. */
+		if (tr == 0 && (tr = sig_put(&x, &x.t[i], name, &sig, &te)) < 0)
+			(void)target_delete(&x, &x.t[i], name, NULL);
 		if ((r = audit(&x, HV_AUDIT_BACKUP, name, x.t[i].spec, tr, te.msg, e)) < 0)
 			break;
 		b = (struct hv_backup_entry){ name, x.t[i].spec, now, size, sha, 0, NULL, 0,
@@ -586,6 +819,7 @@ hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg, struct h
 	}
 out:
 	scratch_drop(&sealed, &fd);
+	hv_buf_release(&sig);
 	ctx_release(&x);
 	return r;
 }
@@ -728,7 +962,7 @@ target_fetch(struct ctx *x, const struct target *t, const char *name, int *fd,
 		return 0;
 	}
 	object_key(key, sizeof key, t, name);
-	if ((r = s3(x, &c, e)) < 0 || (r = scratch_file(x, tmp, fd, e)) < 0)
+	if ((r = s3(x, &c, e)) < 0 || (r = scratch_file(x, 0, tmp, fd, e)) < 0)
 		return r;
 	if ((r = hv_s3_get(c, t->bucket, key, *fd, e)) < 0)
 		scratch_drop(tmp, fd);
@@ -777,7 +1011,8 @@ newest(struct ctx *x, char name[HV_BACKUP_NAME_LEN + 1], struct hv_err *e)
 
 static int
 verify_one(struct ctx *x, const struct target *t, const char *name,
-    const struct hv_seal_key *k, struct hv_backup_entry *b, struct hv_err *e)
+    const struct hv_seal_key *k, const uint8_t *pub, struct hv_backup_entry *b,
+    struct hv_err *e)
 {
 	char *sealed = NULL, *plain = NULL;
 	int in = -1, out = -1, r;
@@ -787,7 +1022,9 @@ verify_one(struct ctx *x, const struct target *t, const char *name,
 		return r;
 	if (fstat(in, &st) == 0)
 		b->size = (long long)st.st_size;
-	if ((r = scratch_file(x, &plain, &out, e)) == 0)
+	/* The origin first: a forgery is not opened at all. */
+	if ((pub == NULL || (r = sig_verify(x, t, name, in, pub, e)) == 0) &&
+	    (r = scratch_file(x, 1, &plain, &out, e)) == 0)
 		r = open_and_check(name, k, in, out, plain, &b->schema, e);
 	scratch_drop(&plain, &out);
 	if (sealed != NULL)
@@ -799,8 +1036,9 @@ verify_one(struct ctx *x, const struct target *t, const char *name,
 
 int
 hv_backup_verify(const struct hv_config *c, const char *name, const char *identity,
-    hv_backup_fn fn, void *arg, struct hv_err *e)
+    const char *pubkey, hv_backup_fn fn, void *arg, struct hv_err *e)
 {
+	uint8_t pub[HV_ED25519_PUB];
 	struct hv_backup_entry b;
 	struct hv_seal_key *k = NULL;
 	struct collect l;
@@ -818,7 +1056,8 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 		    "(hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb)", name);
 		goto out;
 	}
-	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) < 0)
+	if ((pubkey != NULL && (r = pubkey_read(pubkey, pub, e)) < 0) ||
+	    (r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) < 0)
 		goto out;
 	if (name == NULL && (r = newest(&x, want, e)) < 0)
 		goto out;
@@ -838,7 +1077,8 @@ hv_backup_verify(const struct hv_config *c, const char *name, const char *identi
 			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
 			    0, NULL, NULL };
 			step(&x, want, x.t[i].spec, "fetching, opening and checking");
-			tr = verify_one(&x, &x.t[i], want, k, &b, &te);
+			tr = verify_one(&x, &x.t[i], want, k, pubkey != NULL ? pub : NULL, &b,
+			    &te);
 		} else {
 			b = (struct hv_backup_entry){ want, x.t[i].spec, t, -1, NULL, 0, NULL,
 			    0, NULL, NULL };
@@ -890,7 +1130,7 @@ restore_over(struct ctx *x, const char *name, const struct hv_seal_key *k, int i
 	char *plain = NULL;
 	int out = -1, r;
 
-	if ((r = scratch_file(x, &plain, &out, e)) < 0)
+	if ((r = scratch_file(x, 1, &plain, &out, e)) < 0)
 		return r;
 	if ((r = open_and_check(name, k, in, out, plain, schema, e)) == 0 &&
 	    (r = hv_store_open(&s, to, 0, e)) == 0)
@@ -902,7 +1142,8 @@ restore_over(struct ctx *x, const char *name, const struct hv_seal_key *k, int i
 
 static int
 restore_from(struct ctx *x, const char *name, const struct hv_seal_key *k,
-    const char *to, int force, struct hv_backup_entry *b, struct hv_err *e)
+    const uint8_t *pub, const char *to, int force, struct hv_backup_entry *b,
+    struct hv_err *e)
 {
 	struct collect l;
 	char *sealed = NULL;
@@ -924,7 +1165,9 @@ restore_from(struct ctx *x, const char *name, const struct hv_seal_key *k,
 	step(x, name, b->target, "fetching, opening, checking and restoring");
 	if ((r = target_fetch(x, &x->t[i], name, &in, &sealed, e)) < 0)
 		return r;
-	if (access(to, F_OK) < 0)
+	if (pub != NULL && (r = sig_verify(x, &x->t[i], name, in, pub, e)) < 0)
+		;
+	else if (access(to, F_OK) < 0)
 		r = restore_new(name, k, in, to, &b->schema, e);
 	else if (force)
 		r = restore_over(x, name, k, in, to, &b->schema, e);
@@ -940,9 +1183,11 @@ restore_from(struct ctx *x, const char *name, const struct hv_seal_key *k,
 
 int
 hv_backup_restore(const struct hv_config *c, const char *name, const char *identity,
-    const char *to, int force, hv_backup_fn fn, void *arg, struct hv_err *e)
+    const char *pubkey, const char *to, int force, hv_backup_fn fn, void *arg,
+    struct hv_err *e)
 {
 	struct hv_backup_entry b = { name, NULL, 0, -1, NULL, 0, NULL, 0, NULL, NULL };
+	uint8_t pub[HV_ED25519_PUB];
 	struct hv_seal_key *k = NULL;
 	struct ctx x;
 	int r, ar;
@@ -956,8 +1201,9 @@ hv_backup_restore(const struct hv_config *c, const char *name, const char *ident
 		    "(hv-YYYYMMDDTHHMMSS.uuuuuuZ.hvb)", name);
 		goto out;
 	}
-	if ((r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) == 0)
-		r = restore_from(&x, name, k, to, force, &b, e);
+	if ((pubkey == NULL || (r = pubkey_read(pubkey, pub, e)) == 0) &&
+	    (r = hv_key_load(&k, identity, HV_KEY_IDENTITY, e)) == 0)
+		r = restore_from(&x, name, k, pubkey != NULL ? pub : NULL, to, force, &b, e);
 	if ((ar = audit(&x, HV_AUDIT_RESTORE, name, b.target, r, e->msg,
 	    r == 0 ? e : NULL)) < 0 && r == 0)
 		r = ar;
@@ -1034,6 +1280,7 @@ prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
 	struct hv_backup_entry b;
 	struct hv_err te;
 	struct collect l;
+	char signame[HV_BACKUP_NAME_LEN + sizeof SIG_SUFFIX];
 	long long *times;
 	int *keepv, r, tr;
 	size_t i;
@@ -1052,6 +1299,11 @@ prune_target(struct ctx *x, const struct target *t, struct hv_err *e)
 		    NULL, 0, keepv[i] ? "keep" : "delete", 0, NULL, NULL };
 		memset(&te, 0, sizeof te);
 		tr = keepv[i] ? 0 : target_delete(x, t, l.v[i].name, &te);
+		/* Its signature goes with it (none beside backups made before). */
+		if (!keepv[i] && tr == 0) {
+			sig_name(signame, sizeof signame, l.v[i].name);
+			tr = target_delete(x, t, signame, &te);
+		}
 		if (!keepv[i] &&
 		    (r = audit(x, HV_AUDIT_BACKUP_PRUNE, l.v[i].name, t->spec, tr, te.msg, e)) < 0)
 			break;

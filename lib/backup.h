@@ -15,7 +15,10 @@
  * s3://BUCKET[/PREFIX] ([backup] endpoint, region, credentials, ca_file).
  * A backup counts on a target only when the target has confirmed it and a
  * read-back of its size and SHA-256 matches what was sent; one that fails
- * on the way is removed again where that can be done.
+ * on the way is removed again where that can be done.  Each is signed with
+ * the audit trail's checkpoint key (Ed25519, over its name and the SHA-256
+ * of its sealed bytes) in NAME.sig beside it, "hvbsig1 " and the signature
+ * in base64url; prune removes the two together.
  *
  * Every flow appends to the audit trail (backup.create, backup.verify,
  * backup.restore, backup.prune) and treats a failure to log as a failure.
@@ -55,6 +58,15 @@ struct hv_backup_entry {
 /* Called once per target and backup; a non-zero return stops the flow. */
 typedef int (*hv_backup_fn)(const struct hv_backup_entry *b, void *arg);
 
+/*
+ * Remove plaintext scratch files (snapshots, opened backups) from every
+ * directory hv puts them in: all of them, or (all = 0) those whose maker
+ * is no longer running, as a killed VACUUM INTO leaves them.  Only regular
+ * files of this user are touched.  Returns how many went.  hv_backup_create
+ * calls it with 0 before its own snapshot; hv-purge erase with 1.
+ */
+size_t hv_backup_snapshots_remove(const struct hv_config *c, int all);
+
 /* Make a backup now and write it to every target. */
 int hv_backup_create(const struct hv_config *c, hv_backup_fn fn, void *arg,
     struct hv_err *e);
@@ -67,22 +79,29 @@ int hv_backup_list(const struct hv_config *c, hv_backup_fn fn, void *arg,
  * Download backup name (NULL: the newest) from every target that holds it,
  * open it with the identity file, and check the database inside
  * (integrity_check, schema version) in a scratch file on tmpfs; nothing is
- * restored.  HV_EDATA when a copy is tampered, truncated or not a store,
- * HV_EPERM when it was sealed to another recipient, HV_ENOINPUT when no
- * target holds it.
+ * restored.  With pubkey (a checkpoint public key, "hvsig1...", or a file
+ * holding one: hv-audit pubkey of the host that makes the backups), each
+ * copy's signature, NAME.sig beside it, is checked first: anyone who knows
+ * the recipient can seal a backup, only that host can sign one.  HV_EDATA
+ * when a copy is tampered, truncated, not a store, or (with pubkey)
+ * unsigned or signed by another key; HV_EPERM when it was sealed to
+ * another recipient, HV_ENOINPUT when no target holds it.
  */
 int hv_backup_verify(const struct hv_config *c, const char *name, const char *identity,
-    hv_backup_fn fn, void *arg, struct hv_err *e);
+    const char *pubkey, hv_backup_fn fn, void *arg, struct hv_err *e);
 
 /*
  * Restore backup name from the first target that holds it to the store at
  * to (NULL: [paths] state).  A file already at to is replaced only with
  * force (else HV_ECANTCREAT), and then through hv_store_replace(), under
  * the store's write lock, so tools that have it open see the old content
- * or the new.  The database is checked before it is put in place.
+ * or the new.  The database is checked before it is put in place.  With
+ * pubkey, as for hv_backup_verify, the copy's signature is checked first
+ * and a copy that fails it is not restored (HV_EDATA).
  */
 int hv_backup_restore(const struct hv_config *c, const char *name, const char *identity,
-    const char *to, int force, hv_backup_fn fn, void *arg, struct hv_err *e);
+    const char *pubkey, const char *to, int force, hv_backup_fn fn, void *arg,
+    struct hv_err *e);
 
 /*
  * Delete old backups from every target: kept are the newest [backup] keep

@@ -48,6 +48,7 @@ static const struct key keys[] = {
 	{ "spool", "ttl", K_DURATION, C(spool.ttl), 0 },
 	{ "spool", "epoch", K_DURATION, C(spool.epoch), 0 },
 	{ "spool", "allow_disk", K_BOOL, C(spool.allow_disk), 0 },
+	{ "spool", "keys", K_STR, C(spool.keys), 0 },
 	{ "sandbox", "mode", K_STR, C(sandbox.mode), 0 },
 	{ "team", "source", K_STR, T(source), 0 },
 	{ "team", "members", K_LIST, T(members), T(nmembers) },
@@ -543,6 +544,7 @@ config_defaults(struct hv_config *c)
 	set_default(&c->google.directory, "https://admin.googleapis.com");
 	set_default(&c->google.client, "$XDG_CONFIG_HOME/hv/client_secret.json");
 	set_default(&c->google.quota, "2026");
+	set_default(&c->spool.keys, "keyring");
 	set_default(&c->sandbox.mode, "auto");
 	if (c->spool.ttl == 0)
 		c->spool.ttl = 600;
@@ -630,6 +632,10 @@ check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 	    c->google.quota[0] != '/')
 		return hv_err_set(e, HV_ECONFIG, "%s: bad quota '%s' (legacy, 2026, off "
 		    "or an absolute path)", name, c->google.quota);
+	if (c->spool.keys != NULL && strcmp(c->spool.keys, "keyring") != 0 &&
+	    strcmp(c->spool.keys, "files") != 0)
+		return hv_err_set(e, HV_ECONFIG, "%s: bad spool keys '%s' (keyring or files)",
+		    name, c->spool.keys);
 	return 0;
 }
 
@@ -796,6 +802,7 @@ hv_config_free(struct hv_config *c)
 	free(c->google.ca_file);
 	free(c->google.client);
 	free(c->google.quota);
+	free(c->spool.keys);
 	free(c->sandbox.mode);
 	for (i = 0; i < c->nteams; i++) {
 		free(c->teams[i].name);

@@ -82,6 +82,7 @@ struct hv_config {
 	struct {
 		long ttl, epoch;	/* seconds */
 		int allow_disk;
+		char *keys;	/* where epoch keys live: "keyring" or "files" */
 	} spool;
 	struct hv_team *teams;
 	size_t nteams;

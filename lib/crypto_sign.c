@@ -2,8 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* SHA256_CTX: see the SHA-256 functions below. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "crypto_sign.h"
 #include "mem.h"
@@ -101,45 +105,37 @@ hv_ed25519_verify(const uint8_t pub[HV_ED25519_PUB], const uint8_t sig[HV_ED2551
 	return r;
 }
 
-/* SHA-256 on a context that exists cannot fail but for lack of memory. */
-static void
-sha_failed(const char *what)
-{
-	fprintf(stderr, "hv: %s failed: out of memory\n", what);
-	abort();
-}
-
+/*
+ * SHA-256 and HMAC on OpenSSL's SHA256_CTX, not EVP: the audit verifier
+ * hashes three short messages a line (the line, its MAC, the next key),
+ * and EVP's per-message provider dispatch and allocation cost more than
+ * the hash of a 400-byte line.  The low-level functions are deprecated in
+ * OpenSSL 3, not removed, and run the same assembly as EVP.
+ */
 struct hv_sha256 {
-	EVP_MD_CTX *ctx;
-	EVP_MD *md;
+	SHA256_CTX ctx;
 };
 
-/* The fetched digest and a context that is re-initialised, not remade. */
 struct hv_sha256 *
 hv_sha256_new(void)
 {
 	struct hv_sha256 *s = hv_xcalloc(1, sizeof *s);
 
-	s->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	s->ctx = EVP_MD_CTX_new();
-	if (s->md == NULL || s->ctx == NULL || EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1)
-		sha_failed("SHA-256 context");
+	SHA256_Init(&s->ctx);
 	return s;
 }
 
 void
 hv_sha256_update(struct hv_sha256 *s, const void *data, size_t n)
 {
-	if (EVP_DigestUpdate(s->ctx, data, n) != 1)
-		sha_failed("SHA-256 update");
+	SHA256_Update(&s->ctx, data, n);
 }
 
 void
 hv_sha256_final(struct hv_sha256 *s, uint8_t out[32])
 {
-	if (EVP_DigestFinal_ex(s->ctx, out, NULL) != 1 ||
-	    EVP_DigestInit_ex2(s->ctx, s->md, NULL) != 1)
-		sha_failed("SHA-256 final");
+	SHA256_Final(out, &s->ctx);
+	SHA256_Init(&s->ctx);
 }
 
 void
@@ -147,36 +143,40 @@ hv_sha256_free(struct hv_sha256 *s)
 {
 	if (s == NULL)
 		return;
-	EVP_MD_CTX_free(s->ctx);
-	EVP_MD_free(s->md);
+	OPENSSL_cleanse(s, sizeof *s);
 	free(s);
 }
 
+/* The states after the inner and outer pads: hashed once per key, so a
+ * message costs its own blocks and one more (RFC 2104's precomputation).
+ * They are key material: the struct lives in locked memory. */
 struct hv_hmac {
-	struct hv_sha256 *sha;
-	uint8_t ipad[64], opad[64];
+	SHA256_CTX inner, outer, work;
 };
 
 struct hv_hmac *
 hv_hmac_new(void)
 {
-	struct hv_hmac *h = hv_secure_alloc(sizeof *h);
-
-	h->sha = hv_sha256_new();
-	return h;
+	return hv_secure_alloc(sizeof(struct hv_hmac));
 }
 
 void
 hv_hmac_setkey(struct hv_hmac *h, const uint8_t key[32])
 {
+	uint8_t pad[64];
 	size_t i;
 
-	memset(h->ipad, 0x36, sizeof h->ipad);
-	memset(h->opad, 0x5c, sizeof h->opad);
-	for (i = 0; i < 32; i++) {
-		h->ipad[i] ^= key[i];
-		h->opad[i] ^= key[i];
-	}
+	memset(pad, 0x36, sizeof pad);
+	for (i = 0; i < 32; i++)
+		pad[i] ^= key[i];
+	SHA256_Init(&h->inner);
+	SHA256_Update(&h->inner, pad, sizeof pad);
+	memset(pad, 0x5c, sizeof pad);
+	for (i = 0; i < 32; i++)
+		pad[i] ^= key[i];
+	SHA256_Init(&h->outer);
+	SHA256_Update(&h->outer, pad, sizeof pad);
+	OPENSSL_cleanse(pad, sizeof pad);
 }
 
 void
@@ -185,15 +185,16 @@ hv_hmac_mac(struct hv_hmac *h, uint8_t out[32], const void *a, size_t an,
 {
 	uint8_t inner[32];
 
-	hv_sha256_update(h->sha, h->ipad, sizeof h->ipad);
-	hv_sha256_update(h->sha, a, an);
+	h->work = h->inner;
+	SHA256_Update(&h->work, a, an);
 	if (bn > 0)
-		hv_sha256_update(h->sha, b, bn);
-	hv_sha256_final(h->sha, inner);
-	hv_sha256_update(h->sha, h->opad, sizeof h->opad);
-	hv_sha256_update(h->sha, inner, sizeof inner);
-	hv_sha256_final(h->sha, out);
-	hv_wipe(inner, sizeof inner);
+		SHA256_Update(&h->work, b, bn);
+	SHA256_Final(inner, &h->work);
+	h->work = h->outer;
+	SHA256_Update(&h->work, inner, sizeof inner);
+	SHA256_Final(out, &h->work);
+	OPENSSL_cleanse(inner, sizeof inner);
+	OPENSSL_cleanse(&h->work, sizeof h->work);
 }
 
 void
@@ -201,6 +202,5 @@ hv_hmac_free(struct hv_hmac *h)
 {
 	if (h == NULL)
 		return;
-	hv_sha256_free(h->sha);
 	hv_secure_free(h, sizeof *h);
 }

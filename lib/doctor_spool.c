@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "doctor_int.h"
 #include "epoch.h"
@@ -46,7 +47,11 @@ check_place(struct doctor *d, int *usable)
 	if ((r = check_missing(d)) != 1)
 		return r;
 	if ((r = hv_spool_open(&sp, &d->c, d->o->now, &on_disk, &e)) < 0)
-		return doctor_say(d, "spool", HV_DOCTOR_FAIL, r, r == HV_ECONFIG ?
+		return doctor_say(d, "spool", HV_DOCTOR_FAIL, r, r == HV_ECONFIG &&
+		    strstr(e.msg, "keyring") != NULL ? "run the tools where the user has a "
+		    "kernel keyring that outlives a process (a login session, or systemd "
+		    "with KeyringMode=shared), or set [spool] keys = files and keep hv-purge "
+		    "running" : r == HV_ECONFIG ?
 		    "point [paths] spool at a tmpfs ($XDG_RUNTIME_DIR, /dev/shm), or set "
 		    "[spool] allow_disk = yes and accept the risk" : "as the message says",
 		    "%s", e.msg);
@@ -64,12 +69,12 @@ check_place(struct doctor *d, int *usable)
 		    "kernel keyring, which destroys them by itself");
 	else if (r == 0)
 		r = doctor_say(d, "keyring", HV_DOCTOR_WARN, 0, getenv("HV_SPOOL_KEYS") ?
-		    "unset HV_SPOOL_KEYS" : "run the tools where the user has a kernel "
-		    "keyring that outlives a process (a login session, or systemd with "
-		    "KeyringMode=shared)", "epoch keys fall back to files under '%s/keys'%s: "
-		    "only hv-purge destroys them", hv_spool_root(sp),
+		    "unset HV_SPOOL_KEYS" : "use the kernel keyring where the user has one "
+		    "that outlives a process (a login session, or systemd with "
+		    "KeyringMode=shared): [spool] keys = keyring", "epoch keys are in files "
+		    "under '%s/keys'%s: only hv-purge destroys them", hv_spool_root(sp),
 		    getenv("HV_SPOOL_KEYS") ? " (HV_SPOOL_KEYS is set)" :
-		    " (the kernel keyring is not usable here)");
+		    " ([spool] keys = files)");
 	hv_spool_close(sp);
 	return r;
 }

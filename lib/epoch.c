@@ -79,10 +79,11 @@ keyring_find(const char *desc)
 
 /*
  * Does the keyring work here: can a key added by a process that has since
- * exited be found and read?  Leaves nothing behind.
+ * exited be found and read?  0 yes, else why not in why.  Leaves nothing
+ * behind.
  */
 static int
-keyring_works(const struct hv_epochs *ep)
+keyring_works(const struct hv_epochs *ep, char *why, size_t whylen)
 {
 	char desc[DESC_MAX], got[16];
 	pid_t pid;
@@ -90,33 +91,53 @@ keyring_works(const struct hv_epochs *ep)
 	int st;
 
 	snprintf(desc, sizeof desc, "%sprobe.%ld", ep->prefix, (long)getpid());
-	if ((pid = fork()) < 0)
-		return 0;
+	if ((pid = fork()) < 0) {
+		snprintf(why, whylen, "cannot fork to probe it: %s", strerror(errno));
+		return -1;
+	}
+	/* The child's status carries the errno of its failure. */
 	if (pid == 0)
-		_exit(keyring_add(desc, "probe", 5, 10) < 0);
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return 0;
-	if ((id = keyring_find(desc)) < 0)
-		return 0;
+		_exit(keyring_add(desc, "probe", 5, 10) < 0 ? (errno > 0 && errno < 126 ?
+		    errno : 125) : 0);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) {
+		snprintf(why, whylen, "its probe did not finish");
+		return -1;
+	}
+	if (WEXITSTATUS(st) != 0) {
+		snprintf(why, whylen, "add_key: %s", strerror(WEXITSTATUS(st)));
+		return -1;
+	}
+	if ((id = keyring_find(desc)) < 0) {
+		snprintf(why, whylen, "a key does not outlive the process that made it "
+		    "(no persistent user keyring, as in some containers)");
+		return -1;
+	}
 	st = keyctl(KEYCTL_READ, id, (unsigned long)got, sizeof got, 0) == 5 &&
 	    memcmp(got, "probe", 5) == 0;
 	keyctl(KEYCTL_INVALIDATE, id, 0, 0, 0);
-	return st;
+	if (!st) {
+		snprintf(why, whylen, "a key cannot be read back");
+		return -1;
+	}
+	return 0;
 }
 
 int
 hv_epochs_open(struct hv_epochs **out, const char *root, const char *keysdir,
-    long ttl, long epoch, struct hv_err *e)
+    long ttl, long epoch, enum hv_epoch_store want, struct hv_err *e)
 {
 	struct hv_epochs *ep;
 	uint8_t h[HV_SHA256_LEN];
 	const char *force = getenv("HV_SPOOL_KEYS");
+	char why[160];
 	int r, i;
 
 	*out = NULL;
 	if (epoch <= 0 || ttl <= epoch)
 		return hv_err_set(e, HV_ECONFIG, "spool ttl (%lds) must be longer than its "
 		    "epoch (%lds)", ttl, epoch);
+	if (force != NULL && strcmp(force, "files") == 0)
+		want = HV_EPOCH_FILES;
 	if ((r = hv_mkdirs(keysdir, e)) < 0)
 		return r;
 	ep = hv_xcalloc(1, sizeof *ep);
@@ -128,8 +149,17 @@ hv_epochs_open(struct hv_epochs **out, const char *root, const char *keysdir,
 	for (r = 0; r < 8; r++)
 		i += snprintf(ep->prefix + i, sizeof ep->prefix - (size_t)i, "%02x", h[r]);
 	snprintf(ep->prefix + i, sizeof ep->prefix - (size_t)i, ":");
-	ep->store = force != NULL && strcmp(force, "files") == 0 ? HV_EPOCH_FILES :
-	    keyring_works(ep) ? HV_EPOCH_KEYRING : HV_EPOCH_FILES;
+	ep->store = want;
+	/*
+	 * Key files outlive the ttl when hv-purge does not run, so they are
+	 * never a silent fallback: only what the administrator chose.
+	 */
+	if (want == HV_EPOCH_KEYRING && keyring_works(ep, why, sizeof why) < 0) {
+		hv_epochs_close(ep);
+		return hv_err_set(e, HV_ECONFIG, "the kernel keyring cannot hold the spool's "
+		    "epoch keys here: %s; set [spool] keys = files to keep them in files "
+		    "on the spool's tmpfs, which only hv-purge destroys", why);
+	}
 	*out = ep;
 	return 0;
 }
@@ -298,12 +328,12 @@ create(struct hv_epochs *ep, long long n, long long now, uint8_t key[HV_EPOCH_KE
 	if ((r = hv_random(key, HV_EPOCH_KEY_LEN, e)) < 0)
 		goto out;
 	describe(ep, n, desc);
-	if (keyring_add(desc, key, HV_EPOCH_KEY_LEN, hv_epoch_deadline(ep, n) - now) < 0) {
-		/* Out of quota, say: the file store still keeps the promise. */
-		ep->store = HV_EPOCH_FILES;
-		r = file_put(ep, n, key, e);
-		ep->store = HV_EPOCH_KEYRING;
-	}
+	if (keyring_add(desc, key, HV_EPOCH_KEY_LEN, hv_epoch_deadline(ep, n) - now) < 0)
+		/* Out of quota, say: no silent move to files, which outlive the
+		 * ttl when hv-purge stops. */
+		r = hv_err_errno(e, HV_ECONFIG, errno, "epoch %lld: the kernel keyring "
+		    "refused its key (keyctl(1) 'show @u' lists what holds the quota; "
+		    "[spool] keys = files keeps keys in files instead)", n);
 out:
 	hv_lock_release(fd);
 	return r < 0 ? r : 0;

@@ -17,12 +17,16 @@
  *	files	<keys>/<n>.key, 0600, on the spool's own tmpfs, where the
  *		keyring cannot be had (no such syscall, no permission, no
  *		quota, or keys that do not outlive their process, as in some
- *		containers); hv-purge destroys them at the deadline.
+ *		containers); hv-purge destroys them at the deadline, and
+ *		nothing does when it stops running.
  *
- * The store is chosen when opening: the keyring when a key added by a
- * child process can be found by its parent after the child exited, else
- * files; HV_SPOOL_KEYS=files in the environment forces files.  Lookups
- * try both stores, so processes that chose differently still agree.
+ * The store is the caller's choice ([spool] keys), never a fallback: with
+ * the keyring, opening checks that a key added by a child process can be
+ * found by its parent after the child exited, and refuses (HV_ECONFIG,
+ * with the reason) when not; a key the keyring refuses later (quota) is an
+ * error too.  HV_SPOOL_KEYS=files in the environment chooses files as
+ * [spool] keys = files does.  Lookups try both stores, so processes that
+ * chose differently still agree.
  * A key is refused (HV_EPERM) once its deadline has passed by the clock
  * given, whether or not it still exists.
  */
@@ -45,10 +49,12 @@ struct hv_epochs;
 /*
  * The epoch keys of the spool at root (an absolute, resolved path: it
  * names the keyring keys), with key files under keysdir (created 0700),
- * for epochs of epoch seconds and a ttl (ttl > epoch > 0).
+ * for epochs of epoch seconds and a ttl (ttl > epoch > 0), new keys going
+ * to store want.  HV_ECONFIG, saying why, when want is the keyring and it
+ * cannot be used here.
  */
 int hv_epochs_open(struct hv_epochs **ep, const char *root, const char *keysdir,
-    long ttl, long epoch, struct hv_err *e);
+    long ttl, long epoch, enum hv_epoch_store want, struct hv_err *e);
 void hv_epochs_close(struct hv_epochs *ep);
 
 /* Where new keys go. */

@@ -293,6 +293,7 @@ struct slot {
 	char *path;
 	struct hv_mime_ids ids;
 	uint8_t mid[HV_INDEX_MID_LEN];
+	uint8_t content[HV_INDEX_MID_LEN];	/* content_of() */
 	struct hv_buf subject;	/* sealed */
 	size_t size;
 };
@@ -322,7 +323,7 @@ got_raw(void *arg, int rc, const char *id, const struct hv_err *e)
 }
 
 /* Whether a message of the group before s has the Message-ID of s. */
-static int
+static const struct slot *
 in_group(const struct slot *slots, size_t window, size_t from, const struct slot *s)
 {
 	const struct slot *o;
@@ -331,8 +332,66 @@ in_group(const struct slot *slots, size_t window, size_t from, const struct slot
 	for (i = from; (o = &slots[i % window]) != s; i++)
 		if (o->spooled > 0 && o->path != NULL &&
 		    memcmp(o->mid, s->mid, HV_INDEX_MID_LEN) == 0)
-			return 1;
-	return 0;
+			return o;
+	return NULL;
+}
+
+/*
+ * The HMAC of what a sender cannot copy without having the message: its
+ * subject and its body (everything after the header, which differs
+ * between two deliveries of one message only in its trace fields).  The
+ * Message-ID is the sender's choice; this tells a copy of a message from
+ * another message sent under a Message-ID it took first.
+ */
+static void
+content_of(const struct run *r, const struct slot *s, uint8_t out[HV_INDEX_MID_LEN])
+{
+	const char *raw = s->m.raw.data, *body;
+	size_t len = s->m.raw.len, off;
+	struct hv_buf b = HV_BUF_INIT(HV_MIME_SUBJECT_MAX * 4 + 64);
+	uint8_t h[HV_SHA256_LEN];
+
+	body = memmem(raw, len, "\r\n\r\n", 4);
+	off = body != NULL ? (size_t)(body - raw) + 4 : 0;
+	if (body == NULL && (body = memmem(raw, len, "\n\n", 2)) != NULL)
+		off = (size_t)(body - raw) + 2;
+	hv_sha256(h, raw + off, len - off);
+	hv_buf_add(&b, "hv-content", 11);
+	hv_buf_add(&b, s->ids.subject.data ? s->ids.subject.data : "", s->ids.subject.len);
+	hv_buf_add(&b, "", 1);
+	hv_buf_add(&b, h, sizeof h);
+	hv_hmac_sha256(out, hv_auth_key(r->auth, HV_AUTH_KEY_INDEX), HV_KEY_LEN, b.data, b.len);
+	hv_buf_release(&b);
+}
+
+/*
+ * The team holds s's Message-ID already (earlier: the message of this
+ * group that has it, or NULL for the index).  The same content is a copy:
+ * skipped, as before.  Other content is another message that took the
+ * Message-ID first (an outsider can send one with a coming Message-ID):
+ * Gmail keeps one message per Message-ID, so it cannot be delivered, but
+ * it is never dropped in silence.
+ */
+static int
+held(struct run *r, const struct slot *earlier, struct slot *s, struct hv_err *e)
+{
+	uint8_t had[HV_INDEX_MID_LEN];
+	int known;
+
+	r->st->skipped++;
+	s->spooled = -1;
+	known = earlier != NULL ? (memcpy(had, earlier->content, sizeof had), 1) :
+	    hv_index_content_get(r->store, r->team->name, s->mid, had, NULL) == 0;
+	if (!known || hv_ct_equal(had, s->content, sizeof had))
+		/* The same Message-ID is already the team's: one copy is enough. */
+		return audit(r, HV_AUDIT_MSG_SKIP, s->ids.message_id, HV_AUDIT_OK,
+		    "duplicate Message-ID", e);
+	r->st->conflicts++;
+	note(r, 0, "%s: message %s has the Message-ID %s of an earlier message with other "
+	    "content; kept the earlier, see hv-audit", r->team->name, s->m.id,
+	    s->ids.message_id);
+	return audit(r, HV_AUDIT_MSG_CONFLICT, s->ids.message_id, HV_AUDIT_FAIL,
+	    "the Message-ID of an earlier message with other content; kept the earlier", e);
 }
 
 /* One message, downloaded: into the spool, unless the team has it (the
@@ -342,6 +401,7 @@ spool_one(struct run *r, struct slot *slots, size_t window, size_t from, struct 
     struct hv_err *e)
 {
 	const struct cand *c = s->c;
+	const struct slot *earlier;
 	struct hv_gmail_message *m = &s->m;
 	int rc, done = 0;
 
@@ -365,16 +425,12 @@ spool_one(struct run *r, struct slot *slots, size_t window, size_t from, struct 
 		note(r, 0, "%s: message %s: %s Message-ID; using %s", r->team->source, m->id,
 		    s->ids.flags & HV_MIME_NO_ID ? "no usable" : "conflicting", s->ids.message_id);
 	mid_of(r, s->ids.message_id, s->mid);
+	content_of(r, s, s->content);
 	hv_buf_init(&s->subject, HV_MIME_SUBJECT_MAX * 2);
 	s->spooled = 1;
-	if (!c->refetch && (in_group(slots, window, from, s) ||
-	    hv_index_message_get(r->store, r->team->name, s->mid, &done, NULL) == 0)) {
-		/* The same Message-ID is already the team's: one copy is enough. */
-		r->st->skipped++;
-		s->spooled = -1;
-		return audit(r, HV_AUDIT_MSG_SKIP, s->ids.message_id, HV_AUDIT_OK,
-		    "duplicate Message-ID", e);
-	}
+	if (!c->refetch && ((earlier = in_group(slots, window, from, s)) != NULL ||
+	    hv_index_message_get(r->store, r->team->name, s->mid, &done, NULL) == 0))
+		return held(r, earlier, s, e);
 	if ((rc = hv_spool_put(r->spool, r->team->name, r->team->source, m->id, m->raw.data,
 	    m->raw.len, &s->path, e)) < 0)
 		return rc;
@@ -382,7 +438,7 @@ spool_one(struct run *r, struct slot *slots, size_t window, size_t from, struct 
 	/* The raw mail is sealed in the spool now: no copy stays in memory. */
 	s->size = m->raw.len;
 	hv_buf_release(&m->raw);
-	return hv_seal_mem(r->subjects, r->team->name, strlen(r->team->name),
+	return hv_fetch_subject_seal(r->subjects, r->team->name, s->mid,
 	    s->ids.subject.data ? s->ids.subject.data : "", s->ids.subject.len, &s->subject, e);
 }
 
@@ -425,9 +481,11 @@ flush_group(struct run *r, struct slot *slots, size_t window, size_t from, size_
 		return rc;
 	for (i = from; i < to && rc == 0; i++) {
 		s = &slots[i % window];
-		if (s->spooled > 0 && s->path != NULL)
-			rc = hv_index_message_put(r->store, r->team->name, s->mid,
-			    r->team->source, s->m.id, s->subject.data, s->subject.len, hv_now(), e);
+		if (s->spooled > 0 && s->path != NULL &&
+		    (rc = hv_index_message_put(r->store, r->team->name, s->mid,
+		    r->team->source, s->m.id, s->subject.data, s->subject.len, hv_now(),
+		    e)) == 0)
+			rc = hv_index_content_put(r->store, r->team->name, s->mid, s->content, e);
 	}
 	if (rc < 0 || (rc = hv_store_commit(r->store, e)) < 0) {
 		hv_store_rollback(r->store);
@@ -583,11 +641,125 @@ run_release(struct run *r)
 }
 
 int
+hv_fetch_subject_seal(const struct hv_seal_key *k, const char *team, const uint8_t *mid,
+    const char *subject, size_t len, struct hv_buf *out, struct hv_err *e)
+{
+	struct hv_buf ctx = HV_BUF_INIT(512);
+	int r;
+
+	hv_index_subject_ctx(&ctx, team, mid);
+	r = ctx.len > 0 ? hv_seal_mem(k, ctx.data, ctx.len, subject, len, out, e) :
+	    hv_err_set(e, HV_EINTERNAL, "team name too long");
+	hv_buf_release(&ctx);
+	return r;
+}
+
+int
+hv_fetch_subject_open(const struct hv_seal_key *k, const char *team, const uint8_t *mid,
+    const void *sealed, size_t len, struct hv_buf *out, struct hv_err *e)
+{
+	struct hv_buf ctx = HV_BUF_INIT(512);
+	int r;
+
+	hv_index_subject_ctx(&ctx, team, mid);
+	r = ctx.len > 0 ? hv_open_mem(k, ctx.data, ctx.len, sealed, len, out, e) :
+	    hv_err_set(e, HV_EINTERNAL, "team name too long");
+	hv_buf_release(&ctx);
+	return r;
+}
+
+struct unbound {
+	uint8_t (*mid)[HV_INDEX_MID_LEN];
+	struct hv_buf *sealed;
+	size_t n, cap;
+};
+
+static int
+unbound_add(const uint8_t *mid, const void *sealed, size_t len, void *arg)
+{
+	struct unbound *u = arg;
+
+	if (u->n == u->cap) {
+		u->cap = u->cap ? 2 * u->cap : 16;
+		u->mid = hv_xrealloc(u->mid, u->cap * sizeof *u->mid);
+		u->sealed = hv_xrealloc(u->sealed, u->cap * sizeof *u->sealed);
+	}
+	memcpy(u->mid[u->n], mid, HV_INDEX_MID_LEN);
+	hv_buf_init(&u->sealed[u->n], HV_MIME_SUBJECT_MAX * 4);
+	if (sealed != NULL && hv_buf_add(&u->sealed[u->n], sealed, len) < 0) {
+		hv_buf_release(&u->sealed[u->n]);
+		return HV_EDATA;
+	}
+	u->n++;
+	return 0;
+}
+
+/*
+ * One subject sealed under the team alone, sealed again with its message.
+ * One that does not open under the team either was damaged or moved: it
+ * is dropped (a subject nobody can read is worth nothing), and counted in
+ * *dropped, rather than stopping every later fetch.
+ */
+static int
+rebind_one(const struct hv_seal_key *k, struct hv_store *s, const char *team,
+    const uint8_t *mid, const struct hv_buf *old, size_t *dropped, struct hv_err *e)
+{
+	struct hv_buf plain, sealed = HV_BUF_INIT(HV_MIME_SUBJECT_MAX * 4);
+	int r;
+
+	hv_buf_init_secret(&plain, HV_MIME_SUBJECT_MAX * 2);
+	r = old->len == 0 ? 0 : hv_open_mem(k, team, strlen(team), old->data, old->len, &plain,
+	    NULL);
+	if (r == HV_EDATA || r == HV_EPERM) {
+		(*dropped)++;
+		r = hv_index_subject_set(s, team, mid, NULL, 0, e);
+	} else if (r == 0 && (r = hv_fetch_subject_seal(k, team, mid, plain.len ? plain.data :
+	    "", plain.len, &sealed, e)) == 0) {
+		r = hv_index_subject_set(s, team, mid, sealed.data, sealed.len, e);
+	} else if (r < 0) {
+		r = hv_err_set(e, r, "team '%s': a sealed subject cannot be opened", team);
+	}
+	hv_buf_release(&plain);
+	hv_buf_release(&sealed);
+	return r;
+}
+
+int
+hv_fetch_subjects_rebind(struct hv_store *s, const struct hv_seal_key *k, const char *team,
+    size_t *n, size_t *dropped, struct hv_err *e)
+{
+	struct unbound u = { 0 };
+	size_t i;
+	int r;
+
+	*n = *dropped = 0;
+	if ((r = hv_store_begin(s, e)) < 0)
+		return r;
+	r = hv_index_subjects_unbound(s, team, unbound_add, &u, e);
+	if (r > 0 || r == HV_EDATA)
+		r = hv_err_set(e, HV_EDATA, "a sealed subject of team '%s' is too long", team);
+	for (i = 0; i < u.n && r == 0; i++)
+		r = rebind_one(k, s, team, u.mid[i], &u.sealed[i], dropped, e);
+	for (i = 0; i < u.n; i++)
+		hv_buf_release(&u.sealed[i]);
+	free(u.mid);
+	free(u.sealed);
+	if (r < 0 || (r = hv_store_commit(s, e)) < 0) {
+		hv_store_rollback(s);
+		*dropped = 0;
+		return r;
+	}
+	*n = u.n;
+	return 0;
+}
+
+int
 hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
     const struct hv_fetch_io *io, struct hv_fetch_stats *st, struct hv_err *e)
 {
 	struct run r = { 0 };
 	struct hv_buf latest = HV_BUF_INIT(64);
+	size_t rebound, dropped;
 	int rc, on_disk = 0;
 
 	memset(st, 0, sizeof *st);
@@ -609,10 +781,20 @@ hv_fetch_run(const struct hv_config *c, const struct hv_fetch_opts *o,
 	r.audit = hv_audit_batch_new(c, hv_auth_key(r.auth, HV_AUTH_KEY_AUDIT));
 	/* A trail that cannot be appended to stops the run before it fetches
 	 * anything, with one error, not one per message. */
-	if ((rc = hv_audit_ready(c, e)) < 0)
+	if ((rc = hv_audit_ready(c, e)) < 0 ||
+	    (rc = hv_fetch_subjects_rebind(r.store, r.subjects, r.team->name, &rebound,
+	    &dropped, e)) < 0)
 		goto out;
+	if (rebound > 0)
+		note(&r, 0, "%s: %zu subjects sealed again with their message bound in, %zu "
+		    "that would not open dropped", r.team->name, rebound, dropped);
 	if (on_disk)
 		note(&r, 0, "the spool '%s' is on persistent storage (allow_disk = yes)",
+		    hv_spool_root(r.spool));
+	/* Said every run: with key files, only hv-purge keeps the ttl. */
+	if (c->spool.keys != NULL && strcmp(c->spool.keys, "files") == 0)
+		note(&r, 0, "epoch keys are in files under '%s/keys' ([spool] keys = files): "
+		    "mail outlives the ttl unless hv-purge runs every minute",
 		    hv_spool_root(r.spool));
 	if ((rc = candidates(&r, &latest, e)) < 0)
 		goto out;

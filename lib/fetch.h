@@ -14,8 +14,14 @@
 #ifndef HV_FETCH_H
 #define HV_FETCH_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "seal.h"
+#include "store.h"
 
 struct hv_fetch_opts {
 	const char *team;
@@ -27,6 +33,7 @@ struct hv_fetch_opts {
 
 struct hv_fetch_stats {
 	long listed, fetched, skipped, refetched, again, failed;
+	long conflicts;		/* of skipped: another message's Message-ID */
 	double units;
 	long calls;
 	int full;		/* a full listing was made */
@@ -40,6 +47,27 @@ struct hv_fetch_io {
 	void (*note)(int progress, const char *msg, void *arg);
 	void *arg;
 };
+
+/*
+ * A subject sealed, or opened, under the team's subjects key with its
+ * message bound in (hv_index_subject_ctx): a sealed subject moved to
+ * another message's row fails to open there (HV_EDATA).
+ */
+int hv_fetch_subject_seal(const struct hv_seal_key *k, const char *team, const uint8_t *mid,
+    const char *subject, size_t len, struct hv_buf *out, struct hv_err *e);
+int hv_fetch_subject_open(const struct hv_seal_key *k, const char *team, const uint8_t *mid,
+    const void *sealed, size_t len, struct hv_buf *out, struct hv_err *e);
+
+/*
+ * Seal again, with their message bound in, the subjects of team that were
+ * sealed under the team alone (before schema 6), in one transaction; *n
+ * says how many rows it saw, *dropped how many of them did not open under
+ * the team either (damaged) and lost their subject.  hv_fetch_run does it
+ * first.  Old rows swapped before this ran stay swapped: nothing in them
+ * tells.
+ */
+int hv_fetch_subjects_rebind(struct hv_store *s, const struct hv_seal_key *k, const char *team,
+    size_t *n, size_t *dropped, struct hv_err *e);
 
 /*
  * Run one fetch.  0 when the run finished; HV_ETEMP when it was cut short

@@ -212,13 +212,37 @@ slist_free_wiped(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-static struct curl_slist *
-build_headers(const struct hv_http_request *req)
+int
+hv_http_header_value_ok(const char *v, size_t n)
+{
+	return memchr(v, '\r', n) == NULL && memchr(v, '\n', n) == NULL &&
+	    memchr(v, '\0', n) == NULL;
+}
+
+static int
+header_ok(const char *v)
+{
+	return hv_http_header_value_ok(v, strlen(v));
+}
+
+/* The request's header list; HV_EDATA when a value could split a header. */
+static int
+build_headers(const struct hv_http_request *req, struct curl_slist **out,
+    struct hv_err *e)
 {
 	struct curl_slist *l = NULL;
 	struct hv_buf b;
 	size_t i;
 
+	*out = NULL;
+	if ((req->bearer != NULL && !header_ok(req->bearer)) ||
+	    (req->content_type != NULL && !header_ok(req->content_type)))
+		return hv_err_set(e, HV_EDATA, "%s %s: a header value holds CR or LF",
+		    req->method, req->url);
+	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
+		if (!header_ok(req->headers[i]))
+			return hv_err_set(e, HV_EDATA, "%s %s: a header value holds CR or LF",
+			    req->method, req->url);
 	if (req->bearer != NULL) {
 		hv_buf_init_secret(&b, 8192);
 		if (hv_buf_addf(&b, "Authorization: Bearer %s", req->bearer) == 0)
@@ -235,7 +259,8 @@ build_headers(const struct hv_http_request *req)
 	l = curl_slist_append(l, "Expect:");
 	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
 		l = curl_slist_append(l, req->headers[i]);
-	return l;
+	*out = l;
+	return 0;
 }
 
 int
@@ -303,7 +328,8 @@ http_easy_prepare(CURL *c, const struct http_policy *p, char *errbuf,
 	resp->content_type[0] = '\0';
 	resp->location[0] = resp->range[0] = '\0';
 	resp->over = 0;
-	*headers = build_headers(req);
+	if (build_headers(req, headers, e) < 0)
+		return HV_EDATA;
 	curl_easy_reset(c);
 	errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, req->url);

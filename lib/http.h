@@ -122,6 +122,14 @@ int hv_http_escape(struct hv_buf *b, const char *s);
 int hv_http_unescape(struct hv_buf *b, const char *s, size_t n);
 
 /*
+ * 1 when the n bytes at v may stand in an HTTP header: no CR, LF or NUL, which
+ * would end the header early and let who chose the value add headers or
+ * requests of its own.  Every value from outside (a token, a Location) that
+ * goes into a header is checked with it, and every request's headers again.
+ */
+int hv_http_header_value_ok(const char *v, size_t n);
+
+/*
  * 1 when url is allowed by the policy (lib/url.h: https, or http on
  * loopback, no user information), read by libcurl's own URL parser, so the
  * host judged is the host a transfer would connect to.  Loads libcurl.

@@ -35,10 +35,47 @@ int hv_index_has_source(struct hv_store *s, const char *source, const char *sour
 int hv_index_message_get(struct hv_store *s, const char *team, const uint8_t *mid,
     int *done, struct hv_err *e);
 
-/* Record a fetched message (kept when already there). */
+/* Record a fetched message (kept when already there), its subject sealed
+ * under hv_index_subject_ctx. */
 int hv_index_message_put(struct hv_store *s, const char *team, const uint8_t *mid,
     const char *source, const char *source_id, const void *subject, size_t subject_len,
     long long now, struct hv_err *e);
+
+/*
+ * The HMAC of a message's content (HV_INDEX_MID_LEN bytes), kept beside
+ * its Message-ID's so that another message under a held Message-ID can be
+ * told from a copy.  get: 0, or HV_ENOINPUT when the message is unknown or
+ * was indexed before schema 7; put: sets it where it is not yet set.
+ */
+int hv_index_content_get(struct hv_store *s, const char *team, const uint8_t *mid,
+    uint8_t content[HV_INDEX_MID_LEN], struct hv_err *e);
+int hv_index_content_put(struct hv_store *s, const char *team, const uint8_t *mid,
+    const uint8_t content[HV_INDEX_MID_LEN], struct hv_err *e);
+
+/*
+ * Subjects are sealed under the context "subject:TEAM:HEX(mid)", so a
+ * sealed subject copied into another message's row does not open there.
+ * hv_index_subject_ctx writes that context into ctx (reset first).
+ */
+void hv_index_subject_ctx(struct hv_buf *ctx, const char *team, const uint8_t *mid);
+
+/* A message's sealed subject into sealed (reset first): 0, or HV_ENOINPUT
+ * when there is no such message or it has none. */
+int hv_index_subject_get(struct hv_store *s, const char *team, const uint8_t *mid,
+    struct hv_buf *sealed, struct hv_err *e);
+
+/* Replace a message's sealed subject with one bound to its message. */
+int hv_index_subject_set(struct hv_store *s, const char *team, const uint8_t *mid,
+    const void *sealed, size_t len, struct hv_err *e);
+
+/*
+ * The messages of team whose subject is still sealed under the team alone
+ * (made before schema 6): fn gets each mid and its sealed subject
+ * (borrowed, for the call only) and must not write to the store.
+ */
+int hv_index_subjects_unbound(struct hv_store *s, const char *team,
+    int (*fn)(const uint8_t *mid, const void *sealed, size_t len, void *arg), void *arg,
+    struct hv_err *e);
 
 int hv_index_message_done(struct hv_store *s, const char *team, const uint8_t *mid,
     struct hv_err *e);

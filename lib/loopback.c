@@ -4,9 +4,9 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "file.h"
 #include "loopback.h"
 #include "banned.h"
@@ -20,6 +20,21 @@ static const char page_ok[] =
     "You can close this window.</p>\n";
 static const char page_404[] =
     "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+static const char page_400[] =
+    "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/* Monotonic milliseconds: a clock step must not stretch or cut the login. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One client may hold the listener this long at most, however it trickles. */
+#define CLIENT_MS 5000
 
 int
 hv_loopback_open(struct hv_loopback *l, struct hv_err *e)
@@ -53,18 +68,27 @@ hv_loopback_close(struct hv_loopback *l)
 	l->fd = -1;
 }
 
-/* Read one request head; 1 with the target when it is "GET /?...", else 0. */
+/*
+ * Read one request head until deadline_ms (monotonic); 1 with the target when
+ * it is "GET /?..." and ours() accepts it, else 0.  Any other local user can
+ * reach the port: a request that is not the redirect of this sign-in gets a
+ * 400 and the listener goes on waiting for the real one.
+ */
 static int
-serve_one(int c, struct hv_buf *target)
+serve_one(int c, long long deadline_ms, int (*ours)(const char *, void *),
+    void *arg, struct hv_buf *target)
 {
 	char req[REQUEST_MAX + 1];
 	size_t have = 0;
 	ssize_t n;
 	char *sp, *end;
 	struct pollfd p = { c, POLLIN, 0 };
+	long long left;
 
 	while (have < REQUEST_MAX && !memmem(req, have, "\r\n\r\n", 4)) {
-		if (poll(&p, 1, 5000) <= 0)
+		/* One deadline for the whole request, not one per read. */
+		if ((left = deadline_ms - now_ms()) <= 0 ||
+		    poll(&p, 1, (int)left) <= 0)
 			return 0;
 		n = read(c, req + have, REQUEST_MAX - have);
 		if (n <= 0)
@@ -78,6 +102,11 @@ serve_one(int c, struct hv_buf *target)
 	end = strchr(sp, ' ');
 	if (end == NULL || strchr(sp, '?') == NULL || strchr(sp, '?') > end)
 		goto not_found;
+	*end = '\0';
+	if (!ours(sp, arg)) {
+		(void)hv_write_all(c, page_400, sizeof page_400 - 1);
+		return 0;
+	}
 	hv_buf_reset(target);
 	if (hv_buf_add(target, sp, (size_t)(end - sp)) < 0)
 		goto not_found;
@@ -107,20 +136,21 @@ read_line(int fd, struct hv_buf *target, struct hv_err *e)
 
 int
 hv_loopback_wait(struct hv_loopback *l, int paste_fd, int timeout,
+    int (*ours)(const char *target, void *arg), void *arg,
     struct hv_buf *target, struct hv_err *e)
 {
 	struct pollfd p[2];
-	long long deadline = hv_now() + timeout, left;
+	long long deadline = now_ms() + (long long)timeout * 1000, left;
 	int c, n;
 
 	for (;;) {
-		if ((left = deadline - hv_now()) <= 0)
+		if ((left = deadline - now_ms()) <= 0)
 			return hv_err_set(e, HV_ETEMP, "no sign-in within %d seconds", timeout);
 		p[0].fd = l->fd;
 		p[0].events = POLLIN;
 		p[1].fd = paste_fd;
 		p[1].events = POLLIN;
-		n = poll(p, paste_fd >= 0 ? 2 : 1, (int)(left * 1000));
+		n = poll(p, paste_fd >= 0 ? 2 : 1, (int)left);
 		if (n < 0 && errno != EINTR)
 			return hv_err_errno(e, HV_EIO, errno, "poll");
 		if (n <= 0)
@@ -131,7 +161,8 @@ hv_loopback_wait(struct hv_loopback *l, int paste_fd, int timeout,
 			c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 			if (c < 0)
 				continue;
-			n = serve_one(c, target);
+			left = now_ms() + CLIENT_MS;
+			n = serve_one(c, left < deadline ? left : deadline, ours, arg, target);
 			close(c);
 			if (n)
 				return 0;

@@ -214,6 +214,19 @@ query_get(const char *query, const char *name, struct hv_buf *out)
 }
 
 int
+hv_oauth_redirect_ours(const char *target, const char *state)
+{
+	struct hv_buf v = HV_BUF_INIT(4096);
+	const char *q = strchr(target, '?');
+	int ok;
+
+	ok = q != NULL && query_get(q + 1, "state", &v) == 0 &&
+	    strlen(state) == v.len && hv_ct_equal(v.data, state, v.len);
+	hv_buf_release(&v);
+	return ok;
+}
+
+int
 hv_oauth_redirect_code(const char *target, const char *state, struct hv_buf *code,
     struct hv_err *e)
 {
@@ -291,6 +304,7 @@ hv_oauth_token_parse(struct hv_oauth_token *t, long status, const char *body,
 {
 	struct hv_json *j = NULL;
 	const char *access, *refresh, *scope, *type;
+	size_t alen = 0, rlen = 0;
 	long long exp;
 	int r;
 
@@ -301,8 +315,8 @@ hv_oauth_token_parse(struct hv_oauth_token *t, long status, const char *body,
 		    "JSON") : token_error(status, j, e);
 		goto out;
 	}
-	access = hv_json_get_str(j, "access_token");
-	refresh = hv_json_get_str(j, "refresh_token");
+	access = hv_json_get_strn(j, "access_token", &alen);
+	refresh = hv_json_get_strn(j, "refresh_token", &rlen);
 	scope = hv_json_get_str(j, "scope");
 	type = hv_json_get_str(j, "token_type");
 	r = HV_EPROTO;
@@ -310,6 +324,11 @@ hv_oauth_token_parse(struct hv_oauth_token *t, long status, const char *body,
 		hv_err_set(e, r, "token endpoint: no access_token");
 	else if (type != NULL && strcasecmp(type, "Bearer") != 0)
 		hv_err_set(e, r, "token endpoint: token_type '%.32s', not Bearer", type);
+	/* The access token goes into an Authorization header: a CR or LF in
+	 * it would let the token endpoint's answer add headers of its own. */
+	else if (!hv_http_header_value_ok(access, alen) ||
+	    (refresh != NULL && !hv_http_header_value_ok(refresh, rlen)))
+		hv_err_set(e, r, "token endpoint: a token holds CR, LF or NUL");
 	else if (hv_json_get_int(j, "expires_in", &exp) < 0 || exp <= 0 || exp > 86400 * 366)
 		hv_err_set(e, r, "token endpoint: bad expires_in");
 	else if (hv_buf_adds(&t->access, access) < 0 ||

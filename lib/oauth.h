@@ -55,6 +55,12 @@ int hv_oauth_auth_url(struct hv_buf *url, const char *accounts, const char *clie
     const struct hv_oauth_pkce *p);
 
 /*
+ * Whether a redirect's request target ("/?state=...") carries state, the
+ * one of this sign-in (compared in constant time): 1 yes, 0 no.
+ */
+int hv_oauth_redirect_ours(const char *target, const char *state);
+
+/*
  * The code from a redirect: a whole URL or a request target
  * ("/?state=...&code=..."), checked against the expected state.  HV_EPERM
  * when the user refused (error=access_denied) or the state does not match,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "backup.h"
 #include "auth.h"
 #include "clock.h"
 #include "epoch.h"
@@ -430,8 +431,11 @@ hv_purge_erase(const struct hv_config *c, const char *account,
 	    strlen(account));
 	r = hv_store_erase_account(hv_auth_store(a), account, &rep->rows, e);
 	hv_auth_close(a);
-	if (r == 0)
+	if (r == 0) {
 		erase_spool(c, account, &rep->spool_files);
+		/* A snapshot a killed backup left holds the rows just erased. */
+		(void)hv_backup_snapshots_remove(c, 1);
+	}
 	snprintf(rows, sizeof rows, "%lld", rep->rows);
 	snprintf(files, sizeof files, "%zu", rep->spool_files);
 	if (r < 0) {

@@ -122,10 +122,10 @@ void hv_sandbox_policy(struct hv_sandbox *sb, const struct hv_config *c, const c
 int hv_sandbox_apply(const struct hv_config *c, const char *tool, const char *cmd,
     const char *const *files, struct hv_err *e);
 
-/* hv-backup's: hv_sandbox_apply with its identity file (-i, or NULL) read
- * and the restore target (--to, or NULL) written. */
+/* hv-backup's: hv_sandbox_apply with its identity and checkpoint key files
+ * (-i, -p, or NULL) read and the restore target (--to, or NULL) written. */
 int hv_sandbox_backup(const struct hv_config *c, const char *cmd, const char *identity,
-    const char *to, struct hv_err *e);
+    const char *pubkey, const char *to, struct hv_err *e);
 
 /* hv-audit's: hv_sandbox_apply with verify's files (argv, NULL-terminated)
  * and the -k and -p files (or NULL) read. */

@@ -47,10 +47,7 @@ static const struct {
 	{ "hv-audit", "tail", N_AUDIT_READ },
 	{ "hv-audit", "watch", N_UNSANDBOXED },
 	{ "hv-audit", "*", N_KEYS | N_STATE },
-	{ "hv-backup", "create", N_KEYS | N_STATE | N_BACKUP | N_SCRATCH },
-	{ "hv-backup", "verify", N_KEYS | N_STATE | N_BACKUP | N_SCRATCH },
-	{ "hv-backup", "restore", N_KEYS | N_STATE | N_BACKUP | N_SCRATCH },
-	{ "hv-backup", "*", N_KEYS | N_STATE | N_BACKUP },
+	{ "hv-backup", "*", N_KEYS | N_STATE | N_BACKUP | N_SCRATCH },
 	{ "hv-doctor", "config", N_NONE },
 	{ "hv-doctor", "*", N_KEYS | N_STATE | N_SPOOL_LOOK | N_GOOGLE | N_BACKUP },
 	{ "hv-seal", "*", N_NONE },
@@ -242,7 +239,7 @@ hv_sandbox_apply(const struct hv_config *c, const char *tool, const char *cmd,
 
 int
 hv_sandbox_backup(const struct hv_config *c, const char *cmd, const char *identity,
-    const char *to, struct hv_err *e)
+    const char *pubkey, const char *to, struct hv_err *e)
 {
 	struct hv_sandbox sb;
 	char *abs;
@@ -250,6 +247,7 @@ hv_sandbox_backup(const struct hv_config *c, const char *cmd, const char *identi
 
 	hv_sandbox_policy(&sb, c, "hv-backup", cmd);
 	read_abs(&sb, identity);
+	read_abs(&sb, pubkey);
 	if (to != NULL) {
 		abs = to[0] == '/' ? hv_xstrdup(to) : realpath(".", NULL);
 		/* A relative --to is written from the working directory. */

@@ -84,7 +84,9 @@ hv_spool_open(struct hv_spool **out, const struct hv_config *c, long long now,
 	*on_disk = !tmpfs;
 	snprintf(keys, sizeof keys, "%s/keys", real);
 	sp = hv_xcalloc(1, sizeof *sp);
-	if ((r = hv_epochs_open(&sp->ep, real, keys, c->spool.ttl, c->spool.epoch, e)) < 0) {
+	if ((r = hv_epochs_open(&sp->ep, real, keys, c->spool.ttl, c->spool.epoch,
+	    c->spool.keys != NULL && strcmp(c->spool.keys, "files") == 0 ?
+	    HV_EPOCH_FILES : HV_EPOCH_KEYRING, e)) < 0) {
 		free(sp);
 		return r;
 	}

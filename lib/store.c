@@ -77,6 +77,15 @@ static const char *const migrations[] = {
 	/* 5: mailboxes Google told to wait past the end of a run. */
 	"CREATE TABLE pauses ("
 	"  account TEXT PRIMARY KEY, until INTEGER NOT NULL, why TEXT NOT NULL);",
+	/* 6: subjects sealed with their message bound in (subject_bound = 1);
+	 * older rows, sealed under the team alone, are sealed again by the
+	 * next hv-fetch, which holds the key. */
+	"ALTER TABLE messages ADD COLUMN subject_bound INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_unbound ON messages (team) WHERE subject_bound = 0;",
+	/* 7: an HMAC of each message's content beside the HMAC of its
+	 * Message-ID, so a later message under the same Message-ID with other
+	 * content is told apart from a copy; NULL for rows of before. */
+	"ALTER TABLE messages ADD COLUMN content_hmac BLOB;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0] - 1)

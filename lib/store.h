@@ -18,7 +18,7 @@
 
 struct hv_store;
 
-#define HV_STORE_VERSION 5
+#define HV_STORE_VERSION 7
 
 /*
  * The one mapping of a SQLite result code (extended or primary) and the

@@ -85,7 +85,7 @@ hv_index_message_put(struct hv_store *s, const char *team, const uint8_t *m,
 	int r;
 
 	if ((r = store_prepare(s, &st, "INSERT INTO messages (team, mid_hmac, source, "
-	    "source_id, subject, fetched) VALUES (?, ?, ?, ?, ?, ?) "
+	    "source_id, subject, fetched, subject_bound) VALUES (?, ?, ?, ?, ?, ?, 1) "
 	    "ON CONFLICT (team, mid_hmac) DO NOTHING", e)) < 0)
 		return r;
 	store_bind_text(st, 1, team);
@@ -95,6 +95,118 @@ hv_index_message_put(struct hv_store *s, const char *team, const uint8_t *m,
 	sqlite3_bind_blob64(st, 5, subject, subject_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, now);
 	return store_run(s, st, "messages", e);
+}
+
+/* The SQL below spells the length out. */
+_Static_assert(HV_INDEX_MID_LEN == 32, "content HMACs are 32 bytes");
+
+int
+hv_index_content_get(struct hv_store *s, const char *team, const uint8_t *m,
+    uint8_t content[HV_INDEX_MID_LEN], struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = store_prepare(s, &st, "SELECT content_hmac FROM messages WHERE team = ? AND "
+	    "mid_hmac = ? AND length(content_hmac) = 32", e)) < 0)
+		return r;
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, m);
+	if ((r = store_one_row(s, st, "messages", e)) == 0)
+		memcpy(content, sqlite3_column_blob(st, 0), HV_INDEX_MID_LEN);
+	store_release(s, st);
+	return r;
+}
+
+int
+hv_index_content_put(struct hv_store *s, const char *team, const uint8_t *m,
+    const uint8_t content[HV_INDEX_MID_LEN], struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = store_prepare(s, &st, "UPDATE messages SET content_hmac = ? WHERE team = ? "
+	    "AND mid_hmac = ? AND content_hmac IS NULL", e)) < 0)
+		return r;
+	sqlite3_bind_blob(st, 1, content, HV_INDEX_MID_LEN, SQLITE_STATIC);
+	store_bind_text(st, 2, team);
+	store_bind_mid(st, 3, m);
+	return store_run(s, st, "messages", e);
+}
+
+void
+hv_index_subject_ctx(struct hv_buf *ctx, const char *team, const uint8_t *mid)
+{
+	size_t i;
+
+	hv_buf_reset(ctx);
+	hv_buf_addf(ctx, "subject:%s:", team);
+	for (i = 0; i < HV_INDEX_MID_LEN; i++)
+		hv_buf_addf(ctx, "%02x", mid[i]);
+}
+
+int
+hv_index_subject_get(struct hv_store *s, const char *team, const uint8_t *m,
+    struct hv_buf *sealed, struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	hv_buf_reset(sealed);
+	if ((r = store_prepare(s, &st, "SELECT subject FROM messages WHERE team = ? AND "
+	    "mid_hmac = ? AND subject IS NOT NULL", e)) < 0)
+		return r;
+	store_bind_text(st, 1, team);
+	store_bind_mid(st, 2, m);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = hv_buf_add(sealed, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0)) < 0 ?
+		    hv_err_set(e, HV_EDATA, "sealed subject too long") : 0;
+	else if (rc == SQLITE_DONE)
+		r = HV_ENOINPUT;
+	else
+		r = store_fail(s, e, "messages");
+	store_release(s, st);
+	return r;
+}
+
+int
+hv_index_subject_set(struct hv_store *s, const char *team, const uint8_t *m,
+    const void *sealed, size_t len, struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = store_prepare(s, &st, "UPDATE messages SET subject = ?, subject_bound = 1 "
+	    "WHERE team = ? AND mid_hmac = ?", e)) < 0)
+		return r;
+	sqlite3_bind_blob64(st, 1, sealed, len, SQLITE_STATIC);
+	store_bind_text(st, 2, team);
+	store_bind_mid(st, 3, m);
+	return store_run(s, st, "messages", e);
+}
+
+int
+hv_index_subjects_unbound(struct hv_store *s, const char *team,
+    int (*fn)(const uint8_t *mid, const void *sealed, size_t len, void *arg), void *arg,
+    struct hv_err *e)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if ((r = store_prepare(s, &st, "SELECT mid_hmac, subject FROM messages "
+	    "WHERE team = ? AND subject_bound = 0", e)) < 0)
+		return r;
+	store_bind_text(st, 1, team);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (sqlite3_column_bytes(st, 0) == HV_INDEX_MID_LEN &&
+		    (r = fn(sqlite3_column_blob(st, 0), sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1), arg)) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, e, "messages");
+	store_release(s, st);
+	return r;
 }
 
 int

@@ -984,6 +984,11 @@ hv_sync_run(const struct hv_config *c, const struct hv_sync_opts *o,
 	if (on_disk)
 		note(&r, "the spool '%s' is on persistent storage (allow_disk = yes)",
 		    hv_spool_root(r.spool));
+	/* Said every run: with key files, only hv-purge keeps the ttl. */
+	if (c->spool.keys != NULL && strcmp(c->spool.keys, "files") == 0)
+		note(&r, "epoch keys are in files under '%s/keys' ([spool] keys = files): "
+		    "mail outlives the ttl unless hv-purge runs every minute",
+		    hv_spool_root(r.spool));
 	if ((rc = members(&r, e)) < 0 ||
 	    (o->input == NULL && io->ready != NULL && (rc = io->ready(io->arg, e)) < 0) ||
 	    (rc = input_open(&r, &in, o->input, e)) < 0)

@@ -78,6 +78,45 @@ expect_failure 77 'a refused consent' login no@example.com -s gmail.readonly
 ok 'says so' grep -q 'sign-in refused: access_denied' "$T/login.err"
 expect_failure 78 'an account in no team, without -s' hv-auth login c@example.com
 
+# Any local user can reach the listener: a request without this sign-in's
+# state gets a 400 and the listener waits on for the real redirect.
+listener_port() { sed -n 's/.*redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\([0-9]*\).*/\1/p'; }
+emu POST /_emu/users '{"email":"e@example.com"}' >/dev/null
+rm -f "$T/login.err"
+hv-auth login -t 20 -s gmail.readonly e@example.com 2>"$T/login.err" &
+pid=$!
+url=$(consent_url "$T/login.err")
+port=$(echo "$url" | listener_port)
+ok 'a request without state is answered 400' \
+    test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/?error=x")" = 400
+ok 'and one with another state' \
+    test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/?state=forged&code=x")" = 400
+browse "$url"
+wait $pid
+ok 'the real redirect after them still signs in' test $? -eq 0
+
+# A client that sends a byte every 2 s holds neither the listener past -t
+# nor the login: one deadline for the whole wait.
+rm -f "$T/login.err"
+start=$(date +%s)
+hv-auth login -t 3 -s gmail.readonly e@example.com 2>"$T/login.err" &
+pid=$!
+port=$(consent_url "$T/login.err" | listener_port)
+python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for c in b"GET /?state=x":
+    try: s.send(bytes([c]))
+    except OSError: break
+    time.sleep(2)' "$port" 2>/dev/null &
+slow=$!
+wait $pid
+rc=$?
+took=$(($(date +%s) - start))
+kill $slow 2>/dev/null
+wait $slow 2>/dev/null
+ok "a trickling client does not stretch -t 3 (exit $rc after ${took}s)" \
+    test $rc -eq 75 -a $took -le 5
+
 # Refresh: past the margin the token is refreshed, once for many callers.
 emu DELETE /_emu/stats >/dev/null
 HV_TEST_CLOCK_OFFSET=150 expect_success 'near expiry, a token is refreshed' hv-auth token support@example.com

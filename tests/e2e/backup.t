@@ -139,6 +139,35 @@ v=$(sqlite3 $db 'PRAGMA user_version')
 ok "on both targets, schema $v" test "$(last_out | grep -c "\"schema\":$v,\"ok\":true")" -eq 2
 expect_failure 77 'verify with another identity: cannot be opened' hv-backup verify -i other.key "$b1"
 ok 'one line per target, each error once' test "$(last_err | wc -l)" -eq 2
+
+# The origin: each copy is signed with the host's checkpoint key, which
+# verify -p checks. Anyone who has the recipient can seal a backup: one
+# sealed again to the same recipient, in place of the host's, fails it.
+hv-audit pubkey >host.pub
+expect_success 'verify -p with the host checkpoint key' hv-backup verify -i id.key -p host.pub "$b1"
+ok 'on both targets' test "$(last_out | grep -c '"ok":true')" -eq 2
+ok 'a signature beside each copy' test -s "dir/$b1.sig"
+hv-seal -d -i id.key -a "backup:$b1" "dir/$b1" forged.db
+sqlite3 forged.db "INSERT INTO accounts VALUES ('mallory@example.com', 1, 's', 0, 1, 1)"
+hv-seal -r "$REC" -a "backup:$b1" forged.db forged.hvb
+cp "dir/$b1" orig.hvb
+cp forged.hvb "dir/$b1"
+expect_success 'a backup sealed again elsewhere passes verify without -p' hv-backup verify -i id.key "$b1"
+expect_failure 65 'but not verify -p' hv-backup verify -i id.key -p host.pub "$b1"
+ok 'which names the copy that is not the host'"'"'s' grep -q "not signed by the checkpoint key given" "$T/.err"
+sed "s|^to = .*|to = $T/dir|" "$HV_CONFIG" >dironly.conf
+expect_failure 65 'nor restore -p, which puts nothing in place' \
+    hv-backup -c dironly.conf restore -i id.key -p host.pub --to "$T/forged-r/hv.db" "$b1"
+ok 'nothing restored' test ! -e "$T/forged-r/hv.db"
+mv "dir/$b1.sig" orig.sig
+expect_failure 65 'nor does a copy without its signature' hv-backup verify -i id.key -p "$(cat host.pub)" "$b1"
+ok 'saying so' grep -q "no signature" "$T/.err"
+cp orig.hvb "dir/$b1"
+mv orig.sig "dir/$b1.sig"
+rm -f forged.db forged.hvb orig.hvb
+expect_success 'restore -p of the host'"'"'s own' \
+    hv-backup -c dironly.conf restore -i id.key -p host.pub --to "$T/signed-r/hv.db" "$b1"
+expect_failure 64 '-p is for verify and restore only' hv-backup -p host.pub list
 expect_success 'restore to a new path' hv-backup restore -i id.key --to "$T/r1/hv.db" "$b1"
 ok 'restored 0600' test "$(stat -c %a r1/hv.db)" = 600
 pairs=$(sqlite3 r1/hv.db "SELECT count(*) FROM meta WHERE key LIKE 'w%'")
@@ -161,6 +190,18 @@ for t in $(sqlite3 $db "SELECT name FROM sqlite_master WHERE type = 'table' ORDE
 done
 ok 'every table restored as it was' test $same -eq 1
 ok 'and the schema version' test "$(sqlite3 r2/hv.db 'PRAGMA user_version')" = "$(sqlite3 $db 'PRAGMA user_version')"
+
+# A create killed in VACUUM INTO leaves its plaintext snapshot behind: the
+# next create removes it, as its maker is gone, and leaves a running one's.
+dead=$(sh -c 'echo $$')
+echo 'SQLite format 3' >"$SHM/hv-snapshot.$dead.AbCdEf"
+echo 'SQLite format 3' >"$SHM/hv-snapshot.$dead.AbCdEf-journal"
+echo 'SQLite format 3' >"$SHM/hv-snapshot.$$.XyZxYz"
+expect_success 'create after a killed one' hv-backup create
+ok 'removes the plaintext snapshot it left' test ! -e "$SHM/hv-snapshot.$dead.AbCdEf"
+ok 'and its journal' test ! -e "$SHM/hv-snapshot.$dead.AbCdEf-journal"
+ok 'but not the one of a run still going' test -e "$SHM/hv-snapshot.$$.XyZxYz"
+rm -f "$SHM/hv-snapshot.$$.XyZxYz"
 
 # An erased account is absent from backups made after, free pages included.
 sqlite3 $db "DELETE FROM secrets WHERE owner = 'gone@example.com';
@@ -277,15 +318,17 @@ for d in 0 1 2 3 4 5 6 7 8 9; do
 	HV_TEST_CLOCK_OFFSET=$((today - d * 86400 + 60 - now)) hv-backup -c prune.conf create >/dev/null 2>&1
 done
 HV_TEST_CLOCK_OFFSET=$((today + 120 - now)) hv-backup -c prune.conf create >/dev/null 2>&1
-ok 'eleven backups to prune' test "$(ls pdir | wc -l)" -eq 11
+ok 'eleven backups to prune' test "$(ls pdir | grep -c '\.hvb$')" -eq 11
+ok 'each with its signature' test "$(ls pdir | grep -c '\.hvb\.sig$')" -eq 11
 expect_success 'prune' hv-backup -c prune.conf prune
 ok 'deleted the three oldest' test "$(last_out | grep -c '"action":"delete"')" -eq 3
 # Compared by day: the clock moves on by a second or so while they are made.
 for d in 0 0 1 2 3 4 5 6; do
 	date -u -d "@$((today - d * 86400 + 60))" +hv-%Y%m%d
 done | sort >kept.want
-ls pdir | cut -c1-11 | sort >kept.got
+ls pdir | grep '\.hvb$' | cut -c1-11 | sort >kept.got
 ok 'kept the newest two and one a day for the week' cmp -s kept.want kept.got || diff kept.want kept.got | sed 's/^/# /'
+ok 'the signatures of the deleted went with them' test "$(ls pdir | grep -c '\.hvb\.sig$')" -eq 8
 expect_success 'prune again changes nothing' hv-backup -c prune.conf prune
 ok 'nothing deleted' test "$(last_out | grep -c '"action":"delete"')" -eq 0
 ok 'prune is in the audit trail' sh -c 'HV_CONFIG=prune.conf hv-audit query ".action == \"backup.prune\"" | grep -q .'

@@ -73,7 +73,7 @@ ok 'and nothing else is checked' test "$(wc -l <"$T/.out")" = 1
 expect_failure 66 'a config that is not there' hv-doctor -n -c nothere.conf
 
 HV_SPOOL_KEYS=files expect_success 'epoch keys in files' env HV_SPOOL_KEYS=files hv-doctor -n
-ok 'are a warning' has warn keyring 'epoch keys fall back to files'
+ok 'are a warning' has warn keyring 'epoch keys are in files'
 
 # hv.conf that others can change decides what hv runs.
 chmod 666 "$HV_CONFIG"

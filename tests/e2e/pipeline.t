@@ -39,6 +39,17 @@ pipe() {
 ok 'the first run syncs everything' pipe
 cp sync.out first.out
 ok 'hv-fetch says it made up a Message-ID' grep -q 'no usable Message-ID; using <gmail-' "$T/fetch.err"
+# A second message under a held Message-ID with other content: kept out,
+# as Gmail keeps one per Message-ID, but said and recorded, never silent.
+ok 'other content under a held Message-ID is said on stderr' grep -q \
+    "hv-fetch: support: message [0-9a-z]* has the Message-ID <mdup@example.net> of an earlier message with other content; kept the earlier, see hv-audit" "$T/fetch.err"
+ok 'once' test "$(grep -c 'has the Message-ID' "$T/fetch.err")" -eq 1
+hv-audit query 'select(.action == "message.conflict")' >conflict.json
+ok 'and recorded in the trail as message.conflict' test "$(wc -l <conflict.json)" -eq 1
+ok 'with the HMAC of the Message-ID, not the Message-ID' \
+    sh -c 'test -s conflict.json && ! grep -q mdup conflict.json && jq -e ".target.msgid | length == 32" conflict.json >/dev/null'
+rule=$(sed -n 's/^match \(.*message\.conflict.*\)/\1/p' "$HV_TOP/scripts/hv-audit.rules")
+ok 'a shipped watch rule matches it' sh -c "test -n '$rule' -a -s conflict.json && jq -e '$rule' conflict.json >/dev/null"
 ok 'one result line per message' test "$(wc -l <sync.out)" -eq 12
 ok 'each done' test "$(grep -c '"done":true' sync.out)" -eq 12
 ok 'for both members' test "$(grep -c '"a@example.com":"imported","b@example.com":"imported"' sync.out)" -eq 12
@@ -137,6 +148,13 @@ ok 'hv-fetch stops when the audit trail cannot be written' test $? -ne 0 -a $? -
 ok 'and names the trail' grep -q 'hv-nowhere' fetch.err
 ok 'announcing nothing' test ! -s lines
 ok 'the next run with its trail syncs the message' pipe
+
+# Key files chosen in the configuration are said on every run: the ttl
+# then rests on hv-purge.
+{ cat "$HV_CONFIG"; printf '[spool]\nkeys = files\n'; } >files.conf
+env -u HV_SPOOL_KEYS hv-fetch -c files.conf -t support >/dev/null 2>files.err
+ok 'hv-fetch says keys = files on every run' \
+    grep -q "epoch keys are in files under '.*/keys' (\[spool\] keys = files)" files.err
 
 # A member whose access is gone stops there; the others go on.
 emu POST /_emu/revoke-user '{"email":"b@example.com"}' >/dev/null

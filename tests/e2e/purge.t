@@ -178,7 +178,11 @@ fi
 trace() { cat "$DB" "$DB-wal" "$DB-shm" 2>/dev/null | grep -a -c -e alice -e a11ce -e hist-alice -e gmailalice -e alicesrc; }
 ok 'alice is in the state database before' test "$(trace)" -gt 0
 expect_failure 64 'erase refuses what is not an account' hv-purge erase hv
+# A backup killed mid-snapshot, or one running now: its plaintext copy
+# holds alice's rows, so the erasure takes it too.
+echo 'SQLite format 3' >"$(dirname "$SP")/hv-snapshot.$$.AbCdEf"
 expect_success 'erase alice' hv-purge erase alice@example.com
+ok 'and a plaintext backup snapshot with it' test ! -e "$(dirname "$SP")/hv-snapshot.$$.AbCdEf"
 ok 'reports the rows' test "$(json .rows)" = $ROWS
 H=$(json .account_hmac)
 ok 'and the HMAC that names it' test "${#H}" = 32
@@ -193,5 +197,47 @@ ok 'zero rows' test "$(json .rows)" = 0
 ok 'says so on one line' test "$(last_err)" = "hv-purge: no data of 'alice@example.com' found"
 expect_failure 1 'a mistyped account likewise' hv-purge erase alcie@example.com
 ok 'the request is on the record all the same' test "$(hv-audit query 'select(.action == "account.erase") | .target.rows' | tail -n 1)" = '"0"'
+
+# Where the kernel keyring cannot be used (here add_key and keyctl fail as
+# on a kernel without them), epoch keys go to files only when the config
+# says so: otherwise the tools refuse, saying why.
+cat >nokeyring.c <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+
+long
+syscall(long n, ...)
+{
+	long (*real)(long, ...) = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	long a[6];
+	va_list ap;
+	int i;
+
+	if (n == SYS_add_key || n == SYS_keyctl) {
+		errno = ENOSYS;
+		return -1;
+	}
+	va_start(ap, n);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	return real(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+EOF
+if ${CC:-cc} -shared -fPIC -o nokeyring.so nokeyring.c -ldl 2>/dev/null; then
+	nokr() { env -u HV_SPOOL_KEYS LD_PRELOAD="$T/nokeyring.so" "$@"; }
+	expect_failure 78 'no usable keyring and no [spool] keys: refused' nokr hv-purge
+	ok 'saying why and what to set' grep -q "the kernel keyring cannot hold the spool's epoch keys here: add_key: .*set \[spool\] keys = files" "$T/.err"
+	sed '/^allow_disk/a keys = files' "$HV_CONFIG" >files.conf
+	expect_success 'with [spool] keys = files: keys in files' nokr hv-purge -c files.conf
+	sed '/^allow_disk/a keys = disk' "$HV_CONFIG" >bad.conf
+	expect_failure 78 'keys = anything else is a config error' hv-purge -c bad.conf
+	ok 'naming the value' grep -q "bad spool keys 'disk'" "$T/.err"
+else
+	echo "# no C compiler: keyring refusal not tested"
+fi
 
 done_testing

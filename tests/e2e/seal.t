@@ -32,7 +32,7 @@ ok 'the same' cmp -s rcpt "$T/.out"
 ok 'from a pipe too' sh -c 'cat id | hv-seal -y - | cmp -s rcpt -'
 chmod 640 id
 expect_failure 77 '-y refuses an identity others can read' hv-seal -y id
-ok 'naming it and the fix' grep -q "'id' is readable by others (mode 0640): chmod 600 it" "$T/.err"
+ok 'naming it and the fix' grep -q "'id' is readable by others (mode 0640): chmod 600 id" "$T/.err"
 chmod 600 id
 expect_failure 65 '-y of a symmetric key is refused' hv-seal -y key
 expect_failure 66 '-y of no file' hv-seal -y nosuch

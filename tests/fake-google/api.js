@@ -8,7 +8,7 @@ const { authenticate } = require('./oauth');
 const { allowed } = require('./scopes');
 const { STATUS_KINDS, GMAIL_KINDS } = require('./faults');
 
-const routes = require('./gmail').routes.concat(require('./directory').routes);
+const routes = require('./gmail').routes.concat(require('./watch').routes, require('./directory').routes, require('./pubsub').routes);
 
 function match(method, path) {
   let pathHit = false;
@@ -37,8 +37,10 @@ async function call(ctx, req, route, params, opts = {}) {
   let answer, release = null, link = null;
   try {
     const auth = authenticate(ctx, req);
-    if (!allowed(route.id, auth.scopes)) throw E.insufficientScopes(route.id);
-    if (!route.directory) {
+    if (!allowed(route.id, auth.scopes)) throw E.insufficientScopes(route.id, route.pubsub ? 'pubsub.googleapis.com' : undefined);
+    // Gmail's own gates (Gmail off, lockouts, units) are not Pub/Sub's.
+    const gmail = !route.directory && !route.pubsub;
+    if (gmail) {
       // A user without Gmail (Workspace service off) fails every Gmail call,
       // for good; the Directory still lists the user.
       const mb = ctx.world.mailbox(auth.email);
@@ -47,7 +49,7 @@ async function call(ctx, req, route, params, opts = {}) {
       // answer changes nothing, as Google's does.
       ctx.lockouts.check(auth.email);
     }
-    const statusKinds = route.directory ? STATUS_KINDS : STATUS_KINDS.concat(GMAIL_KINDS);
+    const statusKinds = !gmail ? STATUS_KINDS : STATUS_KINDS.concat(GMAIL_KINDS);
     const kind = ctx.faults.draw(route.id, auth.email, req.method + ' ' + req.url, statusKinds.concat(opts.linkKinds || []));
     if (kind) {
       st.faults[kind] = (st.faults[kind] || 0) + 1;
@@ -59,8 +61,8 @@ async function call(ctx, req, route, params, opts = {}) {
       link = kind;
     }
     if (opts.overCap) throw E.concurrency();
-    release = route.directory ? null : ctx.quota.enter(auth.email.toLowerCase());
-    if (!route.directory) {
+    release = !gmail ? null : ctx.quota.enter(auth.email.toLowerCase());
+    if (gmail) {
       ctx.quota.charge(auth.email.toLowerCase(), route.id);
       const u = auth.email.toLowerCase();
       st.units[u] = (st.units[u] || 0) + ctx.quota.cost(route.id);
@@ -78,6 +80,8 @@ async function call(ctx, req, route, params, opts = {}) {
       process.stderr.write('fake-google: ' + req.method + ' ' + req.url + ': ' + (e.stack || e) + '\n');
       e = E.backendError();
     }
+    // Pub/Sub answers errors without the errors[] array.
+    if (route.pubsub) e.bare = true;
     answer = answerOf(e, req.query.get('prettyPrint') !== 'false');
   } finally {
     if (release) release();

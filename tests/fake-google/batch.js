@@ -58,7 +58,8 @@ async function handle(ctx, req) {
     perUser.set(who, n);
     if (/^\/(resumable\/)?upload\//.test(p.path)) return Promise.resolve(answerOf(new ApiError(400, 'Media upload is not supported in batch requests.', 'badRequest')));
     const hit = api.match(p.method, p.path);
-    if (!hit || !hit.route) return Promise.resolve(answerOf(new ApiError(404, 'Not Found', 'notFound')));
+    // Gmail's batch endpoint serves Gmail (and Directory) paths, not Pub/Sub's.
+    if (!hit || !hit.route || hit.route.pubsub) return Promise.resolve(answerOf(new ApiError(404, 'Not Found', 'notFound')));
     return api.call(ctx, p, hit.route, hit.params, { overCap: ctx.quota.concurrency > 0 && n > ctx.quota.batchParallel });
   });
   const answers = await Promise.all(jobs);

@@ -283,13 +283,17 @@ function limits(ctx, b) {
 function stats(ctx) {
   const s = ctx.stats;
   const r = s.resumable || { sessions: 0, puts: 0, status_queries: 0, interrupted: 0, resumed: 0, completed: 0, expired: 0, bytes: 0, kept: 0 };
-  return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults, resumable: r };
+  const ps = ctx.broker ? Object.assign({}, ctx.broker.stats, ctx.watches.stats) : {};
+  return { calls: s.calls, units: s.units, errors: s.errors, faults: s.faults, resumable: r, pubsub: ps };
 }
 
 const POST = { users, groups, tokens, clients: (ctx) => newClient(ctx), 'service-accounts': serviceAccount, deliver, seed, faults,
   'expire-history': expireHistory, clock, quota, 'revoke-user': revokeUser, 'revoke-grant': revokeGrant,
   'revoke-delegation': revokeDelegation, lockout, quirks,
   'label-ids': labelIds, limits };
+// Pub/Sub and Gmail push: pubsub-control.js.
+const pubsubControl = require('./pubsub-control').makeControl(Bad);
+Object.assign(POST, pubsubControl.post);
 
 async function handle(ctx, req) {
   const name = req.path.slice('/_emu/'.length);
@@ -300,6 +304,7 @@ async function handle(ctx, req) {
         return box ? json(200, box, null, false) : json(404, { error: 'no such mailbox' });
       }
       if (name === 'stats') return json(200, stats(ctx));
+      if (name === 'pubsub') return json(200, pubsubControl.state(ctx));
       if (name === 'clock') return json(200, clockNow(ctx));
       if (name === 'quota') return json(200, quotaNow(ctx));
       if (name === 'lockout') return json(200, { lockouts: ctx.lockouts.list() });
@@ -309,6 +314,7 @@ async function handle(ctx, req) {
       if (name === 'log') return json(200, ctx.log.slice(-Number(req.query.get('n') || 1000)), null, false);
     } else if (req.method === 'DELETE' && name === 'stats') {
       Object.assign(ctx.stats, { calls: {}, units: {}, errors: {}, faults: {}, resumable: undefined });
+      for (const c of [ctx.broker.stats, ctx.watches.stats]) for (const k of Object.keys(c)) c[k] = 0;
       ctx.log.length = 0;
       return json(200, {});
     } else if (req.method === 'POST' && POST[name]) {

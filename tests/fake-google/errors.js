@@ -55,10 +55,10 @@ const E = {
     e.errorsMessage = 'Invalid Credentials';
     return e;
   },
-  insufficientScopes: (method) => {
+  insufficientScopes: (method, service) => {
     const e = new ApiError(403, 'Request had insufficient authentication scopes.', 'insufficientPermissions', {
       headers: { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="insufficient_scope"' },
-      details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ACCESS_TOKEN_SCOPE_INSUFFICIENT', domain: 'googleapis.com', metadata: { method: method, service: 'gmail.googleapis.com' } }],
+      details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ACCESS_TOKEN_SCOPE_INSUFFICIENT', domain: 'googleapis.com', metadata: { method: method, service: service || 'gmail.googleapis.com' } }],
     });
     e.errorsMessage = 'Insufficient Permission';
     return e;

@@ -254,7 +254,7 @@ function authenticate(ctx, req) {
   const a = ctx.world.accessTokens.get(t);
   if (!a || a.exp <= ctx.clock.now()) throw E.invalidCredentials();
   if (!a.scopeSet) Object.defineProperty(a, 'scopeSet', { value: new Set(a.scopes), enumerable: false });
-  return { email: a.email, scopes: a.scopeSet };
+  return { email: a.email, scopes: a.scopeSet, client_id: a.client_id || null, sa: a.sa || null };
 }
 
 module.exports = { authPage, tokenEndpoint, revokeEndpoint, tokenInfo, authenticate, mintAccess, mintRefresh, empty };

@@ -12,6 +12,8 @@ class Persist {
   constructor(dir, world, clock) {
     this.dir = dir; this.world = world; this.clock = clock;
     this.pending = false; this.waiting = null;
+    // Other keepers of state (Pub/Sub, watches) register {save, load} here by name.
+    this.parts = new Map();
     if (dir) fs.mkdirSync(path.join(dir, 'raw'), { recursive: true, mode: 0o700 });
   }
   dirty() { if (this.dir) this.pending = true; }
@@ -48,6 +50,7 @@ class Persist {
       accessTokens: [...w.accessTokens.entries()],
       refreshTokens: [...w.refreshTokens.entries()],
     };
+    for (const [name, part] of this.parts) snap[name] = part.save();
     writeAtomic(path.join(this.dir, 'state.json'), JSON.stringify(snap));
   }
 
@@ -77,6 +80,7 @@ class Persist {
     for (const sa of snap.serviceAccounts) w.serviceAccounts.set(sa.client_email, sa);
     w.accessTokens = new Map(snap.accessTokens);
     w.refreshTokens = new Map(snap.refreshTokens);
+    for (const [name, part] of this.parts) if (snap[name]) part.load(snap[name]);
     return true;
   }
 }

@@ -14,6 +14,7 @@ const LEGACY_COSTS = {
   'gmail.users.messages.insert': 25, 'gmail.users.messages.import': 25,
   'gmail.users.messages.batchModify': 50, 'gmail.users.messages.batchDelete': 50,
   'gmail.users.messages.attachments.get': 5,
+  'gmail.users.watch': 100, 'gmail.users.stop': 50,
 };
 
 // The consumer Google names in quota messages; any fixed number will do.

@@ -10,11 +10,15 @@ const S = {
   dirUser: G + 'admin.directory.user', dirUserRo: G + 'admin.directory.user.readonly',
   dirGroup: G + 'admin.directory.group', dirGroupRo: G + 'admin.directory.group.readonly',
   dirMember: G + 'admin.directory.group.member', dirMemberRo: G + 'admin.directory.group.member.readonly',
+  pubsub: G + 'pubsub', cloudPlatform: G + 'cloud-platform',
 };
 const READ = [S.mail, S.metadata, S.modify, S.readonly];
 const BY_METHOD = {
   'gmail.users.getProfile': [S.mail, S.compose, S.metadata, S.modify, S.readonly],
   'gmail.users.history.list': READ,
+  // watch and stop: the four read scopes (gmail.v1.json)
+  'gmail.users.watch': READ,
+  'gmail.users.stop': READ,
   'gmail.users.labels.list': [S.mail, S.labels, S.metadata, S.modify, S.readonly],
   'gmail.users.labels.get': [S.mail, S.labels, S.metadata, S.modify, S.readonly],
   'gmail.users.labels.create': [S.mail, S.labels, S.modify],
@@ -35,6 +39,10 @@ const BY_METHOD = {
   'directory.users.list': [S.dirUser, S.dirUserRo],
   'directory.members.list': [S.dirMember, S.dirMemberRo, S.dirGroup, S.dirGroupRo],
 };
+// Every Pub/Sub v1 method takes either scope (pubsub v1 discovery).
+for (const m of ['topics.list', 'topics.create', 'topics.get', 'topics.delete', 'topics.subscriptions.list', 'topics.publish', 'topics.setIamPolicy',
+  'topics.getIamPolicy', 'subscriptions.list', 'subscriptions.create', 'subscriptions.get', 'subscriptions.delete', 'subscriptions.pull',
+  'subscriptions.acknowledge', 'subscriptions.modifyAckDeadline']) BY_METHOD['pubsub.projects.' + m] = [S.cloudPlatform, S.pubsub];
 const KNOWN = new Set(Object.values(S).concat(['openid', 'email', 'profile',
   'https://www.googleapis.com/auth/userinfo.email', 'https://www.googleapis.com/auth/userinfo.profile', 'https://www.googleapis.com/auth/cloud-platform']));
 

@@ -20,6 +20,9 @@ const oauth = require('./oauth');
 const api = require('./api');
 const batch = require('./batch');
 const control = require('./control');
+const { Broker } = require('./broker');
+const { Watches } = require('./watch');
+const { Mailbox } = require('./store');
 
 const USAGE = 'usage: run [--port N] [--quota 2026|legacy|off|FILE] [--state DIR] [--token-ttl SECONDS] [--clock-rate R]\n' +
   '           [--history-retention SECONDS] [--concurrency N] [--batch-limit N] [--batch-parallel N]\n' +
@@ -146,6 +149,11 @@ async function onRequest(ctx, x) {
   const url = x.url;
   const q = url.indexOf('?');
   const r = { method: x.method, url, path: q < 0 ? url : url.slice(0, q), query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers: x.headers, body: null };
+  // A held call (a Pub/Sub long poll) must know when its caller hangs up.
+  let closed = false;
+  x.onClose(() => { closed = true; });
+  r.gone = () => closed || x.gone();
+  r.onClose = x.onClose;
   try {
     if (x.method === 'GET' || x.method === 'HEAD') { r.body = Buffer.alloc(0); x.input.resume(); }
     else { const b = await readBody(x.input, MAX_BODY); r.body = b.body; r.bodyTooLarge = b.over; }
@@ -176,6 +184,11 @@ function main() {
   const persist = new Persist(opts.state, world, clock);
   const ctx = { opts, clock, world, quota, persist, faults: new Faults(), lockouts: new Lockouts(clock), quirks: new Quirks(), latency, sessions: new Map(), url: null, log: [],
     stats: { calls: {}, units: {}, errors: {}, faults: {} }, batchRng: seeded(opts.seed) };
+  ctx.broker = new Broker(clock, opts.seed);
+  ctx.watches = new Watches(ctx);
+  Mailbox.onRecord = (mb, rec) => ctx.watches.onRecord(mb, rec);
+  persist.parts.set('pubsub', { save: () => ctx.broker.save(), load: (s) => ctx.broker.load(s) });
+  persist.parts.set('watches', { save: () => ctx.watches.save(), load: (s) => ctx.watches.load(s) });
   persist.load();
 
   // Flow control as Google's front ends set it: a stream may send 1 MiB

@@ -63,7 +63,10 @@ class Mailbox {
     const id = this.bump();
     msg.historyId = id;
     msg.touch();
-    this.history.push({ id, type, time: now, msg: { id: msg.id, threadId: msg.threadId }, labelIds: labelIds || null, msgLabels: msg.labelIds.slice() });
+    const rec = { id, type, time: now, msg: { id: msg.id, threadId: msg.threadId }, labelIds: labelIds || null, msgLabels: msg.labelIds.slice() };
+    this.history.push(rec);
+    // Gmail push (watch.js) hears of every change as it is recorded.
+    if (Mailbox.onRecord) Mailbox.onRecord(this, rec);
     return id;
   }
 

@@ -69,6 +69,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	int r, failed = 0;
 
+	/* A first seq is ratcheted to: keep each input's work small. */
+	hv_audit_verify_limit(v, 1000);
 	for (; s < end; s = nl + 1) {
 		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
 			nl = end;

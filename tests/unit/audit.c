@@ -1118,6 +1118,239 @@ test_batch_crash(void)
 	hv_config_free(&c);
 }
 
+static void
+put(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f != NULL) {
+		fwrite(text, 1, len, f);
+		fclose(f);
+	}
+}
+
+/* A fresh verifier over files; its verdict, its status in *s. */
+static int
+verify_paths(char **files, const uint8_t *key0, const uint8_t *pub, int from_start,
+    const char *log, struct hv_audit_verify_status *s, struct hv_err *e)
+{
+	struct hv_audit_verify *v = hv_audit_verify_new(key0, pub, from_start);
+	int r = hv_audit_verify_files(v, files, NULL, NULL, e);
+
+	if (r == 0)
+		r = hv_audit_verify_end(v, e);
+	if (r == 0 && log != NULL)
+		r = hv_audit_verify_state(v, log, e);
+	hv_audit_verify_status(v, s);
+	hv_audit_verify_free(v);
+	return r;
+}
+
+/* hv_audit_verify_files agrees with the line-by-line verifier; a first seq
+ * past what its file holds fails at once; a rewritten state is caught by
+ * its key; freshness. */
+static void
+test_verify_files(void)
+{
+	struct hv_audit_verify_status s;
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e, e2;
+	char path[512], state[600], *files[] = { NULL, NULL }, *b, *p;
+	size_t len, cut;
+	uint64_t last;
+	FILE *f;
+	int i;
+
+	config_with(&c, "vf", "[audit]\ncheckpoint_events = 100000\n");
+	append_some(&c, 1500);
+	load_keys("vf", &k);
+	load(c.paths.audit);
+	files[0] = c.paths.audit;
+	is_int(verify_paths(files, k.key0, k.pub, 1, c.paths.audit, &s, &e), 0,
+	    "a trail of %zu lines verifies, its state too", nlines);
+	is_int(s.lines, nlines, "every line");
+	is_int(verify_paths(files, NULL, NULL, 1, c.paths.audit, &s, &e), 0, "and without keys");
+
+	snprintf(path, sizeof path, "%s/vf/copy", dir);
+	for (i = 0; i < 3; i++) {
+		size_t at = (size_t)(i == 0 ? 700 : i == 1 ? 1 : nlines - 1);
+		char *q = strstr(lines[at], "\"pid\":") + 6, was = *q;
+		struct hv_audit_verify *v;
+
+		*q = *q == '9' ? '8' : (char)(*q + 1);
+		f = fopen(path, "w");
+		for (len = 0; len < nlines; len++)
+			fprintf(f, "%s\n", lines[len]);
+		fclose(f);
+		*q = was;
+		files[0] = path;
+		verify_paths(files, k.key0, k.pub, 1, NULL, &s, &e);
+		memset(&e2, 0, sizeof e2);
+		v = hv_audit_verify_new(k.key0, k.pub, 1);
+		f = fopen(path, "r");
+		b = calloc(1, 1 << 20);
+		while (fgets(b, 1 << 20, f) != NULL && hv_audit_verify_line(v, b,
+		    strcspn(b, "\n"), &e2) == 0)
+			;
+		if (e2.code == 0)
+			hv_audit_verify_end(v, &e2);
+		fclose(f);
+		free(b);
+		hv_audit_verify_free(v);
+		ok(strstr(e.msg, e2.msg) != NULL, "line %zu modified: the same verdict as line by "
+		    "line: %s", at, e.msg);
+	}
+
+	/* Finding 5: a first seq near 2^64 is not ratcheted to. */
+	b = strdup(lines[5]);
+	p = strstr(b, "\"seq\":") + 6;
+	len = strspn(p, "0123456789");
+	snprintf(state, sizeof state, "%.*s\"seq\":9999999999999999999%s\n", (int)(p - 6 - b), b,
+	    p + len);
+	put(path, state, strlen(state));
+	is_int(verify_paths(files, k.key0, NULL, 0, NULL, &s, &e), HV_EDATA,
+	    "a first line at seq 9999999999999999999: refused at once");
+	ok(strstr(e.msg, "more lines before the first than there can be") != NULL, "%s", e.msg);
+	free(b);
+	{
+		struct hv_audit_verify *v = hv_audit_verify_new(k.key0, NULL, 0);
+
+		hv_audit_verify_limit(v, 4);
+		is_int(hv_audit_verify_line(v, lines[5], strlen(lines[5]), &e), HV_EDATA,
+		    "a first seq past the limit set");
+		hv_audit_verify_free(v);
+		v = hv_audit_verify_new(k.key0, NULL, 0);
+		hv_audit_verify_limit(v, 5);
+		ok(hv_audit_verify_line(v, lines[5], strlen(lines[5]), &e) == 0 &&
+		    hv_audit_verify_line(v, lines[6], strlen(lines[6]), &e) == 0 &&
+		    hv_audit_verify_end(v, &e) == 0, "one at the limit is ratcheted to and checked");
+		hv_audit_verify_free(v);
+	}
+
+	/* Torn and long lines. */
+	put(path, lines[0], strlen(lines[0]));
+	is_int(verify_paths(files, k.key0, NULL, 1, NULL, &s, &e), HV_EDATA, "a torn last line");
+	ok(strstr(e.msg, "line 1: no newline at the end") != NULL, "%s", e.msg);
+	b = malloc(HV_AUDIT_LINE_MAX + 2);
+	memset(b, 'x', HV_AUDIT_LINE_MAX + 1);
+	b[HV_AUDIT_LINE_MAX + 1] = '\n';
+	put(path, b, HV_AUDIT_LINE_MAX + 2);
+	is_int(verify_paths(files, k.key0, NULL, 1, NULL, &s, &e), HV_EDATA, "a long line");
+	ok(strstr(e.msg, "line 1: longer than") != NULL, "%s", e.msg);
+	free(b);
+
+	/* Finding 6: lines cut after the last checkpoint, the state rewritten
+	 * to match: only its MAC key gives it away. */
+	files[0] = c.paths.audit;
+	b = slurp(c.paths.audit, &len);
+	cut = line_start(b, len, 3);
+	ok(truncate(c.paths.audit, (off_t)cut) == 0, "three lines cut");
+	load(c.paths.audit);
+	last = nlines - 1;
+	{
+		uint8_t h[32];
+		char hex[65];
+		int j;
+
+		hv_sha256(h, b + line_start(b, cut, 1), cut - line_start(b, cut, 1));
+		for (j = 0; j < 32; j++)
+			snprintf(hex + 2 * j, 3, "%02x", h[j]);
+		snprintf(state, sizeof state, "%s.state", c.paths.audit);
+		f = fopen(state, "r");
+		p = calloc(1, 4096);
+		len = fread(p, 1, 4095, f);
+		fclose(f);
+		f = fopen(state, "w");
+		fprintf(f, "hv-audit-state 1\nseq %llu\nsize %zu\nprev %s\n%s",
+		    (unsigned long long)last + 1, cut, hex, strstr(p, "key "));
+		fclose(f);
+		free(p);
+	}
+	is_int(verify_paths(files, NULL, k.pub, 1, c.paths.audit, &s, &e), 0,
+	    "without key0 the rewritten state passes (nothing to check it by)");
+	is_int(verify_paths(files, k.key0, k.pub, 1, c.paths.audit, &s, &e), HV_EDATA,
+	    "with key0 it does not");
+	ok(strstr(e.msg, "state's MAC key") != NULL, "%s", e.msg);
+	unlink(state);
+	is_int(verify_paths(files, k.key0, k.pub, 1, c.paths.audit, &s, &e), HV_EDATA,
+	    "a state deleted");
+	free(b);
+
+	/* Freshness. */
+	memset(&s, 0, sizeof s);
+	is_int(hv_audit_verify_fresh(&s, 3600, 1000000, &e), HV_EDATA, "no checkpoint: not fresh");
+	s.have_checkpoint = 1;
+	s.checkpoint_time = 1000000 - 3600;
+	is_int(hv_audit_verify_fresh(&s, 3600, 1000000, &e), 0, "a checkpoint max_age old is");
+	is_int(hv_audit_verify_fresh(&s, 3599, 1000000, &e), HV_EDATA, "one second older is not");
+	ok(strstr(e.msg, "older than --max-age") != NULL, "%s", e.msg);
+	hv_config_free(&c);
+}
+
+/* A trail over two read blocks (4 MiB): the pipeline hands batches
+ * between threads, and a verdict in the second block is the same. */
+static void
+test_verify_blocks(void)
+{
+	struct hv_audit_verify_status s;
+	struct hv_audit_batch *b;
+	struct hv_config c;
+	struct keys k;
+	struct hv_err e;
+	struct hv_audit_field f[] = { { "account", "someone.with.a.long.name@example.com" },
+	    { "team", "support-and-other-things" } };
+	char *files[] = { NULL, NULL }, *buf, *p, *q;
+	size_t len;
+	int i, j;
+	FILE *fp;
+
+	config_with(&c, "blocks", "[audit]\ncheckpoint_events = 5000\n");
+	b = hv_audit_batch_new(&c, NULL);
+	for (i = 0; i < 12; i++) {
+		for (j = 0; j < 1000; j++)
+			hv_audit_batch_log(b, "message.fetch", f, 2, HV_AUDIT_OK, NULL, &e);
+		hv_audit_batch_flush(b, &e);
+	}
+	hv_audit_batch_free(b);
+	load_keys("blocks", &k);
+	files[0] = c.paths.audit;
+	is_int(verify_paths(files, k.key0, k.pub, 1, c.paths.audit, &s, &e), 0,
+	    "a trail of over 4 MiB verifies");
+	ok(s.lines > 12000 && s.signatures >= 3, "all %llu lines, %llu signatures",
+	    (unsigned long long)s.lines, (unsigned long long)s.signatures);
+
+	/* A byte changed, then a line deleted, past the first block. */
+	fp = fopen(c.paths.audit, "r");
+	fseek(fp, 0, SEEK_END);
+	len = (size_t)ftell(fp);
+	rewind(fp);
+	buf = calloc(1, len + 1);
+	len = fread(buf, 1, len, fp);
+	fclose(fp);
+	ok(len > 4 * 1024 * 1024 + 100000, "the log is %zu bytes", len);
+	p = strstr(buf + 4 * 1024 * 1024 + 50000, "\n{") + 1;
+	q = strstr(p, "\"pid\":") + 6;
+	*q = *q == '9' ? '8' : (char)(*q + 1);
+	fp = fopen(c.paths.audit, "w");
+	fwrite(buf, 1, len, fp);
+	fclose(fp);
+	is_int(verify_paths(files, k.key0, NULL, 1, NULL, &s, &e), HV_EDATA,
+	    "a line modified in the second block");
+	ok(strstr(e.msg, "modified (its MAC does not match)") != NULL, "%s", e.msg);
+	*q = *q == '8' ? '9' : (char)(*q - 1);
+	q = strchr(p, '\n') + 1;
+	fp = fopen(c.paths.audit, "w");
+	fwrite(buf, 1, (size_t)(p - buf), fp);
+	fwrite(q, 1, len - (size_t)(q - buf), fp);
+	fclose(fp);
+	is_int(verify_paths(files, k.key0, NULL, 1, NULL, &s, &e), HV_EDATA,
+	    "a line deleted in the second block");
+	ok(strstr(e.msg, "deleted") != NULL, "%s", e.msg);
+	free(buf);
+	hv_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -1144,6 +1377,8 @@ main(void)
 	test_state_checkpoint();
 	test_batch_concurrent();
 	test_batch_crash();
+	test_verify_files();
+	test_verify_blocks();
 	while (nlines > 0)
 		free(lines[--nlines]);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -64,6 +64,15 @@ static const struct {
 	    HV_EPROTO, "token_type 'MAC', not Bearer" },
 	{ 200, "{\"access_token\":\"ya29.A\",\"expires_in\":3599,\"token_type\":\"DPoP\"}",
 	    HV_EPROTO, "not Bearer" },
+	/* A token goes into a header: no CR, LF or NUL may come with it. */
+	{ 200, "{\"access_token\":\"ya29.A\\r\\nX-Evil: 1\",\"expires_in\":3599}", HV_EPROTO,
+	    "CR, LF or NUL" },
+	{ 200, "{\"access_token\":\"ya29.A\\n\",\"expires_in\":3599}", HV_EPROTO,
+	    "CR, LF or NUL" },
+	{ 200, "{\"access_token\":\"ya29.A\\u0000B\",\"expires_in\":3599}", HV_EPROTO,
+	    "CR, LF or NUL" },
+	{ 200, "{\"access_token\":\"ya29.A\",\"refresh_token\":\"1//R\\r\",\"expires_in\":3599}",
+	    HV_EPROTO, "CR, LF or NUL" },
 };
 
 static void
@@ -110,6 +119,42 @@ test_token_parse(void)
 	    "an error answer");
 	ok(strstr(e.msg, "SECRET") == NULL, "never echoes a token: %s", e.msg);
 	hv_oauth_token_release(&t);
+}
+
+/* Header values: CR, LF and NUL refused, where they come from and again
+ * when any request is built, before a byte goes out. */
+static void
+test_header_values(void)
+{
+	static const char *const evil[] = { "X-Ok: 1", "X-Evil: 1\r\nHost: x", NULL };
+	struct hv_http_request req = { 0 };
+	struct hv_http_response resp;
+	struct hv_http *h = NULL;
+	struct hv_err e;
+
+	ok(hv_http_header_value_ok("ya29.A-b_c", 10), "a plain value passes");
+	ok(!hv_http_header_value_ok("a\rb", 3), "CR is refused");
+	ok(!hv_http_header_value_ok("a\nb", 3), "LF is refused");
+	ok(!hv_http_header_value_ok("a\0b", 3), "NUL is refused");
+	if (hv_http_new(&h, NULL, 5, NULL) < 0) {
+		ok(0, "hv_http_new");
+		return;
+	}
+	hv_http_response_init(&resp, 4096);
+	req.method = "GET";
+	req.url = "http://127.0.0.1:1/";
+	req.bearer = "ya29.A\r\nX-Evil: 1";
+	memset(&e, 0, sizeof e);
+	is_int(hv_http_request(h, &req, &resp, &e), HV_EDATA, "a bearer with CR LF: no request");
+	ok(strstr(e.msg, "CR or LF") != NULL, "says why: %s", e.msg);
+	req.bearer = NULL;
+	req.content_type = "text/plain\nX-Evil: 1";
+	is_int(hv_http_request(h, &req, &resp, NULL), HV_EDATA, "nor with such a Content-Type");
+	req.content_type = NULL;
+	req.headers = evil;
+	is_int(hv_http_request(h, &req, &resp, NULL), HV_EDATA, "nor with such an extra header");
+	hv_http_response_release(&resp);
+	hv_http_free(h);
 }
 
 /* Client files: the text, the code, and a word of the message. */
@@ -345,6 +390,7 @@ int
 main(void)
 {
 	test_token_parse();
+	test_header_values();
 	test_client_parse();
 	test_sa_parse();
 	test_redirect();

@@ -5,7 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "fetch.h"
 #include "index.h"
+#include "seal.h"
 #include "store.h"
 #include "tap.h"
 
@@ -272,6 +276,116 @@ test_team_state(void)
 	hv_store_close(s);
 }
 
+/* What migration 6 leaves on a row of before it: subject_bound = 0. */
+static int
+mark_unbound(int i)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint8_t mid[HV_INDEX_MID_LEN];
+	int rc = -1;
+
+	mid_of(mid, i);
+	if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db,
+	    "UPDATE messages SET subject_bound = 0 WHERE mid_hmac = ?", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, mid, HV_INDEX_MID_LEN, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return rc;
+}
+
+/* Seal a subject for message i of "support" and put the row. */
+static int
+put_subject(struct hv_store *s, const struct hv_seal_key *k, int i, const char *subject,
+    struct hv_err *e)
+{
+	struct hv_buf sealed = HV_BUF_INIT(4096);
+	uint8_t mid[HV_INDEX_MID_LEN];
+	char id[16];
+	int r;
+
+	mid_of(mid, i);
+	snprintf(id, sizeof id, "subj%d", i);
+	if ((r = hv_fetch_subject_seal(k, "support", mid, subject, strlen(subject), &sealed,
+	    e)) == 0)
+		r = hv_index_message_put(s, "support", mid, "src@example.com", id, sealed.data,
+		    sealed.len, i, e);
+	hv_buf_release(&sealed);
+	return r;
+}
+
+/* The subject of message i as hv opens it: 0 and out, or the error. */
+static int
+open_subject(struct hv_store *s, const struct hv_seal_key *k, int i, struct hv_buf *out)
+{
+	struct hv_buf sealed = HV_BUF_INIT(4096);
+	uint8_t mid[HV_INDEX_MID_LEN];
+	int r;
+
+	mid_of(mid, i);
+	hv_buf_reset(out);
+	if ((r = hv_index_subject_get(s, "support", mid, &sealed, NULL)) == 0)
+		r = hv_fetch_subject_open(k, "support", mid, sealed.data, sealed.len, out, NULL);
+	hv_buf_release(&sealed);
+	return r;
+}
+
+/*
+ * Subjects are sealed with their message bound in: two rows' sealed
+ * subjects swapped no longer open, and rows sealed under the team alone
+ * (before schema 6) are sealed again with their message.
+ */
+static void
+test_subjects(void)
+{
+	struct hv_store *s;
+	struct hv_seal_key *k;
+	struct hv_buf a = HV_BUF_INIT(4096), b = HV_BUF_INIT(4096), out = HV_BUF_INIT(4096);
+	uint8_t key[HV_SEAL_KEY_LEN], m1[HV_INDEX_MID_LEN], m2[HV_INDEX_MID_LEN];
+	struct hv_err e;
+	size_t n = 0, dropped = 0;
+
+	memset(key, 7, sizeof key);
+	mid_of(m1, 101);
+	mid_of(m2, 102);
+	if (!ok(hv_store_open(&s, path, 1, &e) == 0 && hv_seal_key_symmetric(&k, key, &e) == 0,
+	    "open, and a subjects key"))
+		return;
+	is_int(put_subject(s, k, 101, "Invoice 8 paid", &e), 0, "a subject");
+	is_int(put_subject(s, k, 102, "Your password reset", &e), 0, "another");
+	ok(open_subject(s, k, 101, &out) == 0 && strcmp(out.data, "Invoice 8 paid") == 0,
+	    "each opens in its own row");
+	ok(hv_index_subject_get(s, "support", m1, &a, &e) == 0 &&
+	    hv_index_subject_get(s, "support", m2, &b, &e) == 0 &&
+	    hv_index_subject_set(s, "support", m1, b.data, b.len, &e) == 0 &&
+	    hv_index_subject_set(s, "support", m2, a.data, a.len, &e) == 0, "swap the two");
+	is_int(open_subject(s, k, 101, &out), HV_EDATA, "a swapped subject fails to open");
+	is_int(open_subject(s, k, 102, &out), HV_EDATA, "both ways");
+
+	/* A row of before schema 6: sealed under the team name alone. */
+	hv_buf_reset(&a);
+	ok(hv_seal_mem(k, "support", 7, "Old subject", 11, &a, &e) == 0 &&
+	    hv_index_subject_set(s, "support", m1, a.data, a.len, &e) == 0, "an old row");
+	ok(mark_unbound(101) == 0, "marked as sealed the old way, as migration 6 leaves it");
+	ok(mark_unbound(102) == 0, "and a swapped one likewise");
+	is_int(hv_fetch_subjects_rebind(s, k, "support", &n, &dropped, &e), 0, "rebind");
+	ok(n == 2 && dropped == 1, "the old row is sealed again, the one that does not open "
+	    "dropped (%zu, %zu)", n, dropped);
+	is_int(open_subject(s, k, 102, &out), HV_ENOINPUT, "it has no subject now");
+	ok(open_subject(s, k, 101, &out) == 0 && strcmp(out.data, "Old subject") == 0,
+	    "the old subject opens, bound to its message now");
+	is_int(hv_fetch_subjects_rebind(s, k, "support", &n, &dropped, &e), 0, "rebind again");
+	ok(n == 0, "finds nothing left to do");
+	hv_buf_release(&a);
+	hv_buf_release(&b);
+	hv_buf_release(&out);
+	hv_seal_key_free(k);
+	hv_store_close(s);
+}
+
 int
 main(void)
 {
@@ -284,6 +398,7 @@ main(void)
 	test_transactions();
 	test_roster();
 	test_team_state();
+	test_subjects();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 1;

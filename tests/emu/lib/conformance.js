@@ -152,7 +152,22 @@ async function run() {
   const gone = await rejects(api.users.history.list({ userId: 'me', startHistoryId: startHistory }));
   t.ok(gone && gone.status === 404, 'history.list on an expired id: 404 the client reports');
 
-  // revoke through the library, then refresh fails as Google's does
+  // push: users.watch and users.stop through the client (WatchRequest and
+  // WatchResponse as the client's types have them). watch costs 100 units of
+  // the legacy 250 a second: let the bucket refill first.
+  await new Promise((r) => setTimeout(r, 1100));
+  await ctl('pubsub/topics', { name: 'projects/hv-test/topics/conf', grant: false });
+  const noGrant = await rejects(api.users.watch({ userId: 'me', requestBody: { topicName: 'projects/hv-test/topics/conf' } }));
+  t.ok(noGrant && noGrant.status === 403 && /User not authorized to perform this action\.$/.test(noGrant.message), 'users.watch without the publish grant: the client reports the 403');
+  await ctl('pubsub/topics', { name: 'projects/hv-test/topics/conf' });
+  const cur = (await api.users.getProfile({ userId: 'me' })).data.historyId;
+  const wr = await api.users.watch({ userId: 'me', requestBody: { topicName: 'projects/hv-test/topics/conf', labelIds: ['INBOX'], labelFilterBehavior: 'include' } });
+  t.ok(wr.status === 200 && wr.data.historyId === cur && /^\d+$/.test(wr.data.expiration) && Number(wr.data.expiration) > Date.now() + 6 * 86400000,
+    'users.watch: historyId and expiration (epoch ms string, a week ahead)');
+  const ws = await api.users.stop({ userId: 'me' });
+  t.ok(ws.status === 204 && !ws.data, 'users.stop: 204, no body');
+  t.is((await ctl('pubsub')).watches.length, 0, 'the watch is gone');
+
   await oauth.revokeToken(tokens.refresh_token);
   const o2 = new OAuth2Client({ clientId: client.client_id, clientSecret: client.client_secret, endpoints: { oauth2TokenUrl: EMU + '/token' } });
   o2.setCredentials({ refresh_token: tokens.refresh_token });
