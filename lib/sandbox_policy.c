@@ -30,7 +30,7 @@ enum need {
 };
 
 static const struct {
-	const char *tool, *cmd;		/* cmd NULL: a bare run */
+	const char *tool, *cmd;		/* "*": any other command, and a bare run */
 	unsigned need;
 } table[] = {
 	{ "hv-auth", "init", N_KEYS | N_STATE | N_MASTER_DIR },
