@@ -23,6 +23,7 @@
 #include "keys.h"
 #include "mem.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "banned.h"
 
 static const char usage_text[] =
@@ -559,7 +560,9 @@ run(const char *cmd, const struct opts *o, int argc, char **argv, struct hv_err 
 
 	if ((r = load_config(&c, o, e)) < 0)
 		return r;
-	if (strcmp(cmd, "log") == 0)
+	if ((r = hv_sandbox_audit(&c, cmd, argv, o->key0, o->pubkey, e)) < 0)
+		;
+	else if (strcmp(cmd, "log") == 0)
 		r = cmd_log(&c, o, argc, argv, e);
 	else if (strcmp(cmd, "verify") == 0)
 		r = cmd_verify(&c, o, argc, argv, e);

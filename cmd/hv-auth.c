@@ -20,6 +20,7 @@
 #include "err.h"
 #include "json.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "store.h"
 #include "banned.h"
 
@@ -262,6 +263,9 @@ run(const char *cmd, int argc, char **argv, const struct opts *o, struct hv_err 
 		    "no operand");
 	if ((r = hv_config_load(&c, o->config, e)) < 0)
 		return r;
+	if ((r = hv_sandbox_apply(&c, "hv-auth", cmd, strcmp(cmd, "service-account") == 0 ?
+	    (const char *const *)argv : NULL, e)) < 0)
+		goto out;
 	if (strcmp(cmd, "init") == 0) {
 		if ((r = hv_auth_init(&c, &created, e)) == 0)
 			hv_info(0, "%s master key '%s'; state database '%s' ready",

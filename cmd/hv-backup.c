@@ -13,6 +13,7 @@
 #include "err.h"
 #include "json.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "banned.h"
 
 static const char usage_text[] =
@@ -111,7 +112,9 @@ run(const char *cmd, int argc, char **argv, const struct opts *o, struct out *ou
 		return r;
 	if (strcmp(cmd, "list") == 0)
 		out->json = o->json || !isatty(STDOUT_FILENO);
-	if (strcmp(cmd, "create") == 0)
+	if ((r = hv_sandbox_backup(&c, cmd, o->identity, o->pubkey, o->to, e)) < 0)
+		;
+	else if (strcmp(cmd, "create") == 0)
 		r = hv_backup_create(&c, on_entry, out, e);
 	else if (strcmp(cmd, "list") == 0)
 		r = hv_backup_list(&c, on_entry, out, e);

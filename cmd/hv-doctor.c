@@ -13,6 +13,7 @@
 #include "err.h"
 #include "json.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "banned.h"
 
 static const char usage_text[] =
@@ -120,7 +121,9 @@ cmd_config(const struct opts *o, struct hv_err *e)
 
 	if ((r = hv_config_load(&c, o->config, e)) < 0)
 		return r;
-	if ((r = hv_config_each(&c, print_item, &sh)) < 0)
+	if ((r = hv_sandbox_apply(&c, "hv-doctor", "config", NULL, e)) < 0)
+		;
+	else if ((r = hv_config_each(&c, print_item, &sh)) < 0)
 		r = hv_err_set(e, HV_EINTERNAL, "a configuration value too long to show");
 	hv_config_free(&c);
 	return r;
@@ -131,8 +134,16 @@ cmd_checks(const struct opts *o, int *status, struct hv_err *e)
 {
 	struct hv_doctor_opts d = { o->config, o->offline, hv_now() };
 	struct tally t = { o, 0 };
+	struct hv_config c;
 	int r;
 
+	/* A configuration that does not load is the doctor's first finding. */
+	if (hv_config_load(&c, o->config, NULL) == 0) {
+		r = hv_sandbox_apply(&c, "hv-doctor", NULL, NULL, e);
+		hv_config_free(&c);
+		if (r < 0)
+			return r;
+	}
 	r = hv_doctor_run(&d, print_result, &t, e);
 	*status = t.worst;
 	return r;

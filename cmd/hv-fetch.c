@@ -14,6 +14,7 @@
 #include "follow.h"
 #include "lock.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "banned.h"
 
 static const char usage_text[] =
@@ -102,7 +103,8 @@ main(int argc, char **argv)
 		    "--query, --label");
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
-	if ((r = hv_team_lock(&c, o.team, HV_LOCK_FETCH, wait, &lock, &e)) < 0) {
+	if ((r = hv_sandbox_apply(&c, "hv-fetch", NULL, NULL, &e)) < 0 ||
+	    (r = hv_team_lock(&c, o.team, HV_LOCK_FETCH, wait, &lock, &e)) < 0) {
 		hv_config_free(&c);
 		return hv_report(r, &e);
 	}

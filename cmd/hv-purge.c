@@ -16,6 +16,7 @@
 #include "json.h"
 #include "msg.h"
 #include "purge.h"
+#include "sandbox.h"
 #include "banned.h"
 
 static const char usage_text[] =
@@ -203,7 +204,9 @@ run(int argc, char **argv, const struct opts *o, struct hv_err *e)
 		return hv_err_set(e, HV_EUSAGE, "erase: the account is empty");
 	if ((r = hv_config_load(&c, o->config, e)) < 0)
 		return r;
-	if (cmd == NULL)
+	if ((r = hv_sandbox_apply(&c, "hv-purge", cmd, NULL, e)) < 0)
+		;
+	else if (cmd == NULL)
 		r = cmd_purge(&c, o, e);
 	else if (strcmp(cmd, "stats") == 0)
 		r = cmd_stats(&c, o, e);

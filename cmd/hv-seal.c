@@ -18,6 +18,7 @@
 #include "keys.h"
 #include "mem.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "seal.h"
 #include "banned.h"
 
@@ -129,7 +130,7 @@ run_stream(const struct opts *o, const char *in, const char *out, struct hv_err 
 	    (in == NULL || reads_stdin(in)) > 1)
 		return hv_err_set(e, HV_EUSAGE, "the key and the data cannot both come "
 		    "from stdin");
-	if ((r = load_key(&k, o, e)) < 0)
+	if ((r = load_key(&k, o, e)) < 0 || (r = hv_sandbox_seal(in, out, e)) < 0)
 		goto out;
 	if ((in_fd = open_in(in, e)) < 0) {
 		r = in_fd;
@@ -174,6 +175,8 @@ run_keygen(int public, const char *path, struct hv_err *e)
 	int r;
 
 	hv_buf_init_secret(&text, HV_KEY_TEXT_MAX + 2);
+	if ((r = hv_sandbox_seal(NULL, path, e)) < 0)
+		return r;
 	r = hv_key_generate(public ? HV_KEY_IDENTITY : HV_KEY_SYMMETRIC, &text,
 	    &recipient, e);
 	if (r == 0 && path != NULL && strcmp(path, "-") != 0)
@@ -218,6 +221,8 @@ run_inspect(const char *in, struct hv_err *e)
 	ssize_t n;
 	int fd, r, i;
 
+	if ((r = hv_sandbox_seal(in, NULL, e)) < 0)
+		return r;
 	if ((fd = open_in(in, e)) < 0)
 		return fd;
 	n = hv_read_full(fd, hdr, sizeof hdr);

@@ -21,6 +21,7 @@
 #include "lock.h"
 #include "mime.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "sync.h"
 #include "team.h"
 #include "banned.h"
@@ -394,7 +395,10 @@ main(int argc, char **argv)
 		wait = 0;
 	if ((r = hv_config_load(&c, config, &e)) < 0)
 		return hv_report(r, &e);
-	if (cmd != NULL && strcmp(cmd, "status") == 0 && argc == 0)
+	if ((r = hv_sandbox_apply(&c, "hv-sync", cmd, cmd == NULL ? (const char *const *)argv :
+	    NULL, &e)) < 0)
+		;
+	else if (cmd != NULL && strcmp(cmd, "status") == 0 && argc == 0)
 		r = cmd_skipped(&c, o.team, &e);
 	else if (cmd != NULL && strcmp(cmd, "status") == 0)
 		r = cmd_status(&c, argv[0], &e);

@@ -51,6 +51,7 @@ static const struct key keys[] = {
 	{ "spool", "epoch", K_DURATION, C(spool.epoch), 0 },
 	{ "spool", "allow_disk", K_BOOL, C(spool.allow_disk), 0 },
 	{ "spool", "keys", K_STR, C(spool.keys), 0 },
+	{ "sandbox", "mode", K_STR, C(sandbox.mode), 0 },
 	{ "team", "source", K_STR, T(source), 0 },
 	{ "team", "members", K_LIST, T(members), T(nmembers) },
 	{ "team", "group", K_STR, T(group), 0 },
@@ -553,6 +554,7 @@ config_defaults(struct hv_config *c)
 	/* Five minutes: a dropped notification costs at most that. */
 	if (c->google.poll == 0)
 		c->google.poll = 300;
+	set_default(&c->sandbox.mode, "auto");
 	if (c->spool.ttl == 0)
 		c->spool.ttl = 600;
 	if (c->spool.epoch == 0)
@@ -724,6 +726,10 @@ check_teams(struct hv_config *c, const char *name, struct hv_err *e)
 	if (c->spool.epoch > c->spool.ttl)
 		return hv_err_set(e, HV_ECONFIG, "%s: spool epoch (%lds) is longer than "
 		    "its ttl (%lds)", name, c->spool.epoch, c->spool.ttl);
+	if (strcmp(c->sandbox.mode, "auto") != 0 && strcmp(c->sandbox.mode, "required") != 0 &&
+	    strcmp(c->sandbox.mode, "off") != 0)
+		return hv_err_set(e, HV_ECONFIG, "%s: bad sandbox mode '%s' (auto, required "
+		    "or off)", name, c->sandbox.mode);
 	if (c->google.inflight > 100)
 		return hv_err_set(e, HV_ECONFIG, "%s: inflight %ld is more than Google allows "
 		    "a mailbox (at most 100)", name, c->google.inflight);
@@ -905,6 +911,7 @@ hv_config_free(struct hv_config *c)
 	free(c->google.quota);
 	free(c->spool.keys);
 	free(c->google.pubsub);
+	free(c->sandbox.mode);
 	for (i = 0; i < c->nteams; i++) {
 		free(c->teams[i].name);
 		free(c->teams[i].source);

@@ -102,6 +102,9 @@ struct hv_config {
 		long every, keep;
 	} backup;
 	struct {
+		char *mode;	/* auto (the default), required, off: sandbox.h */
+	} sandbox;
+	struct {
 		long checkpoint_events;		/* a checkpoint after this many events */
 		long checkpoint_interval;	/* or when this many seconds have passed */
 	} audit;

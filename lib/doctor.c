@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "doctor_int.h"
+#include "sandbox.h"
 #include "banned.h"
 
 int
@@ -76,17 +77,46 @@ check_config(struct doctor *d, struct hv_err *e)
 	    d->c.backup.nto ? ", backups" : "");
 }
 
+static const char *
+kernel_lacks(int abi, int sec)
+{
+	if (abi == 0)
+		return "no Landlock";
+	if (abi < 4)
+		return "Landlock without TCP rules (ABI < 4)";
+	return sec ? NULL : "no seccomp filter";
+}
+
 /*
- * hv(7) plans Landlock and seccomp per tool; no tool confines itself yet,
- * so there is nothing to check.  Said, not hidden: an administrator
- * should not believe in a sandbox that is not there.
+ * What every tool confines itself to on this kernel in this mode, and
+ * what hv-doctor itself runs under: an administrator should not believe
+ * in a sandbox that is not there.
  */
 static int
 check_sandbox(struct doctor *d)
 {
-	return doctor_say(d, "sandbox", HV_DOCTOR_WARN, 0, "nothing to do: hv-doctor "
-	    "will check it once the tools confine themselves", "not built yet: no tool "
-	    "runs under Landlock or seccomp");
+	enum hv_sandbox_mode mode = HV_SANDBOX_AUTO;
+	const char *lacks;
+	int abi, sec;
+
+	(void)hv_sandbox_mode_parse(d->c.sandbox.mode, &mode);
+	hv_sandbox_probe(&abi, &sec);
+	lacks = kernel_lacks(abi, sec);
+	if (mode == HV_SANDBOX_OFF)
+		return doctor_say(d, "sandbox", HV_DOCTOR_WARN, 0, "set [sandbox] mode = auto "
+		    "(or required) in hv.conf", "off in hv.conf: no tool confines itself");
+	if (lacks != NULL && mode == HV_SANDBOX_REQUIRED)
+		return doctor_say(d, "sandbox", HV_DOCTOR_FAIL, HV_EUNAVAIL, "boot a kernel with "
+		    "Landlock ABI 4 or later and seccomp, or set [sandbox] mode = auto",
+		    "required, but this kernel has %s: every tool refuses to run", lacks);
+	if (lacks != NULL)
+		return doctor_say(d, "sandbox", HV_DOCTOR_WARN, 0, "a kernel with Landlock ABI "
+		    "4 or later (Linux 6.7) and seccomp confines fully", "auto: this kernel "
+		    "has %s; in force: %s", lacks, hv_sandbox_status());
+	return doctor_say(d, "sandbox", HV_DOCTOR_OK, 0, NULL, "%s: Landlock ABI %d (files, "
+	    "TCP ports), seccomp allow-list and no_new_privs for every tool; hv-doctor "
+	    "runs under: %s", mode == HV_SANDBOX_REQUIRED ? "required" : "auto", abi,
+	    hv_sandbox_status());
 }
 
 int

@@ -255,8 +255,44 @@ master_from_command(const char *cmd, struct hv_buf *b, struct hv_err *e)
 	return r;
 }
 
+/* A command source's key, run once before the sandbox (hv_master_preload). */
+static struct {
+	char *source;
+	uint8_t *key;		/* locked */
+	struct hv_err err;	/* its failure, told again to each load */
+} preloaded;
+
+static int master_read(const char *source, uint8_t key[HV_KEY_LEN], struct hv_err *e);
+
+int
+hv_master_preload(const char *source, struct hv_err *e)
+{
+	if (source == NULL || strncmp(source, "command:", 8) != 0 || preloaded.source)
+		return 0;
+	preloaded.key = hv_secure_alloc(HV_KEY_LEN);
+	preloaded.source = hv_xstrdup(source);
+	preloaded.err.code = master_read(source, preloaded.key, &preloaded.err);
+	if (preloaded.err.code < 0 && e != NULL)
+		*e = preloaded.err;
+	return preloaded.err.code;
+}
+
 int
 hv_master_load(const char *source, uint8_t key[HV_KEY_LEN], struct hv_err *e)
+{
+	if (preloaded.source == NULL || strcmp(source, preloaded.source) != 0)
+		return master_read(source, key, e);
+	if (preloaded.err.code < 0) {
+		if (e != NULL)
+			*e = preloaded.err;
+		return preloaded.err.code;
+	}
+	memcpy(key, preloaded.key, HV_KEY_LEN);
+	return 0;
+}
+
+static int
+master_read(const char *source, uint8_t key[HV_KEY_LEN], struct hv_err *e)
 {
 	struct hv_buf b;
 	int r;

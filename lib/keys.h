@@ -76,6 +76,15 @@ int hv_key_generate(enum hv_key_kind kind, struct hv_buf *text,
  */
 int hv_master_load(const char *source, uint8_t key[HV_KEY_LEN], struct hv_err *e);
 
+/*
+ * Run a "command:CMD" source now and keep its key, in locked memory, for
+ * every later hv_master_load of the same source in this process (its
+ * failure too): the sandbox (sandbox.h) runs no command.  Other sources
+ * are read when loaded, and nothing is done here.  Returns 0 or the
+ * command's failure.
+ */
+int hv_master_preload(const char *source, struct hv_err *e);
+
 /* A purpose key: HKDF-SHA256(master, info = "hv/v1 " purpose). */
 int hv_key_derive(uint8_t out[HV_KEY_LEN], const uint8_t master[HV_KEY_LEN],
     const char *purpose, struct hv_err *e);

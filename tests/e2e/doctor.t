@@ -50,7 +50,8 @@ ok 'with labels.list, once each, and nothing else' test "$(jq -c .calls stats.js
 ok 'the team' has ok team 'support: last fetch'
 ok 'the backup and its verification' sh -c "grep -q \"^ok   backup: '$T/bk': the newest backup\" healthy.out &&
     grep -q \"^ok   backup: '$T/bk': hv-.*\\.hvb verified\" healthy.out"
-ok 'the sandbox, said not built' grep -q '^warn sandbox: not built yet' healthy.out
+ok 'the sandbox in force, required' grep -q '^ok   sandbox: required: Landlock ABI [0-9]* (files, TCP ports), seccomp' healthy.out
+ok 'hv-doctor itself under it' grep -q 'hv-doctor runs under: landlock abi [0-9]* (files, tcp), seccomp, no_new_privs' healthy.out
 
 emu DELETE /_emu/stats >/dev/null
 expect_success '-n' hv-doctor -n
@@ -166,13 +167,13 @@ ok 'saying so' has FAIL backup "'$T/bk': no backup (every 1h)"
 # The configuration as resolved, each value with its origin.
 expect_success 'hv-doctor config' hv-doctor config
 ok 'a value set in the file, with file:line' grep -qxF "$HV_CONFIG:2	paths.state=$T/state/hv.db" "$T/.out"
-ok 'a team key' grep -qxF "$HV_CONFIG:19	team.support.members=alice@example.com bob@example.com" "$T/.out"
+ok 'a team key' grep -qxF "$HV_CONFIG:21	team.support.members=alice@example.com bob@example.com" "$T/.out"
 ok 'a default says so' grep -qxF "default	spool.ttl=10m" "$T/.out"
 ok 'a team default' grep -qxF "default	team.support.import=yes" "$T/.out"
 ok 'no secret: not the master key' sh -c "! grep -qF \"\$(cut -c1-20 master.key)\" '$T/.out'"
 ok 'the key source as written' grep -qxF "$HV_CONFIG:6	keys.master=$T/master.key" "$T/.out"
 expect_success 'config -j' hv-doctor -j config
-ok 'one object a value' test "$(jq -r 'select(.key == "backup.every") | .origin + " " + .value' "$T/.out")" = "$HV_CONFIG:24 1h"
+ok 'one object a value' test "$(jq -r 'select(.key == "backup.every") | .origin + " " + .value' "$T/.out")" = "$HV_CONFIG:26 1h"
 sed "s|^master = .*|master = command:touch $T/ran|" "$HV_CONFIG" >cmd.conf
 expect_success 'a command key source' hv-doctor -c cmd.conf config
 ok 'is shown as written' grep -qF "keys.master=command:touch $T/ran" "$T/.out"

@@ -158,6 +158,8 @@ directory = $EMU_URL
 ca_file = $EMU_CA
 client = $T/client.json
 quota = $EMU_QUOTA
+[sandbox]
+mode = required
 [spool]
 allow_disk = $SPOOL_DISK
 $*

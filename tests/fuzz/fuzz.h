@@ -10,12 +10,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <sanitizer/lsan_interface.h>
 
 #include "json.h"
+#include "sandbox.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #define CHECK(cond) ((cond) ? (void)0 : fuzz_fail(#cond, __FILE__, __LINE__))
 
@@ -56,6 +59,63 @@ is_json(const char *text, size_t n)
 	__lsan_enable();
 	hv_json_free(j);
 	return r == 0;
+}
+
+/* The directory part of a libFuzzer path option's value, written. */
+static void
+fuzz_write_parent(struct hv_sandbox *sb, const char *value)
+{
+	char *dir = strdup(value), *slash;
+
+	if (dir == NULL)
+		abort();
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	hv_sandbox_write(sb, slash == NULL ? "." : slash == dir ? "/" : dir);
+	free(dir);
+}
+
+/*
+ * The targets run in the sandbox the tools run in, as a parser in a tool
+ * would: no network, no exec, files only where libFuzzer keeps its own
+ * (the corpus directories, the artifacts, the working directory, where
+ * crashes go by default).  libFuzzer's -fork, -jobs, -workers and -merge
+ * start processes of their own: those runs stay outside, and say so.
+ */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const char *const spawns[] = { "-fork=", "-jobs=", "-workers=", "-merge=" };
+	struct hv_sandbox sb;
+	struct hv_err e = { 0 };
+	const char *a;
+	int i, k;
+
+	hv_sandbox_policy(&sb, NULL, "fuzz", NULL);
+	hv_sandbox_write(&sb, ".");
+	for (i = 1; i < *argc; i++) {
+		a = (*argv)[i];
+		for (k = 0; k < 4; k++)
+			if (strncmp(a, spawns[k], strlen(spawns[k])) == 0) {
+				fprintf(stderr, "fuzz: %s starts processes: no sandbox\n", a);
+				hv_sandbox_release(&sb);
+				return 0;
+			}
+		if (strncmp(a, "-artifact_prefix=", 17) == 0)
+			fuzz_write_parent(&sb, a + 17);
+		else if (strncmp(a, "-exact_artifact_path=", 21) == 0)
+			fuzz_write_parent(&sb, a + 21);
+		else if (strncmp(a, "-dict=", 6) == 0)
+			hv_sandbox_read(&sb, a + 6);
+		else if (a[0] != '-')
+			hv_sandbox_write(&sb, a);	/* a corpus grows; an input is read */
+	}
+	if (hv_sandbox_enter(&sb, &e) < 0) {
+		fprintf(stderr, "fuzz: %s\n", e.msg);
+		abort();
+	}
+	hv_sandbox_release(&sb);
+	return 0;
 }
 
 #endif
