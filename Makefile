@@ -14,7 +14,7 @@ LIBOBJ = audit_append.o audit_format.o audit_read.o audit_repair.o audit_state.o
 	lock.o syslabel.o \
 	doctor.o doctor_accounts.o doctor_audit.o doctor_backup.o doctor_files.o \
 	doctor_spool.o doctor_teams.o \
-	audit_optout.o audit_rules.o url.o audit_query.o audit_export.o audit_follow.o
+	audit_optout.o audit_rules.o url.o audit_query.o audit_export.o audit_follow.o audit_watch.o
 LIBOBJ += cli.o sandbox.o sandbox_policy.o
 BIN = hv-audit hv-auth hv-seal hv-fetch hv-sync hv-backup hv-purge hv-doctor
 MAN1 = hv-audit.1 hv-auth.1 hv-backup.1 hv-doctor.1 hv-fetch.1 hv-seal.1 hv-purge.1 hv-sync.1

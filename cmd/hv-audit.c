@@ -15,6 +15,7 @@
 #include "audit_optout.h"
 #include "audit_query.h"
 #include "audit_rules.h"
+#include "audit_watch.h"
 #include "auth.h"
 #include "cli.h"
 #include "config.h"
@@ -379,75 +380,25 @@ cmd_export(const struct hv_config *c, const struct opts *o, int argc, struct hv_
 
 /* ---- watch ---- */
 
-/* A rule is due: its command gets the event on its standard input. */
-static void
-run_command(const char *command, const char *line, size_t len, void *arg)
-{
-	FILE *p;
-	int st;
-
-	(void)arg;
-	fflush(stdout);
-	if ((p = popen(command, "w")) == NULL) {
-		hv_warnx("cannot run '%s': %s", command, strerror(errno));
-		return;
-	}
-	fwrite(line, 1, len, p);
-	fputc('\n', p);
-	if ((st = pclose(p)) != 0)
-		hv_warnx("'%s' failed (status %d)", command, st);
-}
-
-static void
-rule_failed(const char *filter, const char *why, void *arg)
-{
-	const struct hv_audit_line *l = arg;
-
-	hv_warnx("rule '%s': seq %llu: %s", filter, (unsigned long long)l->seq, why);
-}
-
-struct watch {
-	struct hv_audit_rules *rules;
-	long long from;
-};
-
-static int
-watch_one(void *arg, const char *line, size_t len, struct hv_err *e)
-{
-	struct watch *w = arg;
-	struct hv_audit_line l;
-	struct hv_err le;
-
-	(void)e;
-	if (hv_audit_parse(&l, line, len, &le) < 0) {
-		hv_warnx("%s: %.60s", le.msg, line);
-		return 0;
-	}
-	if ((long long)l.seq < w->from)
-		return 0;
-	hv_audit_rules_match(w->rules, line, len, time(NULL), run_command, rule_failed, &l);
-	return 0;
-}
-
 static int
 cmd_watch(const struct hv_config *c, const struct opts *o, int argc, char **argv,
     struct hv_err *e)
 {
-	struct watch w = { NULL, o->from };
+	struct hv_audit_rules *rules = NULL;
 	struct sigaction sa;
 	int r;
 
 	if (argc != 1)
 		return hv_err_set(e, HV_EUSAGE, "watch takes one rules file");
-	if ((r = hv_audit_rules_load(&w.rules, argv[0], e)) == 0) {
+	if ((r = hv_audit_rules_load(&rules, argv[0], e)) == 0) {
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_signal;
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
-		r = hv_audit_follow(c->paths.audit, o->from >= 0 ? 0 : -1, 1, &stop,
-		    watch_one, &w, flush_stdout, warn_line, e);
+		r = hv_audit_watch(c->paths.audit, rules, o->from, &stop, flush_stdout, warn_line,
+		    NULL, e);
 	}
-	hv_audit_rules_free(w.rules);
+	hv_audit_rules_free(rules);
 	return r;
 }
 
