@@ -186,6 +186,29 @@ audit_sync_dir(const char *path)
 }
 
 
+/* The trail's state, for its signing key: st->sign on 0.  signing_done
+ * follows, whatever the result; c->paths.audit is set. */
+static int
+signing_state(const struct hv_config *c, struct paths *p, struct state *st,
+    struct hv_err *e)
+{
+	int r;
+
+	audit_paths_init(p, c->paths.audit);
+	st->key = hv_secure_alloc(SECRETS);
+	st->sign = st->key + 32;
+	if ((r = audit_state_read(p, st, e)) == HV_ENOINPUT)
+		r = hv_err_set(e, HV_ENOINPUT, "no trail at '%s' yet (hv-audit init)", p->log);
+	return r;
+}
+
+static void
+signing_done(struct paths *p, struct state *st)
+{
+	hv_secure_free(st->key, SECRETS);
+	audit_paths_free(p);
+}
+
 int
 hv_audit_pubkey(const struct hv_config *c, struct hv_buf *out, struct hv_err *e)
 {
@@ -196,16 +219,10 @@ hv_audit_pubkey(const struct hv_config *c, struct hv_buf *out, struct hv_err *e)
 
 	if (c->paths.audit == NULL)
 		return hv_err_set(e, HV_ECONFIG, "no audit log configured ([paths] audit)");
-	audit_paths_init(&p, c->paths.audit);
-	st.key = hv_secure_alloc(SECRETS);
-	st.sign = st.key + 32;
-	r = audit_state_read(&p, &st, e);
-	if (r == HV_ENOINPUT)
-		r = hv_err_set(e, HV_ENOINPUT, "no trail at '%s' yet (hv-audit init)", p.log);
+	r = signing_state(c, &p, &st, e);
 	if (r == 0 && (r = hv_ed25519_public(pub, st.sign, e)) == 0)
 		r = audit_pubkey_encode(out, pub);
-	hv_secure_free(st.key, SECRETS);
-	audit_paths_free(&p);
+	signing_done(&p, &st);
 	return r;
 }
 
@@ -219,16 +236,10 @@ hv_audit_sign(const struct hv_config *c, const void *msg, size_t n, uint8_t sig[
 
 	if (c->paths.audit == NULL)
 		return hv_err_set(e, HV_ECONFIG, "no audit log configured ([paths] audit)");
-	audit_paths_init(&p, c->paths.audit);
-	st.key = hv_secure_alloc(SECRETS);
-	st.sign = st.key + 32;
-	r = audit_state_read(&p, &st, e);
-	if (r == HV_ENOINPUT)
-		r = hv_err_set(e, HV_ENOINPUT, "no trail at '%s' yet (hv-audit init)", p.log);
+	r = signing_state(c, &p, &st, e);
 	if (r == 0)
 		r = hv_ed25519_sign(sig, st.sign, msg, n, e);
-	hv_secure_free(st.key, SECRETS);
-	audit_paths_free(&p);
+	signing_done(&p, &st);
 	return r;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit_query.h"
 #include "backup.h"
 #include "clock.h"
 #include "crypto.h"
@@ -708,14 +709,8 @@ sig_verify(struct ctx *x, const struct target *t, const char *name, int in,
 static int
 pubkey_read(const char *arg, uint8_t pub[HV_ED25519_PUB], struct hv_err *e)
 {
-	struct hv_buf b = HV_BUF_INIT(256);
-	int r;
+	int r = hv_audit_pubkey_read(arg, pub, e);
 
-	if (strncmp(arg, "hvsig1", 6) == 0)
-		return hv_audit_pubkey_decode(arg, strlen(arg), pub, e);
-	if ((r = hv_file_read(arg, &b, e)) == 0)
-		r = hv_audit_pubkey_decode(b.data ? b.data : "", b.len, pub, e);
-	hv_buf_release(&b);
 	if (r == HV_EDATA)
 		hv_err_wrap(e, "'%s'", arg);
 	return r;
