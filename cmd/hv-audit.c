@@ -97,86 +97,27 @@ static int
 cmd_log(const struct hv_config *c, const struct opts *o, int argc, char **argv,
     struct hv_err *e)
 {
-	struct hv_audit_field f[HV_AUDIT_FIELDS_MAX];
-	enum hv_audit_outcome out = HV_AUDIT_OK;
-	char *eq;
-	int i, r;
-
-	if (argc < 1 || argc - 1 > HV_AUDIT_FIELDS_MAX)
+	if (argc < 1)
 		return hv_err_set(e, HV_EUSAGE, "log takes an action and at most %d "
 		    "key=value pairs", HV_AUDIT_FIELDS_MAX);
-	if (o->outcome != NULL && strcmp(o->outcome, "ok") != 0) {
-		if (strcmp(o->outcome, "fail") == 0)
-			out = HV_AUDIT_FAIL;
-		else if (strcmp(o->outcome, "refused") == 0)
-			out = HV_AUDIT_REFUSED;
-		else
-			return hv_err_set(e, HV_EUSAGE, "bad outcome '%s' (ok, fail or "
-			    "refused)", o->outcome);
-	}
-	for (i = 1; i < argc; i++) {
-		if ((eq = strchr(argv[i], '=')) == NULL)
-			return hv_err_set(e, HV_EUSAGE, "'%s' is not key=value", argv[i]);
-		*eq = '\0';
-		f[i - 1].key = argv[i];
-		f[i - 1].value = eq + 1;
-	}
-	/* What the library calls a caller's bug is a usage error here. */
-	if ((r = hv_audit_log(c, argv[0], f, (size_t)argc - 1, out, o->error, e)) == HV_EINTERNAL)
-		r = e->code = HV_EUSAGE;
-	return r;
+	return hv_audit_log_words(c, argv[0], argv + 1, (size_t)argc - 1, o->outcome,
+	    o->error, e);
 }
 
 /* ---- verify ---- */
 
-struct verify_keys {
-	uint8_t *key0;		/* secure, or NULL */
-	uint8_t pub[32];
-	int have_pub;
-	int anchored;		/* a key given from off this host (-k or -p) */
-};
-
-/* -k, else the first key still beside the log; -p, else the state's. */
-static int
-verify_keys(const struct hv_config *c, const struct opts *o, int own,
-    struct verify_keys *k, struct hv_err *e)
+/* Say what a verify with these keys does not check, for a person. */
+static void
+verify_advice(const struct hv_audit_verify_keys *k)
 {
-	struct hv_buf text = HV_BUF_INIT(256);
-	char *key0 = NULL;
-	int r = 0;
-
-	k->key0 = hv_secure_alloc(32);
-	if (c->paths.audit != NULL) {
-		key0 = hv_xmalloc(strlen(c->paths.audit) + 6);
-		snprintf(key0, strlen(c->paths.audit) + 6, "%s.key0", c->paths.audit);
-	}
-	k->anchored = o->pubkey != NULL || (o->key0 != NULL &&
-	    (c->paths.audit == NULL || !hv_audit_key0_beside(o->key0, c->paths.audit)));
-	if (o->key0 == NULL && own && access(key0, F_OK) == 0)
-		/* Advice, not an error: -q (a cron job) silences it. */
+	/* Advice, not errors: -q (a cron job) silences them. */
+	if (k->beside != NULL)
 		hv_info(0, "the first key '%s' is still on this host: move it off "
-		    "(and use -k), or forward integrity does not hold", key0);
-	else if (o->key0 == NULL) {
-		free(key0);
-		key0 = NULL;
-	}
-	if (o->key0 != NULL || key0 != NULL)
-		r = hv_audit_key0_read(o->key0 ? o->key0 : key0, k->key0, e);
-	else {
-		hv_secure_free(k->key0, 32);
-		k->key0 = NULL;
+		    "(and use -k), or forward integrity does not hold", k->beside);
+	if (k->key0 == NULL)
 		hv_info(0, "no first key (-k): line MACs not checked");
-	}
-	free(key0);
-	if (r == 0 && o->pubkey != NULL)
-		r = hv_audit_pubkey_read(o->pubkey, k->pub, e);
-	else if (r == 0 && own && hv_audit_pubkey(c, &text, NULL) == 0)
-		r = hv_audit_pubkey_decode(text.data, text.len, k->pub, e);
-	else if (r == 0)
+	if (!k->have_pub)
 		hv_info(0, "no checkpoint key (-p): signatures not checked");
-	k->have_pub = r == 0 && (o->pubkey != NULL || text.len > 0);
-	hv_buf_release(&text);
-	return r;
 }
 
 /* A large trail takes a while: say how far, at a terminal. */
@@ -215,7 +156,7 @@ static int
 cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **argv,
     struct hv_err *e)
 {
-	struct verify_keys k = { NULL, { 0 }, 0, 0 };
+	struct hv_audit_verify_keys k = { 0 };
 	struct hv_audit_verify_status s;
 	struct hv_audit_verify *v = NULL;
 	char **files = NULL;
@@ -225,8 +166,8 @@ cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **arg
 		r = hv_audit_files(c->paths.audit, &files, e);
 	else
 		r = 0;
-	if (r == 0)
-		r = verify_keys(c, o, own, &k, e);
+	if (r == 0 && (r = hv_audit_verify_keys_load(c, o->key0, o->pubkey, own, &k, e)) == 0)
+		verify_advice(&k);
 	if (r < 0)
 		goto out;
 	v = hv_audit_verify_new(k.key0, k.have_pub ? k.pub : NULL, own);
@@ -256,7 +197,7 @@ cmd_verify(const struct hv_config *c, const struct opts *o, int argc, char **arg
 		record_tamper(c, e->msg);
 out:
 	hv_audit_verify_free(v);
-	hv_secure_free(k.key0, 32);
+	hv_audit_verify_keys_release(&k);
 	hv_audit_files_free(files);
 	return r;
 }

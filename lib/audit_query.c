@@ -225,3 +225,83 @@ hv_audit_key0_beside(const char *path, const char *log)
 	free(key0);
 	return same;
 }
+
+int
+hv_audit_verify_keys_load(const struct hv_config *c, const char *key0, const char *pubkey,
+    int own, struct hv_audit_verify_keys *k, struct hv_err *e)
+{
+	struct hv_buf text = HV_BUF_INIT(256);
+	const char *log = c->paths.audit;
+	char *beside = NULL;
+	int r = 0;
+
+	memset(k, 0, sizeof *k);
+	k->anchored = pubkey != NULL ||
+	    (key0 != NULL && (log == NULL || !hv_audit_key0_beside(key0, log)));
+	if (key0 == NULL && own && log != NULL) {
+		beside = hv_xmalloc(strlen(log) + 6);
+		snprintf(beside, strlen(log) + 6, "%s.key0", log);
+		if (access(beside, F_OK) == 0) {
+			key0 = beside;
+			k->beside = beside;
+		}
+	}
+	if (key0 != NULL) {
+		k->key0 = hv_secure_alloc(32);
+		r = hv_audit_key0_read(key0, k->key0, e);
+	}
+	if (k->beside == NULL)
+		free(beside);
+	if (r == 0 && pubkey != NULL)
+		r = hv_audit_pubkey_read(pubkey, k->pub, e);
+	else if (r == 0 && own && hv_audit_pubkey(c, &text, NULL) == 0)
+		r = hv_audit_pubkey_decode(text.data, text.len, k->pub, e);
+	k->have_pub = r == 0 && (pubkey != NULL || text.len > 0);
+	hv_buf_release(&text);
+	return r;
+}
+
+void
+hv_audit_verify_keys_release(struct hv_audit_verify_keys *k)
+{
+	if (k->key0 != NULL)
+		hv_secure_free(k->key0, 32);
+	free((char *)k->beside);
+	k->key0 = NULL;
+	k->beside = NULL;
+}
+
+int
+hv_audit_log_words(const struct hv_config *c, const char *action, char **words, size_t n,
+    const char *outcome, const char *error, struct hv_err *e)
+{
+	struct hv_audit_field f[HV_AUDIT_FIELDS_MAX];
+	enum hv_audit_outcome out = HV_AUDIT_OK;
+	char *eq;
+	size_t i;
+	int r;
+
+	if (n > HV_AUDIT_FIELDS_MAX)
+		return hv_err_set(e, HV_EUSAGE, "log takes an action and at most %d "
+		    "key=value pairs", HV_AUDIT_FIELDS_MAX);
+	if (outcome != NULL && strcmp(outcome, "ok") != 0) {
+		if (strcmp(outcome, "fail") == 0)
+			out = HV_AUDIT_FAIL;
+		else if (strcmp(outcome, "refused") == 0)
+			out = HV_AUDIT_REFUSED;
+		else
+			return hv_err_set(e, HV_EUSAGE, "bad outcome '%s' (ok, fail or refused)",
+			    outcome);
+	}
+	for (i = 0; i < n; i++) {
+		if ((eq = strchr(words[i], '=')) == NULL)
+			return hv_err_set(e, HV_EUSAGE, "'%s' is not key=value", words[i]);
+		*eq = '\0';
+		f[i].key = words[i];
+		f[i].value = eq + 1;
+	}
+	/* What the library calls a caller's bug is a usage error here. */
+	if ((r = hv_audit_log(c, action, f, n, out, error, e)) == HV_EINTERNAL)
+		r = e->code = HV_EUSAGE;
+	return r;
+}

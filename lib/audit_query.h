@@ -93,4 +93,32 @@ int hv_audit_pubkey_read(const char *arg, uint8_t pub[32], struct hv_err *e);
 /* Is path the same file as the first key kept beside log (on this host)? */
 int hv_audit_key0_beside(const char *path, const char *log);
 
+/* The keys a verify checks with, and where they came from. */
+struct hv_audit_verify_keys {
+	uint8_t *key0;		/* secure, or NULL: no MACs checked */
+	uint8_t pub[32];
+	int have_pub;		/* pub holds a key: signatures checked */
+	int anchored;		/* a key given from off this host (key0 or pubkey) */
+	const char *beside;	/* key0 was read from beside the log, this path */
+};
+
+/*
+ * key0 (a path), else for the trail's own files (own) the first key still
+ * beside c's log; pubkey ("hvsig1..." or a file), else for own files the
+ * state's public key.  A key that cannot be read fails; one that is not
+ * there leaves its field empty.  Release k whatever the result.
+ */
+int hv_audit_verify_keys_load(const struct hv_config *c, const char *key0,
+    const char *pubkey, int own, struct hv_audit_verify_keys *k, struct hv_err *e);
+void hv_audit_verify_keys_release(struct hv_audit_verify_keys *k);
+
+/*
+ * hv-audit log: action and "key=value" words into an event, outcome "ok"
+ * (or NULL), "fail" or "refused".  HV_EUSAGE for words that are not
+ * key=value, too many, or a bad outcome; a field the library refuses is
+ * HV_EUSAGE too.  The words are cut at their '='.
+ */
+int hv_audit_log_words(const struct hv_config *c, const char *action, char **words,
+    size_t n, const char *outcome, const char *error, struct hv_err *e);
+
 #endif
